@@ -1,0 +1,5 @@
+// Package storage keeps gated's durable state in one bbolt file: the queue
+// engine's state, the ids of consumed events, the outbox of actions still to
+// perform, and the build history. Every transition is one transaction, so a
+// crash at any moment loses nothing and repeats nothing.
+package storage
