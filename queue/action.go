@@ -1,0 +1,91 @@
+package queue
+
+import "time"
+
+// Action is an output of the engine: something a worker must do. Actions
+// are idempotent by design, so the daemon may perform one again after a
+// crash.
+type Action interface{ action() }
+
+// Merge asks the merger to build an item's speculative state: Changes
+// applied in order onto the branch tips (or onto Bases where given), with
+// Time as the timestamp of every commit created, so that a retry reproduces
+// the same commits. The answer is a MergeCompleted event.
+type Merge struct {
+	Item     ItemID            `json:"item"`
+	Attempt  int               `json:"attempt"`
+	Pipeline string            `json:"pipeline"`
+	Changes  []ChangeRef       `json:"changes"`
+	Bases    map[string]string `json:"bases,omitempty"`
+	Time     time.Time         `json:"time"`
+}
+
+// StartBuild asks the scheduler to build an item's speculative state. The
+// answers are BuildStarted and BuildCompleted events.
+type StartBuild struct {
+	Item     ItemID            `json:"item"`
+	Attempt  int               `json:"attempt"`
+	Pipeline string            `json:"pipeline"`
+	Change   ChangeRef         `json:"change"`
+	Changes  []ChangeRef       `json:"changes"`
+	Heads    map[string]string `json:"heads"`
+}
+
+// CancelBuild asks the scheduler to abort a build whose speculative state
+// is no longer valid.
+type CancelBuild struct {
+	Item     ItemID `json:"item"`
+	Attempt  int    `json:"attempt"`
+	Pipeline string `json:"pipeline"`
+}
+
+// ReportKind says why gated reports on a change.
+type ReportKind string
+
+// Report kinds.
+const (
+	ReportStart    ReportKind = "start"
+	ReportSuccess  ReportKind = "success"
+	ReportFailure  ReportKind = "failure"
+	ReportDequeue  ReportKind = "dequeue"
+	ReportRefusal  ReportKind = "refusal"
+	ReportConflict ReportKind = "merge-conflict"
+)
+
+// Report asks the reporter to vote and comment on a change.
+type Report struct {
+	Item     ItemID         `json:"item,omitempty"`
+	Pipeline string         `json:"pipeline"`
+	Change   ChangeRef      `json:"change"`
+	Kind     ReportKind     `json:"kind"`
+	Labels   map[string]int `json:"labels,omitempty"`
+	Message  string         `json:"message"`
+	URL      string         `json:"url,omitempty"`
+	Links    []Link         `json:"links,omitempty"`
+}
+
+// Submit asks the reporter to submit a change in Gerrit, after checking that
+// each project's branch tip still has the tree of the commit in Expect (the
+// state the item was built on), so that the tree Gerrit produces is the tree
+// that was tested. The answer is a SubmitCompleted event.
+type Submit struct {
+	Item     ItemID            `json:"item"`
+	Attempt  int               `json:"attempt"`
+	Pipeline string            `json:"pipeline"`
+	Change   ChangeRef         `json:"change"`
+	Expect   map[string]string `json:"expect,omitempty"`
+}
+
+// Forget tells the workers that an item left its pipeline: its speculative
+// refs and its workflows may go.
+type Forget struct {
+	Item     ItemID `json:"item"`
+	Pipeline string `json:"pipeline"`
+}
+
+func (Merge) action()       {}
+func (StartBuild) action()  {}
+func (CancelBuild) action() {}
+func (Report) action()      {}
+func (Submit) action()      {}
+func (Forget) action()      {}

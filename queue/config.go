@@ -1,0 +1,275 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Manager is the kind of a pipeline.
+type Manager string
+
+// Pipeline managers, as in Zuul.
+const (
+	// Independent pipelines (check) test every change alone on its branch tip.
+	Independent Manager = "independent"
+	// Dependent pipelines (gate) test every change on the speculative state
+	// of the changes ahead of it in its change queue, and submit in order.
+	Dependent Manager = "dependent"
+)
+
+// Config is the engine's configuration: pipelines and projects.
+type Config struct {
+	Pipelines []PipelineConfig `json:"pipelines"`
+	// Projects lists the projects gated acts on; events of other projects
+	// are ignored.
+	Projects map[string]ProjectConfig `json:"projects"`
+}
+
+// ProjectConfig says how one project is gated.
+type ProjectConfig struct {
+	// Queue names a change queue shared with other projects; empty means a
+	// queue of the project's own. Queues are per branch.
+	Queue string `json:"queue,omitempty"`
+	// SubmitType is the project's Gerrit submit type (MERGE_IF_NECESSARY,
+	// FAST_FORWARD_ONLY, REBASE_IF_NECESSARY, REBASE_ALWAYS, MERGE_ALWAYS,
+	// CHERRY_PICK); the merger builds speculative states the same way.
+	SubmitType string `json:"submit_type,omitempty"`
+}
+
+// PipelineConfig configures one pipeline.
+type PipelineConfig struct {
+	Name    string  `json:"name"`
+	Manager Manager `json:"manager"`
+	// Triggers are the events that enqueue a change (any one suffices).
+	Triggers []Trigger `json:"triggers"`
+	// Require must all hold on the change for it to enter and to stay.
+	Require []ApprovalFilter `json:"require,omitempty"`
+	// Reject: if any holds, the change may not enter, and leaves.
+	Reject []ApprovalFilter `json:"reject,omitempty"`
+	// Window configures the active window of dependent change queues.
+	Window WindowConfig `json:"window"`
+	// Start is reported when an item enters the pipeline (nothing if empty).
+	Start ReportConfig `json:"start"`
+	// Success is reported when an item passes; Submit makes it a gate.
+	Success ReportConfig `json:"success"`
+	// Failure is reported when an item fails.
+	Failure ReportConfig `json:"failure"`
+	// Retries is how many times a failed build of an unchanged speculative
+	// state is run again before the failure counts (flaky-build tolerance);
+	// 0 is Zuul's behaviour.
+	Retries int `json:"retries,omitempty"`
+}
+
+// Trigger matches a Gerrit event.
+type Trigger struct {
+	// Event is a Gerrit event type (patchset-created, comment-added,
+	// change-restored, ...) or "reconcile" for a periodic re-query.
+	Event string `json:"event"`
+	// Approvals must all be present among the event's approvals.
+	Approvals []ApprovalFilter `json:"approvals,omitempty"`
+	// Comment is a regular expression the event's comment must match.
+	Comment string `json:"comment,omitempty"`
+	// Username, if set, must equal the event author's username.
+	Username string `json:"username,omitempty"`
+}
+
+// ApprovalFilter matches a vote: on Label, with one of Values, by Username
+// if set.
+type ApprovalFilter struct {
+	Label    string `json:"label"`
+	Values   []int  `json:"values"`
+	Username string `json:"username,omitempty"`
+}
+
+// ReportConfig is what gated tells Gerrit: labels to vote and whether to
+// submit.
+type ReportConfig struct {
+	Labels map[string]int `json:"labels,omitempty"`
+	Submit bool           `json:"submit,omitempty"`
+	// Message, if set, replaces the default first line of the report.
+	Message string `json:"message,omitempty"`
+}
+
+// WindowConfig is the active window of a dependent change queue: only the
+// first Size items are merged and built. Zuul's TCP-like defaults: 20, floor
+// 3, +1 per merge, halved per failure.
+type WindowConfig struct {
+	Size           int    `json:"size"`
+	Floor          int    `json:"floor"`
+	Ceiling        int    `json:"ceiling,omitempty"` // 0: no ceiling
+	IncreaseType   string `json:"increase_type"`     // linear | exponential
+	IncreaseFactor int    `json:"increase_factor"`
+	DecreaseType   string `json:"decrease_type"` // linear | exponential
+	DecreaseFactor int    `json:"decrease_factor"`
+}
+
+// DefaultWindow returns Zuul's window defaults.
+func DefaultWindow() WindowConfig {
+	return WindowConfig{Size: 20, Floor: 3, IncreaseType: "linear", IncreaseFactor: 1, DecreaseType: "exponential", DecreaseFactor: 2}
+}
+
+// RecheckComment is Zuul's regular expression for a "recheck" comment.
+const RecheckComment = `(?i)^(Patch Set [0-9]+:)?( [\w\\+-]*)*(\n\n)?\s*recheck`
+
+// DefaultPipelines returns the usual check and gate pipelines: check runs on
+// every new patchset, restore and "recheck" and votes Verified ±1; gate
+// enqueues changes with Code-Review +2 and Workflow +1 (and no Code-Review
+// -2 or Verified -2), votes Verified ±2 and submits. account is gated's own
+// Gerrit username: a Verified +1 from it on an approved change (a passed
+// recheck) also enqueues into the gate, as in OpenStack's configuration.
+func DefaultPipelines(account string) []PipelineConfig {
+	check := PipelineConfig{
+		Name:    "check",
+		Manager: Independent,
+		Triggers: []Trigger{
+			{Event: "patchset-created"},
+			{Event: "change-restored"},
+			{Event: "comment-added", Comment: RecheckComment},
+		},
+		Success: ReportConfig{Labels: map[string]int{"Verified": 1}},
+		Failure: ReportConfig{Labels: map[string]int{"Verified": -1}},
+	}
+	gate := PipelineConfig{
+		Name:    "gate",
+		Manager: Dependent,
+		Triggers: []Trigger{
+			{Event: "comment-added", Approvals: []ApprovalFilter{{Label: "Workflow", Values: []int{1}}}},
+			{Event: "comment-added", Approvals: []ApprovalFilter{{Label: "Code-Review", Values: []int{2}}}},
+			{Event: "reconcile"},
+		},
+		Require: []ApprovalFilter{
+			{Label: "Code-Review", Values: []int{2}},
+			{Label: "Workflow", Values: []int{1}},
+		},
+		Reject: []ApprovalFilter{
+			{Label: "Code-Review", Values: []int{-2}},
+			{Label: "Verified", Values: []int{-2}},
+			{Label: "Workflow", Values: []int{-1}},
+		},
+		Window:  DefaultWindow(),
+		Success: ReportConfig{Labels: map[string]int{"Verified": 2}, Submit: true},
+		Failure: ReportConfig{Labels: map[string]int{"Verified": -2}},
+	}
+	if account != "" {
+		gate.Triggers = append(gate.Triggers, Trigger{
+			Event:     "comment-added",
+			Approvals: []ApprovalFilter{{Label: "Verified", Values: []int{1}}},
+			Username:  account,
+		})
+	}
+	return []PipelineConfig{check, gate}
+}
+
+// compiled is a validated configuration with its regular expressions.
+type compiled struct {
+	Config
+	pipelines []*compiledPipeline
+	byName    map[string]*compiledPipeline
+}
+
+type compiledPipeline struct {
+	PipelineConfig
+	comments []*regexp.Regexp // per trigger; nil when the trigger has none
+}
+
+// Validate checks the configuration and returns every problem found, each
+// naming the field.
+func (c Config) Validate() error {
+	_, err := compile(c)
+	return err
+}
+
+func compile(c Config) (*compiled, error) {
+	var errs []error
+	out := &compiled{Config: c, byName: map[string]*compiledPipeline{}}
+	for i, p := range c.Pipelines {
+		field := fmt.Sprintf("pipelines[%d]", i)
+		if p.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: must not be empty", field))
+		} else if _, dup := out.byName[p.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s.name: pipeline %q is defined twice", field, p.Name))
+		}
+		if p.Manager != Independent && p.Manager != Dependent {
+			errs = append(errs, fmt.Errorf("%s.manager: %q is neither %q nor %q", field, p.Manager, Independent, Dependent))
+		}
+		if p.Retries < 0 {
+			errs = append(errs, fmt.Errorf("%s.retries: must not be negative", field))
+		}
+		if p.Manager == Dependent {
+			if err := p.Window.validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s.window: %w", field, err))
+			}
+		}
+		cp := &compiledPipeline{PipelineConfig: p}
+		for j, t := range p.Triggers {
+			var re *regexp.Regexp
+			if t.Event == "" {
+				errs = append(errs, fmt.Errorf("%s.triggers[%d].event: must not be empty", field, j))
+			}
+			if t.Comment != "" {
+				var err error
+				if re, err = regexp.Compile(t.Comment); err != nil {
+					errs = append(errs, fmt.Errorf("%s.triggers[%d].comment: %w", field, j, err))
+				}
+			}
+			cp.comments = append(cp.comments, re)
+		}
+		out.pipelines = append(out.pipelines, cp)
+		out.byName[p.Name] = cp
+	}
+	for name, p := range c.Projects {
+		switch p.SubmitType {
+		case "", "MERGE_IF_NECESSARY", "FAST_FORWARD_ONLY", "REBASE_IF_NECESSARY", "REBASE_ALWAYS", "MERGE_ALWAYS", "CHERRY_PICK":
+		default:
+			errs = append(errs, fmt.Errorf("projects[%q].submit_type: unknown submit type %q", name, p.SubmitType))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (w WindowConfig) validate() error {
+	var errs []error
+	if w.Size < 0 {
+		errs = append(errs, errors.New("size must be >= 0 (0: unlimited)"))
+	}
+	if w.Floor < 1 {
+		errs = append(errs, errors.New("floor must be >= 1"))
+	}
+	if w.Ceiling != 0 && w.Ceiling < w.Floor {
+		errs = append(errs, errors.New("ceiling must be >= floor"))
+	}
+	if w.IncreaseFactor < 1 || w.DecreaseFactor < 1 {
+		errs = append(errs, errors.New("increase and decrease factors must be >= 1"))
+	}
+	for _, t := range []string{w.IncreaseType, w.DecreaseType} {
+		if t != "linear" && t != "exponential" {
+			errs = append(errs, fmt.Errorf("type %q is neither linear nor exponential", t))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *compiled) project(name string) (ProjectConfig, bool) {
+	p, ok := c.Projects[name]
+	return p, ok
+}
+
+// queueName is the change queue a project's changes on a branch go to.
+func (c *compiled) queueName(project, branch string) string {
+	name := project
+	if p, ok := c.Projects[project]; ok && p.Queue != "" {
+		name = p.Queue
+	}
+	return name + "@" + branch
+}
+
+func (c *compiled) submitType(project string) string {
+	if p, ok := c.Projects[project]; ok && p.SubmitType != "" {
+		return p.SubmitType
+	}
+	return "MERGE_IF_NECESSARY"
+}

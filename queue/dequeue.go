@@ -1,0 +1,85 @@
+package queue
+
+import (
+	"fmt"
+	"slices"
+)
+
+// dequeue removes an item from its pipeline. When the item's change did not
+// merge, every item behind it whose state included it is reset, and every
+// item that needs its change leaves too (Zuul's "Change X is needed").
+// kind and why, when set, are reported on the change.
+func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
+	p, q, it := l.pipeline, l.queue, l.item
+	i := slices.Index(q.Items, it)
+	if !merged {
+		for _, behind := range q.Items[i+1:] {
+			if e.includes(behind, it.ID) {
+				e.reset(p, q, behind)
+			}
+		}
+	}
+	for _, behind := range q.Items[i+1:] {
+		if behind.Ahead == it.ID {
+			behind.Ahead = it.Ahead
+		}
+	}
+	e.cancel(p, it)
+	q.Items = slices.Delete(q.Items, i, i+1)
+	e.unindex(it)
+	e.touch(p, q)
+	e.emit(Forget{Item: it.ID, Pipeline: p.Name})
+	if kind != "" {
+		e.emit(Report{
+			Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: kind,
+			Message: fmt.Sprintf("gated: this change left the %s pipeline: %s.", p.Name, why),
+		})
+	}
+	if merged {
+		return
+	}
+	for _, other := range slices.Clone(q.Items) {
+		if e.items[other.ID] == nil {
+			continue
+		}
+		if slices.ContainsFunc(other.Needs, func(n Need) bool { return n.Number == it.Change.Number }) {
+			reason := fmt.Sprintf("change %d, which it depends on, left the %s pipeline", it.Change.Number, p.Name)
+			if why != "" {
+				reason += " (" + why + ")"
+			}
+			e.dequeue(e.items[other.ID], false, ReportDequeue, reason)
+		}
+	}
+}
+
+// includes reports whether item id is in the speculative state of it.
+func (e *Engine) includes(it *Item, id ItemID) bool {
+	for a := it.Ahead; a != 0; {
+		if a == id {
+			return true
+		}
+		l := e.items[a]
+		if l == nil {
+			return false
+		}
+		a = l.item.Ahead
+	}
+	return false
+}
+
+// onDequeue removes a change from a pipeline at an administrator's request.
+func (e *Engine) onDequeue(ev Dequeue) {
+	p := e.pipelines[ev.Pipeline]
+	if p == nil {
+		return
+	}
+	l := e.itemOf(p, ev.Change)
+	if l == nil || l.item.Phase == PhaseSubmitting {
+		return
+	}
+	why := "an administrator dequeued it"
+	if ev.Reason != "" {
+		why += ": " + ev.Reason
+	}
+	e.dequeue(l, false, ReportDequeue, why)
+}

@@ -1,0 +1,117 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The state can be stored whole (MarshalState) or in parts, so that a
+// transition writes only what it changed: one part per change queue, and a
+// small part for the rest. Parts are keyed by PartMeta and QueuePart.
+
+// PartMeta is the key of the part holding everything but the queues.
+const PartMeta = "meta"
+
+// QueuePart is the key of the part holding one change queue.
+func QueuePart(pipeline, queue string) string { return "queue\x00" + pipeline + "\x00" + queue }
+
+// meta is the state without its queues.
+type meta struct {
+	NextItem ItemID                    `json:"next_item"`
+	Refused  map[string]map[int]string `json:"refused,omitempty"` // pipeline → refusals
+	Branches map[string]*BranchState   `json:"branches,omitempty"`
+}
+
+// TakeChanges returns the encoded parts of the state changed since the
+// previous call: every change queue an event touched, and always PartMeta.
+// Writing them over the parts stored before gives the parts of the whole
+// state.
+func (e *Engine) TakeChanges() (map[string][]byte, error) {
+	parts := map[string][]byte{}
+	m := meta{NextItem: e.st.NextItem, Branches: e.st.Branches}
+	for _, p := range e.st.Pipelines {
+		if len(p.Refused) > 0 {
+			if m.Refused == nil {
+				m.Refused = map[string]map[int]string{}
+			}
+			m.Refused[p.Name] = p.Refused
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode queue state: %w", err)
+	}
+	parts[PartMeta] = b
+	for q, p := range e.changed {
+		b, err := json.Marshal(q)
+		if err != nil {
+			return nil, fmt.Errorf("encode queue %s: %w", q.Name, err)
+		}
+		parts[QueuePart(p.Name, q.Name)] = b
+	}
+	clear(e.changed)
+	return parts, nil
+}
+
+// AllParts returns every part of the state, as TakeChanges would if every
+// queue had changed.
+func (e *Engine) AllParts() (map[string][]byte, error) {
+	for _, p := range e.st.Pipelines {
+		for _, q := range p.Queues {
+			e.changed[q] = p
+		}
+	}
+	return e.TakeChanges()
+}
+
+// RestoreParts returns an engine whose state is decoded from parts written
+// by TakeChanges or AllParts. Parts of pipelines no longer configured are
+// ignored.
+func RestoreParts(cfg Config, parts map[string][]byte) (*Engine, error) {
+	c, err := compile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("queue config: %w", err)
+	}
+	var m meta
+	if err := json.Unmarshal(parts[PartMeta], &m); err != nil {
+		return nil, fmt.Errorf("decode queue state %q: %w", PartMeta, err)
+	}
+	if m.NextItem == 0 {
+		return nil, fmt.Errorf("decode queue state: next_item is 0")
+	}
+	st := State{NextItem: m.NextItem, Branches: m.Branches}
+	byName := map[string]*PipelineState{}
+	for _, p := range c.pipelines {
+		ps := &PipelineState{Name: p.Name, Queues: []*ChangeQueue{}, Refused: m.Refused[p.Name]}
+		st.Pipelines = append(st.Pipelines, ps)
+		byName[p.Name] = ps
+	}
+	keys := make([]string, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == PartMeta {
+			continue
+		}
+		fields := strings.Split(k, "\x00")
+		if len(fields) != 3 || fields[0] != "queue" {
+			return nil, fmt.Errorf("decode queue state: unknown part %q", k)
+		}
+		p := byName[fields[1]]
+		if p == nil {
+			continue
+		}
+		q := &ChangeQueue{}
+		if err := json.Unmarshal(parts[k], q); err != nil {
+			return nil, fmt.Errorf("decode queue state %q: %w", k, err)
+		}
+		p.Queues = append(p.Queues, q)
+	}
+	e := &Engine{cfg: c, st: st}
+	e.reindex()
+	return e, nil
+}

@@ -1,0 +1,236 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Engine is the gate's state machine. It is not safe for concurrent use:
+// one goroutine owns it.
+type Engine struct {
+	cfg *compiled
+	st  State
+
+	// Indexes derived from st, rebuilt by Restore and kept in step by the
+	// mutators below; never encoded.
+	pipelines map[string]*PipelineState
+	queues    map[string]map[string]*ChangeQueue // pipeline → queue name
+	items     map[ItemID]*itemLoc
+	byChange  map[int][]ItemID // change number → live items, in any pipeline
+
+	// Per Apply: the actions emitted so far and the queues to process.
+	out   []Action
+	dirty map[*ChangeQueue]*PipelineState
+	now   time.Time
+
+	// changed accumulates the queues touched since the last TakeChanges.
+	changed map[*ChangeQueue]*PipelineState
+}
+
+type itemLoc struct {
+	item     *Item
+	pipeline *PipelineState
+	queue    *ChangeQueue
+}
+
+// New returns an engine with an empty state.
+func New(cfg Config) (*Engine, error) {
+	c, err := compile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("queue config: %w", err)
+	}
+	e := &Engine{cfg: c, st: State{NextItem: 1}}
+	e.reindex()
+	return e, nil
+}
+
+// Restore returns an engine whose state is decoded from data, as written by
+// MarshalState. Pipelines no longer configured are dropped (their items are
+// forgotten); new pipelines start empty.
+func Restore(cfg Config, data []byte) (*Engine, error) {
+	c, err := compile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("queue config: %w", err)
+	}
+	return restore(c, data)
+}
+
+func restore(c *compiled, data []byte) (*Engine, error) {
+	e := &Engine{cfg: c}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("decode queue state: %w", err)
+	}
+	if st.NextItem == 0 {
+		return nil, fmt.Errorf("decode queue state: next_item is 0")
+	}
+	e.st = st
+	e.reindex()
+	return e, nil
+}
+
+// MarshalState encodes the state. Encoding is deterministic: equal states
+// give equal bytes.
+func (e *Engine) MarshalState() ([]byte, error) { return json.Marshal(&e.st) }
+
+// State returns the engine's state for reading (status pages, tests). The
+// caller must not modify it.
+func (e *Engine) State() *State { return &e.st }
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg.Config }
+
+// reindex rebuilds the derived indexes and makes the pipeline list follow
+// the configuration.
+func (e *Engine) reindex() {
+	old := map[string]*PipelineState{}
+	for _, p := range e.st.Pipelines {
+		old[p.Name] = p
+	}
+	e.st.Pipelines = e.st.Pipelines[:0]
+	e.pipelines = map[string]*PipelineState{}
+	e.queues = map[string]map[string]*ChangeQueue{}
+	e.changed = map[*ChangeQueue]*PipelineState{}
+	e.items = map[ItemID]*itemLoc{}
+	e.byChange = map[int][]ItemID{}
+	for _, pc := range e.cfg.pipelines {
+		p := old[pc.Name]
+		if p == nil {
+			p = &PipelineState{Name: pc.Name, Queues: []*ChangeQueue{}}
+		}
+		e.st.Pipelines = append(e.st.Pipelines, p)
+		e.pipelines[p.Name] = p
+		e.queues[p.Name] = map[string]*ChangeQueue{}
+		slices.SortFunc(p.Queues, func(a, b *ChangeQueue) int { return strings.Compare(a.Name, b.Name) })
+		for _, q := range p.Queues {
+			e.queues[p.Name][q.Name] = q
+			for _, it := range q.Items {
+				e.index(p, q, it)
+			}
+		}
+	}
+	// Ids grow with time: keep each change's items in the order they were
+	// enqueued, as index does, so a restored engine acts as the original.
+	for _, ids := range e.byChange {
+		slices.Sort(ids)
+	}
+}
+
+func (e *Engine) index(p *PipelineState, q *ChangeQueue, it *Item) {
+	e.items[it.ID] = &itemLoc{item: it, pipeline: p, queue: q}
+	e.byChange[it.Change.Number] = append(e.byChange[it.Change.Number], it.ID)
+}
+
+func (e *Engine) unindex(it *Item) {
+	delete(e.items, it.ID)
+	ids := e.byChange[it.Change.Number]
+	for i, id := range ids {
+		if id == it.ID {
+			ids = append(ids[:i:i], ids[i+1:]...)
+			break
+		}
+	}
+	if len(ids) == 0 {
+		delete(e.byChange, it.Change.Number)
+	} else {
+		e.byChange[it.Change.Number] = ids
+	}
+}
+
+// Apply feeds one event to the engine at time now and returns the actions to
+// perform, in order.
+func (e *Engine) Apply(now time.Time, ev Event) []Action {
+	e.now = now.UTC().Round(0)
+	e.out = nil
+	e.dirty = map[*ChangeQueue]*PipelineState{}
+	switch ev := ev.(type) {
+	case ChangeEvent:
+		e.onChange(ev)
+	case RefUpdated:
+		e.onRefUpdated(ev)
+	case MergeCompleted:
+		e.onMergeCompleted(ev)
+	case BuildStarted:
+		e.onBuildStarted(ev)
+	case BuildCompleted:
+		e.onBuildCompleted(ev)
+	case SubmitCompleted:
+		e.onSubmitCompleted(ev)
+	case Dequeue:
+		e.onDequeue(ev)
+	}
+	e.processDirty()
+	out := e.out
+	e.out, e.dirty = nil, nil
+	return out
+}
+
+func (e *Engine) emit(a Action) { e.out = append(e.out, a) }
+
+func (e *Engine) touch(p *PipelineState, q *ChangeQueue) {
+	e.dirty[q] = p
+	e.changed[q] = p
+}
+
+// processDirty runs the queue processor over every touched queue until no
+// queue changes, in a deterministic order.
+func (e *Engine) processDirty() {
+	for len(e.dirty) > 0 {
+		type pq struct {
+			p *PipelineState
+			q *ChangeQueue
+		}
+		work := make([]pq, 0, len(e.dirty))
+		for q, p := range e.dirty {
+			work = append(work, pq{p, q})
+		}
+		sort.Slice(work, func(i, j int) bool {
+			if work[i].p.Name != work[j].p.Name {
+				return work[i].p.Name < work[j].p.Name
+			}
+			return work[i].q.Name < work[j].q.Name
+		})
+		clear(e.dirty)
+		for _, w := range work {
+			for e.process(w.p, w.q) {
+			}
+		}
+	}
+}
+
+// pipelineConfig returns the configuration of a pipeline state.
+func (e *Engine) pipelineConfig(p *PipelineState) *compiledPipeline { return e.cfg.byName[p.Name] }
+
+// queueFor returns (creating it) the change queue for a change in p.
+func (e *Engine) queueFor(p *PipelineState, c *Change) *ChangeQueue {
+	name := e.cfg.queueName(c.Project, c.Branch)
+	if q := e.queues[p.Name][name]; q != nil {
+		return q
+	}
+	q := &ChangeQueue{Name: name, Window: e.pipelineConfig(p).Window.Size, Items: []*Item{}}
+	i, _ := slices.BinarySearchFunc(p.Queues, name, func(q *ChangeQueue, name string) int { return strings.Compare(q.Name, name) })
+	p.Queues = slices.Insert(p.Queues, i, q)
+	e.queues[p.Name][name] = q
+	return q
+}
+
+// itemOf returns the live item of change number n in pipeline p.
+func (e *Engine) itemOf(p *PipelineState, n int) *itemLoc {
+	for _, id := range e.byChange[n] {
+		if l := e.items[id]; l.pipeline == p {
+			return l
+		}
+	}
+	return nil
+}
+
+func (e *Engine) ref(c *Change) ChangeRef {
+	return ChangeRef{
+		Project: c.Project, Branch: c.Branch, Number: c.Number, Patchset: c.Patchset,
+		Revision: c.Revision, SubmitType: e.cfg.submitType(c.Project),
+	}
+}

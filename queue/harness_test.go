@@ -1,0 +1,425 @@
+package queue
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// harness drives an engine with a tiny fake Gerrit so that table tests read
+// like the rules they check. Commands (one per line):
+//
+//	change N [project=P] [branch=B] [needs=M,K.ps]  define an open change (patchset 1)
+//	approve N                    Code-Review +2 and Workflow +1 (comment-added)
+//	unapprove N                  Workflow back to 0 (comment-added)
+//	vote N Label=V               another vote (comment-added)
+//	recheck N                    a "recheck" comment
+//	patchset N                   upload a new patchset (votes reset)
+//	abandon N | restore N        abandon or restore
+//	outside N                    the change is merged outside the gate
+//	merge I | conflict I [N]     the merger answers for item I's current attempt
+//	pass I | fail I | error I | configerror I   the build of item I ends
+//	submitted I | refused I | stale I           the submit of item I ends
+//	push P                       the branch of project P moves outside the gate
+//	refupdate P SHA              Gerrit reports project P's branch at SHA
+//	dequeue N                    an administrator dequeues change N from gate
+//
+// Lines starting with "- " after a command are the exact actions it must
+// return, in order; a command followed by none must return none. "queue PIPELINE: ..."
+// lines check a pipeline's items: "1 2:passed 3^1" lists items (by change
+// number) head first, with their phase when not the obvious one and their
+// ahead item after ^ when it is not the previous item.
+type harness struct {
+	t       *testing.T
+	e       *Engine
+	now     time.Time
+	changes map[int]*Change
+	tips    map[string]string
+	pushes  int
+}
+
+func newHarness(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), changes: map[int]*Change{}, tips: map[string]string{}}
+}
+
+// testConfig is the default check and gate pipelines over projects p, q
+// (sharing queue "integrated") and r (a queue of its own).
+func testConfig() Config {
+	return Config{
+		Pipelines: DefaultPipelines("gated"),
+		Projects: map[string]ProjectConfig{
+			"p": {Queue: "integrated"},
+			"q": {Queue: "integrated"},
+			"r": {},
+		},
+	}
+}
+
+// gateOnly is testConfig without the check pipeline, so that gate tests are
+// not cluttered with check builds.
+func gateOnly() Config {
+	c := testConfig()
+	c.Pipelines = c.Pipelines[1:]
+	return c
+}
+
+func (h *harness) tip(project string) string {
+	if t, ok := h.tips[project]; ok {
+		return t
+	}
+	return "t0" + project
+}
+
+// event builds a ChangeEvent for change n carrying every known change.
+func (h *harness) event(typ string, n int, approvals []Approval, comment, author string) ChangeEvent {
+	ev := ChangeEvent{Type: typ, Change: n, Approvals: approvals, Comment: comment, Author: author}
+	for _, k := range slices.Sorted(maps.Keys(h.changes)) {
+		c := *h.changes[k]
+		c.Votes = slices.Clone(c.Votes)
+		ev.Changes = append(ev.Changes, c)
+	}
+	return ev
+}
+
+func (h *harness) setVote(c *Change, label, account string, v int) {
+	c.Votes = slices.DeleteFunc(c.Votes, func(x Vote) bool { return x.Label == label && x.Account == account })
+	if v != 0 {
+		c.Votes = append(c.Votes, Vote{Label: label, Account: account, Value: v})
+	}
+}
+
+// item parses "#I" (item I's current attempt) or "#I.A" (attempt A).
+func (h *harness) item(id string) (*Item, int) {
+	num, att, hasAtt := strings.Cut(strings.TrimPrefix(id, "#"), ".")
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		h.t.Fatalf("bad item %q", id)
+	}
+	l := h.e.items[ItemID(n)]
+	if l == nil {
+		h.t.Fatalf("no item #%d", n)
+	}
+	attempt := l.item.Attempt
+	if hasAtt {
+		attempt, _ = strconv.Atoi(att)
+	}
+	return l.item, attempt
+}
+
+func (h *harness) change(s string) *Change {
+	n, err := strconv.Atoi(s)
+	if err != nil || h.changes[n] == nil {
+		h.t.Fatalf("no change %q", s)
+	}
+	return h.changes[n]
+}
+
+// do runs one command and returns the engine's actions.
+func (h *harness) do(line string) []Action {
+	h.t.Helper()
+	h.now = h.now.Add(time.Second)
+	f := strings.Fields(line)
+	arg := func(i int) string {
+		if i >= len(f) {
+			h.t.Fatalf("%q: missing argument %d", line, i)
+		}
+		return f[i]
+	}
+	switch f[0] {
+	case "change":
+		n, _ := strconv.Atoi(arg(1))
+		c := &Change{Number: n, Project: "p", Branch: "master", Status: StatusNew, Patchset: 1, Revision: fmt.Sprintf("r%d.1", n)}
+		for _, kv := range f[2:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "project":
+				c.Project = v
+			case "branch":
+				c.Branch = v
+			case "needs":
+				for _, s := range strings.Split(v, ",") {
+					num, ps, _ := strings.Cut(s, ".")
+					nn, _ := strconv.Atoi(num)
+					pp, _ := strconv.Atoi(ps)
+					c.Needs = append(c.Needs, Need{Number: nn, Patchset: pp})
+				}
+			default:
+				h.t.Fatalf("%q: unknown key %q", line, k)
+			}
+		}
+		h.changes[n] = c
+		return nil
+	case "approve":
+		c := h.change(arg(1))
+		h.setVote(c, "Code-Review", "core", 2)
+		h.setVote(c, "Workflow", "core", 1)
+		return h.apply(h.event("comment-added", c.Number, []Approval{{Label: "Code-Review", Value: 2}, {Label: "Workflow", Value: 1}}, "Patch Set 1: Code-Review+2 Workflow+1", "core"))
+	case "unapprove":
+		c := h.change(arg(1))
+		h.setVote(c, "Workflow", "core", 0)
+		one := 1
+		return h.apply(h.event("comment-added", c.Number, []Approval{{Label: "Workflow", Value: 0, OldValue: &one}}, "Patch Set 1: -Workflow", "core"))
+	case "vote":
+		c := h.change(arg(1))
+		label, v, _ := strings.Cut(arg(2), "=")
+		val, _ := strconv.Atoi(v)
+		account := "core"
+		if len(f) > 3 {
+			account = f[3]
+		}
+		h.setVote(c, label, account, val)
+		return h.apply(h.event("comment-added", c.Number, []Approval{{Label: label, Value: val}}, "", account))
+	case "recheck":
+		c := h.change(arg(1))
+		return h.apply(h.event("comment-added", c.Number, nil, "Patch Set 1:\n\nrecheck", "dev"))
+	case "patchset":
+		c := h.change(arg(1))
+		c.Patchset++
+		c.Revision = fmt.Sprintf("r%d.%d", c.Number, c.Patchset)
+		c.Votes = nil
+		return h.apply(h.event("patchset-created", c.Number, nil, "", "dev"))
+	case "abandon":
+		c := h.change(arg(1))
+		c.Status = StatusAbandoned
+		return h.apply(h.event("change-abandoned", c.Number, nil, "", "dev"))
+	case "restore":
+		c := h.change(arg(1))
+		c.Status = StatusNew
+		return h.apply(h.event("change-restored", c.Number, nil, "", "dev"))
+	case "outside":
+		c := h.change(arg(1))
+		c.Status = StatusMerged
+		return h.apply(h.event("change-merged", c.Number, nil, "", "admin"))
+	case "merge":
+		it, attempt := h.item(arg(1))
+		ev := MergeCompleted{Item: it.ID, Attempt: attempt, Heads: map[string]string{}, Bases: map[string]string{}}
+		for _, r := range h.e.chain(it) {
+			ev.Heads[r.Project] = fmt.Sprintf("h%d.%d", it.ID, it.Attempt)
+			ev.Bases[r.Project] = h.tip(r.Project)
+		}
+		for k, v := range h.e.pendingMerge(it).Bases {
+			ev.Bases[k] = v
+		}
+		return h.apply(ev)
+	case "conflict":
+		it, attempt := h.item(arg(1))
+		c := it.Change.Number
+		if len(f) > 2 {
+			c, _ = strconv.Atoi(f[2])
+		}
+		return h.apply(MergeCompleted{Item: it.ID, Attempt: attempt, Conflict: &Conflict{Change: c, Files: []string{"README"}}})
+	case "pass", "fail", "error", "configerror":
+		it, attempt := h.item(arg(1))
+		res := map[string]Result{"pass": ResultSuccess, "fail": ResultFailure, "error": ResultError, "configerror": ResultConfigError}[f[0]]
+		return h.apply(BuildCompleted{Item: it.ID, Attempt: attempt, Result: res, Message: "step test failed"})
+	case "submitted":
+		it, attempt := h.item(arg(1))
+		h.changes[it.Change.Number].Status = StatusMerged
+		h.pushes++
+		tip := fmt.Sprintf("t%d", h.pushes)
+		h.tips[it.Change.Project] = tip
+		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Merged: true, Tips: map[string]string{it.Change.Project: tip}})
+	case "refused":
+		it, attempt := h.item(arg(1))
+		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Message: "Change is not ready: submit requirement 'Verified' is unsatisfied"})
+	case "stale":
+		it, attempt := h.item(arg(1))
+		h.pushes++
+		tip := fmt.Sprintf("t%d", h.pushes)
+		h.tips[it.Change.Project] = tip
+		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Stale: true, Tips: map[string]string{it.Change.Project: tip}})
+	case "push":
+		h.pushes++
+		tip := fmt.Sprintf("t%d", h.pushes)
+		h.tips[arg(1)] = tip
+		return h.apply(RefUpdated{Project: arg(1), Branch: "master", NewRev: tip})
+	case "refupdate":
+		h.tips[arg(1)] = arg(2)
+		return h.apply(RefUpdated{Project: arg(1), Branch: "master", NewRev: arg(2)})
+	case "dequeue":
+		n, _ := strconv.Atoi(arg(1))
+		return h.apply(Dequeue{Pipeline: "gate", Change: n})
+	}
+	h.t.Fatalf("unknown command %q", line)
+	return nil
+}
+
+func (h *harness) apply(ev Event) []Action {
+	acts := h.e.Apply(h.now, ev)
+	checkInvariants(h.t, h.e)
+	return acts
+}
+
+// pendingMerge rebuilds the Merge action of an item from its state (the
+// harness answers merges without keeping the actions).
+func (e *Engine) pendingMerge(it *Item) Merge {
+	var bases map[string]string
+	if it.Ahead != 0 {
+		bases = e.items[it.Ahead].item.Bases
+	}
+	return Merge{Item: it.ID, Attempt: it.Attempt, Changes: e.chain(it), Bases: bases}
+}
+
+// run executes a script; see harness.
+func (h *harness) run(script string) {
+	h.t.Helper()
+	lines := strings.Split(strings.TrimSpace(script), "\n")
+	for i := 0; i < len(lines); {
+		line := strings.TrimSpace(lines[i])
+		i++
+		if line == "" || strings.HasPrefix(line, "//") {
+			continue
+		}
+		if strings.HasPrefix(line, "queue ") {
+			h.checkQueue(line)
+			continue
+		}
+		var want []string
+		for i < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i]), "- ") {
+			want = append(want, strings.TrimPrefix(strings.TrimSpace(lines[i]), "- "))
+			i++
+		}
+		got := formatActions(h.do(line))
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			h.t.Fatalf("after %q:\n got actions:\n\t%s\nwant:\n\t%s", line, strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+		}
+	}
+}
+
+// checkQueue checks a "queue PIPELINE: items" line.
+func (h *harness) checkQueue(line string) {
+	h.t.Helper()
+	name, want, _ := strings.Cut(strings.TrimPrefix(line, "queue "), ":")
+	p := h.e.pipelines[name]
+	if p == nil {
+		h.t.Fatalf("%q: no pipeline %q", line, name)
+	}
+	var got []string
+	for _, q := range p.Queues {
+		prev := ItemID(0)
+		for _, it := range q.Items {
+			s := strconv.Itoa(it.Change.Number)
+			if it.Phase != PhaseWaiting && it.Phase != PhaseBuilding && it.Phase != PhaseMerging {
+				s += ":" + string(it.Phase)
+			}
+			if h.e.pipelineConfig(p).Manager == Dependent && it.Ahead != prev {
+				if it.Ahead == 0 {
+					s += "^tip"
+				} else {
+					s += "^" + strconv.Itoa(h.e.items[it.Ahead].item.Change.Number)
+				}
+			}
+			got = append(got, s)
+			prev = it.ID
+		}
+	}
+	if strings.Join(got, " ") != strings.TrimSpace(want) {
+		h.t.Fatalf("%q: got queue %q", line, strings.Join(got, " "))
+	}
+}
+
+func refs(rs []ChangeRef) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, " ")
+}
+
+func labels(m map[string]int) string {
+	var s []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		s = append(s, fmt.Sprintf("%s%+d", k, m[k]))
+	}
+	return strings.Join(s, " ")
+}
+
+func kv(m map[string]string) string {
+	var s []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		s = append(s, k+"="+m[k])
+	}
+	return strings.Join(s, ",")
+}
+
+// formatActions renders actions as short lines.
+func formatActions(acts []Action) []string {
+	var out []string
+	for _, a := range acts {
+		var s string
+		switch a := a.(type) {
+		case Merge:
+			s = fmt.Sprintf("merge #%d.%d %s [%s]", a.Item, a.Attempt, a.Pipeline, refs(a.Changes))
+			if len(a.Bases) > 0 {
+				s += " on " + kv(a.Bases)
+			}
+		case StartBuild:
+			s = fmt.Sprintf("build #%d.%d %s [%s]", a.Item, a.Attempt, a.Pipeline, refs(a.Changes))
+		case CancelBuild:
+			s = fmt.Sprintf("cancel #%d.%d %s", a.Item, a.Attempt, a.Pipeline)
+		case Report:
+			s = fmt.Sprintf("report %s %s %s", a.Pipeline, a.Change, a.Kind)
+			if len(a.Labels) > 0 {
+				s += " " + labels(a.Labels)
+			}
+		case Submit:
+			s = fmt.Sprintf("submit #%d.%d %s %s expect %s", a.Item, a.Attempt, a.Pipeline, a.Change, kv(a.Expect))
+		case Forget:
+			s = fmt.Sprintf("forget #%d %s", a.Item, a.Pipeline)
+		default:
+			s = fmt.Sprintf("%T", a)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// checkInvariants checks what must hold after every transition.
+func checkInvariants(t testing.TB, e *Engine) {
+	t.Helper()
+	count := 0
+	for _, p := range e.st.Pipelines {
+		for _, q := range p.Queues {
+			seen := map[ItemID]bool{}
+			heads := 0
+			for _, it := range q.Items {
+				count++
+				if l := e.items[it.ID]; l == nil || l.item != it || l.queue != q || l.pipeline != p {
+					t.Fatalf("item #%d is not indexed where it lives", it.ID)
+				}
+				if it.Ahead != 0 && !seen[it.Ahead] {
+					t.Fatalf("%s %s: item #%d builds on #%d, which is not ahead of it", p.Name, q.Name, it.ID, it.Ahead)
+				}
+				if it.Phase == PhaseSubmitting {
+					heads++
+					if it.Ahead != 0 {
+						t.Fatalf("item #%d is submitting but not at the head", it.ID)
+					}
+				}
+				if (it.Phase == PhaseBuilding || it.Phase == PhasePassed || it.Phase == PhaseSubmitting) && it.Heads == nil {
+					t.Fatalf("item #%d is %s without a merged state", it.ID, it.Phase)
+				}
+				seen[it.ID] = true
+			}
+		}
+	}
+	if count != len(e.items) {
+		t.Fatalf("%d items in queues, %d indexed", count, len(e.items))
+	}
+	n := 0
+	for _, ids := range e.byChange {
+		n += len(ids)
+	}
+	if n != count {
+		t.Fatalf("%d items in queues, %d indexed by change", count, n)
+	}
+}

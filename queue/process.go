@@ -1,0 +1,215 @@
+package queue
+
+import "fmt"
+
+// process makes one pass over a change queue, as Zuul's processQueue does,
+// and reports whether it changed anything (the caller repeats until not).
+func (e *Engine) process(p *PipelineState, q *ChangeQueue) bool {
+	if e.pipelineConfig(p).Manager == Independent {
+		return e.processIndependent(p, q)
+	}
+	return e.processDependent(p, q)
+}
+
+// processDependent walks the queue head first, keeping the nearest
+// non-failing item (NNFI) seen so far. Every item must build on the NNFI: an
+// item whose ahead is anything else is re-parented onto it and rebuilt, with
+// everything behind it (a gate reset). Items in the window are merged and
+// built; an item that completed is reported only at the head, where nothing
+// ahead of it can change its result any more.
+func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
+	changed := false
+	var nnfi ItemID
+	for i := 0; i < len(q.Items); i++ {
+		it := q.Items[i]
+		if why := e.failingNeed(p, it); why != "" {
+			if it.Failure == nil || it.Failure.Kind != FailNeeds {
+				e.cancel(p, it)
+				it.Phase = PhaseFailed
+				it.Failure = &Failure{Kind: FailNeeds, Message: why}
+				changed = true
+			}
+			continue
+		}
+		if it.Failure != nil && it.Failure.Kind == FailNeeds {
+			e.reset(p, q, it) // what it needs is no longer failing
+			changed = true
+		}
+		if it.Ahead != nnfi {
+			it.Ahead = nnfi
+			e.resetSubtree(p, q, i)
+			changed = true
+		}
+		if q.Window == 0 || i < q.Window {
+			changed = e.prepare(p, it) || changed
+		}
+		if it.Ahead == 0 {
+			switch it.Phase {
+			case PhasePassed:
+				e.submit(p, q, it)
+				changed = true
+			case PhaseFailed:
+				e.reportFailure(p, q, it)
+				return true // the queue changed shape; start a new pass
+			}
+		}
+		if it.Failure == nil {
+			nnfi = it.ID
+		}
+	}
+	return changed
+}
+
+// processIndependent tests every item on its own and reports it when done.
+func (e *Engine) processIndependent(p *PipelineState, q *ChangeQueue) bool {
+	changed := false
+	for i := 0; i < len(q.Items); i++ {
+		it := q.Items[i]
+		changed = e.prepare(p, it) || changed
+		switch it.Phase {
+		case PhasePassed:
+			cp := e.pipelineConfig(p)
+			e.emit(e.resultReport(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it)))
+			e.dequeue(e.items[it.ID], false, "", "")
+			return true
+		case PhaseFailed:
+			e.reportFailure(p, q, it)
+			return true
+		}
+	}
+	return changed
+}
+
+// failingNeed returns why an item cannot pass because a change it needs is
+// failing ahead of it, or "".
+func (e *Engine) failingNeed(p *PipelineState, it *Item) string {
+	for _, n := range it.Needs {
+		if l := e.itemOf(p, n.Number); l != nil && l.item.Failure != nil {
+			return fmt.Sprintf("change %d, which it depends on, is failing", n.Number)
+		}
+	}
+	return ""
+}
+
+// prepare starts the next step of an item that is waiting: a merge of its
+// speculative state once the state ahead of it is known.
+func (e *Engine) prepare(p *PipelineState, it *Item) bool {
+	if it.Phase != PhaseWaiting {
+		return false
+	}
+	var bases map[string]string
+	if it.Ahead != 0 {
+		a := e.items[it.Ahead].item
+		if a.Heads == nil {
+			return false // the state ahead is not merged yet
+		}
+		bases = clone(a.Bases)
+	}
+	e.emit(Merge{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Changes: e.chain(it), Bases: bases, Time: it.AttemptAt})
+	it.Phase = PhaseMerging
+	return true
+}
+
+// chain returns the changes of an item's speculative state in merge order:
+// those of the items ahead of it, then its own dependencies and itself.
+func (e *Engine) chain(it *Item) []ChangeRef {
+	var rev []*Item
+	for x := it; x != nil; {
+		rev = append(rev, x)
+		if x.Ahead == 0 {
+			break
+		}
+		x = e.items[x.Ahead].item
+	}
+	var out []ChangeRef
+	for i := len(rev) - 1; i >= 0; i-- {
+		out = append(out, rev[i].Deps...)
+		out = append(out, rev[i].Change)
+	}
+	return out
+}
+
+// submit reports success for the passed head of a dependent queue and asks
+// Gerrit to submit it.
+func (e *Engine) submit(p *PipelineState, q *ChangeQueue, it *Item) {
+	cp := e.pipelineConfig(p)
+	e.emit(e.resultReport(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it)))
+	if !cp.Success.Submit {
+		e.dequeue(e.items[it.ID], false, "", "")
+		return
+	}
+	it.Phase = PhaseSubmitting
+	e.emit(Submit{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change, Expect: clone(it.Expect)})
+}
+
+// reportFailure reports a failed item and dequeues it. The window shrinks,
+// except when the failure was Gerrit refusing a submit (as in Zuul).
+func (e *Engine) reportFailure(p *PipelineState, q *ChangeQueue, it *Item) {
+	cp := e.pipelineConfig(p)
+	kind := ReportFailure
+	if it.Failure.Kind == FailMergeConflict {
+		kind = ReportConflict
+	}
+	e.emit(e.resultReport(p, it, kind, cp.Failure.Labels, e.failureMessage(p, it)))
+	if cp.Manager == Dependent && it.Failure.Kind != FailSubmit {
+		q.Window = cp.Window.decrease(q.Window)
+	}
+	e.dequeue(e.items[it.ID], false, "", "")
+}
+
+func (e *Engine) resultReport(p *PipelineState, it *Item, kind ReportKind, labels map[string]int, msg string) Report {
+	r := Report{Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: kind, Labels: labels, Message: msg}
+	if it.Build != nil {
+		r.URL = it.Build.URL
+		r.Links = it.Build.Links
+	}
+	return r
+}
+
+// cancel aborts an item's running build.
+func (e *Engine) cancel(p *PipelineState, it *Item) {
+	if it.Phase == PhaseBuilding {
+		e.emit(CancelBuild{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name})
+	}
+}
+
+// reset gives an item a new attempt: its build is cancelled and its state
+// will be merged again. An item whose submit is in flight is left alone.
+func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
+	if it.Phase == PhaseSubmitting || (it.Phase == PhaseWaiting && it.Failure == nil) {
+		return // in flight, or nothing started yet that could be invalid
+	}
+	e.cancel(p, it)
+	it.Resets++
+	it.Attempt++
+	it.AttemptAt = e.now
+	it.Phase = PhaseWaiting
+	it.Bases, it.Heads, it.Expect, it.Build, it.Failure = nil, nil, nil, nil, nil
+	e.touch(p, q)
+}
+
+// resetSubtree resets q.Items[i] and every item behind it whose state
+// includes it.
+func (e *Engine) resetSubtree(p *PipelineState, q *ChangeQueue, i int) {
+	in := map[ItemID]bool{q.Items[i].ID: true}
+	e.reset(p, q, q.Items[i])
+	for _, it := range q.Items[i+1:] {
+		if in[it.Ahead] {
+			in[it.ID] = true
+			e.reset(p, q, it)
+		}
+	}
+}
+
+// clone copies a map; an empty map becomes nil, so that the state is the
+// same before and after a round trip through its encoding.
+func clone(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,515 @@
+package queue
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var propertyRuns = flag.Int("queue.runs", 2000, "random event sequences in TestProperties")
+
+// chooser supplies the random decisions of a simulation, from a seeded
+// generator or from a fuzzer's bytes.
+type chooser interface{ intn(n int) int }
+
+type seeded struct{ r *rand.Rand }
+
+func (s seeded) intn(n int) int { return s.r.IntN(n) }
+
+type fuzzBytes struct{ b []byte }
+
+func (f *fuzzBytes) intn(n int) int {
+	if len(f.b) == 0 {
+		return 0
+	}
+	v := int(f.b[0])
+	f.b = f.b[1:]
+	return v % n
+}
+
+// sim is a random world around an engine: a fake Gerrit whose changes get
+// uploaded, approved, rebased, abandoned; a merger, executor and reporter
+// that answer the engine's actions late, in any order, sometimes twice. It
+// checks the engine's promises after every event.
+type sim struct {
+	t       testing.TB
+	rnd     chooser
+	e       *Engine
+	now     time.Time
+	changes map[int]*Change
+	nextNum int
+	tips    map[string]string
+	trees   map[string]string // commit → the tree it has (gated's merges)
+	pushes  int
+
+	pending []Action // actions not answered yet
+	done    []Event  // answers already given, for duplicate delivery
+
+	building map[ItemID]int                 // item → attempt with a build running
+	passed   map[ItemID]map[int]bool        // item → attempts whose build passed
+	built    map[ItemID]map[int][]ChangeRef // item → attempt → state built
+	waiting  map[int]bool                   // approved changes that must be queued or told why not
+	store    map[string][]byte              // the parts written so far, as storage keeps them
+	told     map[int][]string               // refusals reported per change
+
+	// Every event with its time and its actions: for the determinism check
+	// and for failure messages.
+	times  []time.Time
+	events []Event
+	acts   [][]Action
+}
+
+var simProjects = []string{"p", "q", "r"}
+
+func newSim(t testing.TB, rnd chooser, cfg Config) *sim {
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sim{
+		t: t, rnd: rnd, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{},
+		building: map[ItemID]int{}, passed: map[ItemID]map[int]bool{},
+		built: map[ItemID]map[int][]ChangeRef{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
+	}
+}
+
+func (s *sim) fail(format string, args ...any) {
+	s.t.Helper()
+	var log []string
+	for i, ev := range s.events {
+		log = append(log, describe(ev))
+		for _, a := range formatActions(s.acts[i]) {
+			log = append(log, "  → "+a)
+		}
+	}
+	s.t.Fatalf("%s\nevents:\n\t%s", fmt.Sprintf(format, args...), strings.Join(log, "\n\t"))
+}
+
+func (s *sim) openChanges() []*Change {
+	var out []*Change
+	for n := 1; n < s.nextNum; n++ {
+		if c := s.changes[n]; c.Open() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (s *sim) changeEvent(typ string, c *Change, approvals []Approval, comment, author string) ChangeEvent {
+	ev := ChangeEvent{Type: typ, Change: c.Number, Approvals: approvals, Comment: comment, Author: author}
+	for n := 1; n < s.nextNum; n++ {
+		x := *s.changes[n]
+		x.Votes = slices.Clone(x.Votes)
+		x.Needs = slices.Clone(x.Needs)
+		ev.Changes = append(ev.Changes, x)
+	}
+	return ev
+}
+
+func setVote(c *Change, label, account string, v int) {
+	c.Votes = slices.DeleteFunc(c.Votes, func(x Vote) bool { return x.Label == label && x.Account == account })
+	if v != 0 {
+		c.Votes = append(c.Votes, Vote{Label: label, Account: account, Value: v})
+	}
+}
+
+// gerritEvent makes something happen in the fake Gerrit.
+func (s *sim) gerritEvent() Event {
+	open := s.openChanges()
+	pick := func() *Change { return open[s.rnd.intn(len(open))] }
+	switch k := s.rnd.intn(12); {
+	case k < 3 || len(open) == 0:
+		c := &Change{Number: s.nextNum, Project: simProjects[s.rnd.intn(3)], Branch: "master", Status: StatusNew, Patchset: 1}
+		c.Revision = fmt.Sprintf("r%d.1", c.Number)
+		if len(open) > 0 && s.rnd.intn(2) == 0 {
+			d := pick()
+			if s.rnd.intn(2) == 0 {
+				c.Needs = []Need{{Number: d.Number, Patchset: d.Patchset}}
+				c.Project = d.Project
+			} else {
+				c.Needs = []Need{{Number: d.Number}}
+			}
+		}
+		s.changes[c.Number] = c
+		s.nextNum++
+		return s.changeEvent("patchset-created", c, nil, "", "dev")
+	case k < 6:
+		c := pick()
+		setVote(c, "Code-Review", "core", 2)
+		setVote(c, "Workflow", "core", 1)
+		return s.changeEvent("comment-added", c, []Approval{{Label: "Code-Review", Value: 2}, {Label: "Workflow", Value: 1}}, "", "core")
+	case k == 6:
+		c := pick()
+		setVote(c, "Workflow", "core", 0)
+		return s.changeEvent("comment-added", c, []Approval{{Label: "Workflow", Value: 0}}, "", "core")
+	case k == 7:
+		c := pick()
+		c.Patchset++
+		c.Revision = fmt.Sprintf("r%d.%d", c.Number, c.Patchset)
+		c.Votes = nil
+		return s.changeEvent("patchset-created", c, nil, "", "dev")
+	case k == 8:
+		c := pick()
+		c.Status = StatusAbandoned
+		return s.changeEvent("change-abandoned", c, nil, "", "dev")
+	case k == 9:
+		c := pick()
+		return s.changeEvent("comment-added", c, nil, "recheck", "dev")
+	case k == 10:
+		c := pick()
+		setVote(c, "Code-Review", "other", -2)
+		return s.changeEvent("comment-added", c, []Approval{{Label: "Code-Review", Value: -2}}, "", "other")
+	default:
+		project := simProjects[s.rnd.intn(3)]
+		s.pushes++
+		s.tips[project] = fmt.Sprintf("push%d", s.pushes)
+		return RefUpdated{Project: project, Branch: "master", NewRev: s.tips[project]}
+	}
+}
+
+// tree returns the tree of a commit: a commit Gerrit made when gated
+// submitted has the tree of the speculative head gated built.
+func (s *sim) tree(sha string) string {
+	if t, ok := s.trees[sha]; ok {
+		return t
+	}
+	return sha
+}
+
+// answer answers one pending action (or repeats an old answer).
+func (s *sim) answer() Event {
+	if len(s.done) > 0 && s.rnd.intn(10) == 0 {
+		return s.done[s.rnd.intn(len(s.done))]
+	}
+	i := s.rnd.intn(len(s.pending))
+	a := s.pending[i]
+	s.pending = slices.Delete(s.pending, i, i+1)
+	var ev Event
+	switch a := a.(type) {
+	case Merge:
+		if s.rnd.intn(10) == 0 {
+			ev = MergeCompleted{Item: a.Item, Attempt: a.Attempt, Conflict: &Conflict{Change: a.Changes[len(a.Changes)-1].Number}}
+			break
+		}
+		m := MergeCompleted{Item: a.Item, Attempt: a.Attempt, Heads: map[string]string{}, Bases: map[string]string{}}
+		for _, r := range a.Changes {
+			m.Heads[r.Project] = fmt.Sprintf("h%d.%d.%s", a.Item, a.Attempt, r.Project)
+			m.Bases[r.Project] = s.tip(r.Project)
+		}
+		for k, v := range a.Bases {
+			m.Bases[k] = v
+		}
+		ev = m
+	case StartBuild:
+		if s.rnd.intn(2) == 0 {
+			s.pending = append(s.pending, a) // still running; it ends later
+			ev = BuildStarted{Item: a.Item, Attempt: a.Attempt, Name: fmt.Sprintf("b%d-%d", a.Item, a.Attempt), URL: "https://argo/b"}
+			break
+		}
+		res := []Result{ResultSuccess, ResultSuccess, ResultSuccess, ResultFailure, ResultError, ResultConfigError}[s.rnd.intn(6)]
+		ev = BuildCompleted{Item: a.Item, Attempt: a.Attempt, Result: res}
+	case Submit:
+		ev = s.submit(a)
+	}
+	s.done = append(s.done, ev)
+	return ev
+}
+
+// submit does what the reporter and Gerrit do with a Submit.
+func (s *sim) submit(a Submit) Event {
+	c := s.changes[a.Change.Number]
+	if a.Change.Patchset != c.Patchset || !c.Open() {
+		return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Message: "revision is not current"}
+	}
+	for project, want := range a.Expect {
+		if s.tree(s.tip(project)) != s.tree(want) {
+			return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Stale: true, Tips: map[string]string{project: s.tip(project)}}
+		}
+	}
+	if s.rnd.intn(8) == 0 {
+		return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Message: "blocked by Verified"}
+	}
+	c.Status = StatusMerged
+	s.pushes++
+	tip := fmt.Sprintf("merge%d", s.pushes)
+	s.tips[c.Project] = tip
+	if l := s.e.items[a.Item]; l != nil {
+		s.trees[tip] = l.item.Heads[c.Project]
+	}
+	return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Merged: true, Tips: map[string]string{c.Project: tip}}
+}
+
+func (s *sim) tip(project string) string {
+	if t, ok := s.tips[project]; ok {
+		return t
+	}
+	return "t0" + project
+}
+
+// gateItems returns the changes with an item in the gate.
+func (s *sim) gateItems() map[int]bool {
+	out := map[int]bool{}
+	for n, ids := range s.e.byChange {
+		for _, id := range ids {
+			if s.e.items[id].pipeline.Name == "gate" {
+				out[n] = true
+			}
+		}
+	}
+	return out
+}
+
+func (s *sim) approved(c *Change) bool {
+	return s.e.cfg.byName["gate"].unmet(c) == ""
+}
+
+// step plays one event and checks the engine's promises.
+func (s *sim) step() {
+	var ev Event
+	if len(s.pending) > 0 && s.rnd.intn(10) < 6 {
+		ev = s.answer()
+	} else {
+		ev = s.gerritEvent()
+	}
+	s.now = s.now.Add(time.Duration(1+s.rnd.intn(60)) * time.Second)
+	switch ev := ev.(type) {
+	case BuildCompleted:
+		if s.building[ev.Item] == ev.Attempt {
+			delete(s.building, ev.Item)
+			if ev.Result == ResultSuccess {
+				if s.passed[ev.Item] == nil {
+					s.passed[ev.Item] = map[int]bool{}
+				}
+				s.passed[ev.Item][ev.Attempt] = true
+			}
+		}
+	case ChangeEvent:
+		if c := s.changes[ev.Change]; ev.Type == "comment-added" && len(ev.Approvals) > 0 && s.approved(c) {
+			s.waiting[c.Number] = true
+		}
+	}
+	before := s.gateItems()
+	s.times = append(s.times, s.now)
+	s.events = append(s.events, ev)
+	acts := s.e.Apply(s.now, ev)
+	s.acts = append(s.acts, acts)
+	checkInvariants(s.t, s.e)
+	s.checkActions(ev, acts, before)
+	parts, err := s.e.TakeChanges()
+	if err != nil {
+		s.fail("take changes: %v", err)
+	}
+	for k, v := range parts {
+		s.store[k] = v
+	}
+	if s.rnd.intn(3) == 0 {
+		s.checkRoundTrip()
+	}
+}
+
+func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
+	reported := map[int]bool{}
+	for _, a := range acts {
+		switch a := a.(type) {
+		case Merge, Submit:
+			s.pending = append(s.pending, a)
+		case StartBuild:
+			if att, ok := s.building[a.Item]; ok {
+				s.fail("item %d starts build %d while build %d runs", a.Item, a.Attempt, att)
+			}
+			s.building[a.Item] = a.Attempt
+			if s.built[a.Item] == nil {
+				s.built[a.Item] = map[int][]ChangeRef{}
+			}
+			s.built[a.Item][a.Attempt] = a.Changes
+			s.pending = append(s.pending, a)
+		case CancelBuild:
+			if s.building[a.Item] != a.Attempt {
+				s.fail("cancel of build %d.%d, which is not running", a.Item, a.Attempt)
+			}
+			delete(s.building, a.Item)
+			s.pending = slices.DeleteFunc(s.pending, func(p Action) bool {
+				b, ok := p.(StartBuild)
+				return ok && b.Item == a.Item && b.Attempt == a.Attempt
+			})
+		case Forget:
+			if att, ok := s.building[a.Item]; ok {
+				s.fail("item %d forgotten with build %d still running (an orphaned workflow)", a.Item, att)
+			}
+		case Report:
+			reported[a.Change.Number] = true
+		}
+	}
+	for _, a := range acts {
+		if sub, ok := a.(Submit); ok {
+			s.checkSubmit(sub)
+		}
+	}
+	after := s.gateItems()
+	for n := range before {
+		if !after[n] && !reported[n] && s.changes[n].Status != StatusMerged {
+			s.fail("change %d left the gate without a report", n)
+		}
+	}
+	for _, a := range acts {
+		if r, ok := a.(Report); ok && r.Kind == ReportRefusal {
+			s.told[r.Change.Number] = append(s.told[r.Change.Number], r.Message)
+		}
+	}
+	for n := range s.waiting {
+		c := s.changes[n]
+		if after[n] || reported[n] || !c.Open() || !s.approved(c) {
+			delete(s.waiting, n)
+			continue
+		}
+		// Told before, for the same reason: refusals are reported once.
+		if why := s.e.pipelines["gate"].Refused[n]; why != "" && slices.ContainsFunc(s.told[n], func(m string) bool { return strings.Contains(m, why) }) {
+			delete(s.waiting, n)
+			continue
+		}
+		s.fail("approved change %d is neither in the gate nor told why", n)
+	}
+}
+
+// checkSubmit checks a Submit: the item's current state was built and
+// passed, everything else in that state is merged already, and nothing that
+// could still merge is ahead of it in its queue.
+func (s *sim) checkSubmit(a Submit) {
+	if !s.passed[a.Item][a.Attempt] {
+		s.fail("submit of item %d attempt %d, which did not pass", a.Item, a.Attempt)
+	}
+	l := s.e.items[a.Item]
+	if l == nil || l.item.Phase != PhaseSubmitting {
+		s.fail("submit of item %d, which is not submitting", a.Item)
+	}
+	for _, r := range s.built[a.Item][a.Attempt] {
+		if r.Number != a.Change.Number && s.changes[r.Number].Status != StatusMerged {
+			s.fail("submit of %s, tested together with %s, which is not merged", a.Change, r)
+		}
+	}
+	for _, it := range l.queue.Items {
+		if it == l.item {
+			break
+		}
+		if it.Failure == nil {
+			s.fail("submit of %s while %s, ahead of it, may still merge", a.Change, it.Change)
+		}
+	}
+	if s.changes[a.Change.Number].Status == StatusMerged {
+		s.fail("submit of %s, which is merged already (a repeated submit)", a.Change)
+	}
+}
+
+func (s *sim) checkRoundTrip() {
+	data, err := s.e.MarshalState()
+	if err != nil {
+		s.fail("marshal: %v", err)
+	}
+	r, err := restore(s.e.cfg, data)
+	if err != nil {
+		s.fail("restore: %v", err)
+	}
+	again, _ := r.MarshalState()
+	if !bytes.Equal(data, again) {
+		s.fail("encode(decode(encode(state))) differs:\n%s\n%s", data, again)
+	}
+	if !reflect.DeepEqual(s.e.st, r.st) {
+		s.fail("decode(encode(state)) differs from state")
+	}
+	fromParts, err := RestoreParts(s.e.Config(), s.store)
+	if err != nil {
+		s.fail("restore parts: %v", err)
+	}
+	if !reflect.DeepEqual(s.e.st, fromParts.st) {
+		b, _ := fromParts.MarshalState()
+		s.fail("the stored parts do not give the state:\n%s\n%s", data, b)
+	}
+	if s.rnd.intn(10) == 0 {
+		s.e = r // a restart: carry on with the restored engine
+	}
+}
+
+// checkDeterminism replays every event on a new engine: the actions must
+// be the same, restarts or not.
+func (s *sim) checkDeterminism() {
+	e, err := New(s.e.Config())
+	if err != nil {
+		s.fail("%v", err)
+	}
+	for i, ev := range s.events {
+		if got := e.Apply(s.times[i], ev); !reflect.DeepEqual(got, s.acts[i]) {
+			s.fail("replaying event %d gave other actions:\n%v\nnot\n%v", i, formatActions(got), formatActions(s.acts[i]))
+		}
+	}
+	a, _ := e.MarshalState()
+	b, _ := s.e.MarshalState()
+	if !bytes.Equal(a, b) {
+		s.fail("replaying the events gave another state")
+	}
+}
+
+// TestProperties plays thousands of random event sequences and checks after
+// every event that the engine never panics, never submits an item whose
+// current speculative state was not built and passed (nor one tested with
+// unmerged changes, nor one behind an item that may still merge, nor one
+// merged already), never loses an approved change without a report, never
+// leaves a build running for an item it forgot, and that its state
+// round-trips through its encoding; and at the end that replaying the
+// events gives the same actions.
+func TestProperties(t *testing.T) {
+	runs := *propertyRuns
+	if testing.Short() {
+		runs /= 10
+	}
+	cfg := testConfig()
+	cfg.Pipelines[1].Window.Size = 4
+	for seed := range runs {
+		s := newSim(t, seeded{rand.New(rand.NewPCG(uint64(seed), 7))}, cfg)
+		for range 120 {
+			s.step()
+		}
+		s.checkDeterminism()
+		if t.Failed() {
+			t.Fatalf("seed %d", seed)
+		}
+	}
+}
+
+// FuzzApply drives the engine with events chosen by the fuzzer's bytes.
+func FuzzApply(f *testing.F) {
+	f.Add([]byte{0, 1, 3, 5, 7, 0, 9, 9, 9, 2, 4, 6, 8, 10, 11, 1, 1, 1})
+	f.Add(bytes.Repeat([]byte{3, 0, 200, 7}, 40))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := newSim(t, &fuzzBytes{b: data}, testConfig())
+		for range len(data) / 2 {
+			s.step()
+		}
+		s.checkDeterminism()
+	})
+}
+
+// describe renders an event briefly for failure messages.
+func describe(ev Event) string {
+	switch ev := ev.(type) {
+	case ChangeEvent:
+		c := ev.Changes[slices.IndexFunc(ev.Changes, func(c Change) bool { return c.Number == ev.Change })]
+		return fmt.Sprintf("%s %d,%d %s votes=%v needs=%v approvals=%v %q", ev.Type, c.Number, c.Patchset, c.Status, c.Votes, c.Needs, ev.Approvals, ev.Comment)
+	case MergeCompleted:
+		if ev.Conflict != nil {
+			return fmt.Sprintf("conflict #%d.%d", ev.Item, ev.Attempt)
+		}
+		return fmt.Sprintf("merged #%d.%d bases=%v", ev.Item, ev.Attempt, ev.Bases)
+	case BuildCompleted:
+		return fmt.Sprintf("build #%d.%d %s", ev.Item, ev.Attempt, ev.Result)
+	case SubmitCompleted:
+		return fmt.Sprintf("submit #%d.%d merged=%v stale=%v tips=%v", ev.Item, ev.Attempt, ev.Merged, ev.Stale, ev.Tips)
+	}
+	return fmt.Sprintf("%+v", ev)
+}

@@ -1,0 +1,80 @@
+package queue
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// triggered reports whether the event matches one of the pipeline's
+// triggers.
+func (p *compiledPipeline) triggered(ev ChangeEvent) bool {
+	for i, t := range p.Triggers {
+		if t.Event != ev.Type {
+			continue
+		}
+		if t.Username != "" && t.Username != ev.Author {
+			continue
+		}
+		if re := p.comments[i]; re != nil && !re.MatchString(ev.Comment) {
+			continue
+		}
+		if !eventHasApprovals(ev.Approvals, t.Approvals) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func eventHasApprovals(have []Approval, want []ApprovalFilter) bool {
+	for _, f := range want {
+		if !slices.ContainsFunc(have, func(a Approval) bool {
+			return a.Label == f.Label && slices.Contains(f.Values, a.Value)
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+func (f ApprovalFilter) matches(v Vote) bool {
+	return v.Label == f.Label && slices.Contains(f.Values, v.Value) && (f.Username == "" || f.Username == v.Account)
+}
+
+// unmet returns why the change may not be (or stay) in the pipeline, or ""
+// when it may. It checks what Zuul's require/reject and canMerge check:
+// open, not work in progress, every required approval present, no rejecting
+// one.
+func (p *compiledPipeline) unmet(c *Change) string {
+	if !c.Open() {
+		return fmt.Sprintf("the change is %s", strings.ToLower(string(c.Status)))
+	}
+	if c.WIP {
+		return "the change is work in progress"
+	}
+	for _, f := range p.Require {
+		if !slices.ContainsFunc(c.Votes, f.matches) {
+			return "it is missing the required approval " + f.describe()
+		}
+	}
+	for _, f := range p.Reject {
+		if i := slices.IndexFunc(c.Votes, f.matches); i >= 0 {
+			v := c.Votes[i]
+			return fmt.Sprintf("it has the rejecting vote %s%+d by %s", v.Label, v.Value, v.Account)
+		}
+	}
+	return ""
+}
+
+func (f ApprovalFilter) describe() string {
+	vals := make([]string, len(f.Values))
+	for i, v := range f.Values {
+		vals[i] = fmt.Sprintf("%+d", v)
+	}
+	s := f.Label + " " + strings.Join(vals, " or ")
+	if f.Username != "" {
+		s += " by " + f.Username
+	}
+	return s
+}

@@ -1,0 +1,164 @@
+package queue
+
+import "fmt"
+
+// current returns the item an answer is for, if the answer is for its
+// current attempt and the item is in the given phase; answers for older
+// attempts are stale and ignored.
+func (e *Engine) current(id ItemID, attempt int, phase Phase) *itemLoc {
+	l := e.items[id]
+	if l == nil || l.item.Attempt != attempt || l.item.Phase != phase {
+		return nil
+	}
+	return l
+}
+
+// onMergeCompleted records an item's speculative state and starts its
+// build, or fails the item on a merge conflict.
+func (e *Engine) onMergeCompleted(ev MergeCompleted) {
+	l := e.current(ev.Item, ev.Attempt, PhaseMerging)
+	if l == nil {
+		return
+	}
+	it := l.item
+	e.touch(l.pipeline, l.queue)
+	if ev.Conflict != nil {
+		it.Phase = PhaseFailed
+		it.Failure = &Failure{Kind: FailMergeConflict, Message: conflictText(ev.Conflict, it)}
+		return
+	}
+	it.Heads = clone(ev.Heads)
+	it.Bases = clone(ev.Bases)
+	it.Expect = clone(ev.Bases)
+	if it.Ahead != 0 {
+		for project, sha := range e.items[it.Ahead].item.Heads {
+			it.Expect[project] = sha
+		}
+	}
+	e.startBuild(l)
+}
+
+func (e *Engine) startBuild(l *itemLoc) {
+	it := l.item
+	tries := 0
+	if it.Build != nil {
+		tries = it.Build.Tries
+	}
+	it.Phase = PhaseBuilding
+	it.Build = &Build{Tries: tries + 1}
+	e.emit(StartBuild{
+		Item: it.ID, Attempt: it.Attempt, Pipeline: l.pipeline.Name,
+		Change: it.Change, Changes: e.chain(it), Heads: clone(it.Heads),
+	})
+}
+
+func conflictText(c *Conflict, it *Item) string {
+	var s string
+	if c.Change == it.Change.Number || c.Change == 0 {
+		s = "this change does not merge onto the state it was tested on"
+	} else {
+		s = fmt.Sprintf("change %d does not merge onto the state it was tested on", c.Change)
+	}
+	if len(c.Files) > 0 {
+		s += fmt.Sprintf(" (conflicting files: %v)", c.Files)
+	}
+	if c.Message != "" {
+		s += ": " + c.Message
+	}
+	return s
+}
+
+func (e *Engine) onBuildStarted(ev BuildStarted) {
+	l := e.current(ev.Item, ev.Attempt, PhaseBuilding)
+	if l == nil {
+		return
+	}
+	e.touch(l.pipeline, l.queue)
+	b := l.item.Build
+	b.Name, b.URL = ev.Name, ev.URL
+	if b.Started.IsZero() {
+		b.Started = e.now
+	}
+}
+
+// errorTries is how often a build that could not run (an infrastructure
+// error, not a test failure) is tried before it counts as a failure.
+const errorTries = 3
+
+// onBuildCompleted records a build's result. A failure of a state that may
+// be retried (flaky tolerance, infrastructure errors) runs the same state
+// again as a new attempt of the item, without touching the items behind.
+func (e *Engine) onBuildCompleted(ev BuildCompleted) {
+	l := e.current(ev.Item, ev.Attempt, PhaseBuilding)
+	if l == nil {
+		return
+	}
+	it := l.item
+	cp := e.pipelineConfig(l.pipeline)
+	e.touch(l.pipeline, l.queue)
+	it.Build.URL = firstNonEmpty(ev.URL, it.Build.URL)
+	it.Build.Links = cloneSlice(ev.Links)
+	it.Build.Message = ev.Message
+	switch ev.Result {
+	case ResultSuccess:
+		it.Phase = PhasePassed
+		return
+	case ResultConfigError:
+		it.Phase = PhaseFailed
+		it.Failure = &Failure{Kind: FailConfig, Message: ev.Message}
+		return
+	}
+	if (ev.Result == ResultError && it.Build.Tries < errorTries) || (ev.Result == ResultFailure && it.Build.Tries <= cp.Retries) {
+		it.Attempt++
+		it.AttemptAt = e.now
+		e.startBuild(l)
+		return
+	}
+	it.Phase = PhaseFailed
+	it.Failure = &Failure{Kind: FailBuild, Message: ev.Message}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// onSubmitCompleted finishes a submit: a merged change leaves the queue and
+// the items behind keep their builds (their state included it); a refused
+// one fails at the head; a stale one (the branch moved) is rebuilt.
+func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
+	l := e.current(ev.Item, ev.Attempt, PhaseSubmitting)
+	if l == nil {
+		return
+	}
+	p, q, it := l.pipeline, l.queue, l.item
+	e.touch(p, q)
+	switch {
+	case ev.Merged:
+		for project, tip := range ev.Tips {
+			e.branch(project, it.Change.Branch).Tip = tip
+			for _, behind := range q.Items {
+				if behind.Bases[project] != "" && e.includes(behind, it.ID) {
+					behind.Bases[project] = tip
+				}
+			}
+		}
+		q.Window = e.pipelineConfig(p).Window.increase(q.Window)
+		e.dequeue(l, true, "", "")
+		for project, tip := range ev.Tips {
+			e.branchMoved(project, it.Change.Branch, tip)
+		}
+	case ev.Stale:
+		it.Phase = PhasePassed // leave Submitting so that reset applies
+		e.reset(p, q, it)
+		for project, tip := range ev.Tips {
+			e.branch(project, it.Change.Branch).Tip = tip
+			e.branchMoved(project, it.Change.Branch, tip)
+		}
+	default:
+		it.Phase = PhaseFailed
+		it.Failure = &Failure{Kind: FailSubmit, Message: ev.Message}
+	}
+}

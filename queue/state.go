@@ -1,0 +1,131 @@
+package queue
+
+import (
+	"strconv"
+	"time"
+)
+
+// ItemID identifies a queue item; ids are never reused.
+type ItemID uint64
+
+// String formats the id for names and logs.
+func (id ItemID) String() string { return strconv.FormatUint(uint64(id), 10) }
+
+// Phase is where an item is in its life.
+type Phase string
+
+// Item phases.
+const (
+	// PhaseWaiting: outside the window, or waiting for the state ahead.
+	PhaseWaiting Phase = "waiting"
+	// PhaseMerging: the merger is building the speculative state.
+	PhaseMerging Phase = "merging"
+	// PhaseBuilding: the build of the speculative state is running.
+	PhaseBuilding Phase = "building"
+	// PhasePassed: the build passed; waiting to reach the head.
+	PhasePassed Phase = "passed"
+	// PhaseFailed: the item failed; see Failure.
+	PhaseFailed Phase = "failed"
+	// PhaseSubmitting: at the head and passed; Gerrit is submitting it.
+	PhaseSubmitting Phase = "submitting"
+)
+
+// FailureKind says why an item failed.
+type FailureKind string
+
+// Failure kinds.
+const (
+	FailBuild         FailureKind = "build-failed"
+	FailMergeConflict FailureKind = "merge-conflict"
+	FailConfig        FailureKind = "config-error"
+	FailSubmit        FailureKind = "submit-refused"
+	// FailNeeds: a change this item needs is failing; the item waits for
+	// its outcome without building.
+	FailNeeds FailureKind = "needs-failing"
+)
+
+// Failure is why an item is failing.
+type Failure struct {
+	Kind    FailureKind `json:"kind"`
+	Message string      `json:"message"`
+}
+
+// Build is what the engine knows of an item's current build.
+type Build struct {
+	Name    string    `json:"name,omitempty"`
+	URL     string    `json:"url,omitempty"`
+	Started time.Time `json:"started,omitzero"`
+	Links   []Link    `json:"links,omitempty"`
+	Message string    `json:"message,omitempty"`
+	// Tries counts the builds of this attempt's state (retries of flaky
+	// failures).
+	Tries int `json:"tries,omitempty"`
+}
+
+// Item is one change in a pipeline.
+type Item struct {
+	ID     ItemID    `json:"id"`
+	Change ChangeRef `json:"change"`
+	// Deps are changes merged ahead of Change in an independent pipeline
+	// (Depends-On targets); dependent pipelines have them as items ahead.
+	Deps []ChangeRef `json:"deps,omitempty"`
+	// Ahead is the item whose speculative state this one builds on; 0 is
+	// the branch tip. Ahead pointers form a tree: after a gate reset a
+	// failing item and the items re-parented past it are siblings.
+	Ahead      ItemID    `json:"ahead,omitempty"`
+	EnqueuedAt time.Time `json:"enqueued_at"`
+	// Attempt counts the speculative states this item was given; a gate
+	// reset starts a new attempt. Results of older attempts are ignored.
+	Attempt   int       `json:"attempt"`
+	AttemptAt time.Time `json:"attempt_at"`
+	Phase     Phase     `json:"phase"`
+	// Bases and Heads are, per project, the branch commit the state was
+	// built on and the speculative commit (set once merged).
+	Bases map[string]string `json:"bases,omitempty"`
+	Heads map[string]string `json:"heads,omitempty"`
+	// Expect is, per project, the commit whose tree the branch must have
+	// when this item is submitted: the state ahead of it.
+	Expect map[string]string `json:"expect,omitempty"`
+	// Needs are the changes this item's change depends on (dependent
+	// pipelines): each is merged or ahead in the same queue.
+	Needs   []Need   `json:"needs,omitempty"`
+	Build   *Build   `json:"build,omitempty"`
+	Failure *Failure `json:"failure,omitempty"`
+	// Resets counts gate resets that hit this item.
+	Resets int `json:"resets,omitempty"`
+}
+
+// ChangeQueue is an ordered list of items sharing speculative states: the
+// changes of one project (or of a named group of projects) on one branch.
+type ChangeQueue struct {
+	Name   string  `json:"name"`
+	Window int     `json:"window"`
+	Items  []*Item `json:"items"`
+}
+
+// PipelineState is the state of one pipeline.
+type PipelineState struct {
+	Name string `json:"name"`
+	// Queues are ordered by name.
+	Queues []*ChangeQueue `json:"queues"`
+	// Refused remembers the last refusal reported per change, so a refusal
+	// is reported once, not on every event.
+	Refused map[int]string `json:"refused,omitempty"`
+}
+
+// BranchState is what the engine knows of a branch.
+type BranchState struct {
+	// Tip is the last known commit of the branch.
+	Tip string `json:"tip"`
+}
+
+// State is the engine's whole state. It is a plain value: MarshalState and
+// Restore round-trip it exactly.
+type State struct {
+	NextItem  ItemID                  `json:"next_item"`
+	Pipelines []*PipelineState        `json:"pipelines"`
+	Branches  map[string]*BranchState `json:"branches,omitempty"`
+}
+
+// branchKey names a project's branch in State.Branches.
+func branchKey(project, branch string) string { return project + "\x00" + branch }
