@@ -1,0 +1,215 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Entry is one record of the inbox or the outbox, in the order it was added.
+type Entry struct {
+	ID   uint64
+	Data []byte
+}
+
+// Transition is everything one step of the gate loop writes, in one
+// transaction: so a crash leaves either all of it or none.
+type Transition struct {
+	// State holds the parts of the engine state that changed.
+	State map[string][]byte
+	// EventID, if set, is recorded as consumed (see Seen).
+	EventID string
+	// Inbox lists inbox entries consumed by this step.
+	Inbox []uint64
+	// Done lists outbox entries whose work is finished.
+	Done []uint64
+	// Actions are appended to the outbox; their ids are returned.
+	Actions [][]byte
+	// History records are appended to the build history.
+	History [][]byte
+}
+
+// Commit writes a transition and returns the outbox ids of its actions.
+func (d *DB) Commit(t Transition, now time.Time) ([]uint64, error) {
+	var ids []uint64
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		st := tx.Bucket(bucketState)
+		for k, v := range t.State {
+			if err := st.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		if t.EventID != "" {
+			if err := tx.Bucket(bucketEvents).Put([]byte(t.EventID), u64(uint64(now.UnixNano()))); err != nil {
+				return err
+			}
+		}
+		for _, id := range t.Inbox {
+			if err := tx.Bucket(bucketInbox).Delete(u64(id)); err != nil {
+				return err
+			}
+		}
+		out := tx.Bucket(bucketOutbox)
+		for _, id := range t.Done {
+			if err := out.Delete(u64(id)); err != nil {
+				return err
+			}
+		}
+		for _, a := range t.Actions {
+			id, err := out.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := out.Put(u64(id), a); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		hist := tx.Bucket(bucketHistory)
+		for _, h := range t.History {
+			seq, err := hist.NextSequence()
+			if err != nil {
+				return err
+			}
+			// Keys sort by time, then by sequence: pruning by age walks
+			// from the start.
+			key := append(u64(uint64(now.UnixNano())), u64(seq)...)
+			if err := hist.Put(key, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commit transition: %w", err)
+	}
+	return ids, nil
+}
+
+// State returns every stored part of the engine state.
+func (d *DB) State() (map[string][]byte, error) {
+	parts := map[string][]byte{}
+	err := d.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketState).ForEach(func(k, v []byte) error {
+			parts[string(k)] = bytes.Clone(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	return parts, nil
+}
+
+// Seen reports whether an event id was consumed.
+func (d *DB) Seen(id string) (bool, error) {
+	var seen bool
+	err := d.db.View(func(tx *bolt.Tx) error {
+		seen = tx.Bucket(bucketEvents).Get([]byte(id)) != nil
+		return nil
+	})
+	return seen, err
+}
+
+// AddInbox stores a received event until a transition consumes it, and
+// returns its id.
+func (d *DB) AddInbox(data []byte) (uint64, error) {
+	var id uint64
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketInbox)
+		var err error
+		if id, err = b.NextSequence(); err != nil {
+			return err
+		}
+		return b.Put(u64(id), data)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store received event: %w", err)
+	}
+	return id, nil
+}
+
+// Inbox returns the events received and not consumed, oldest first.
+func (d *DB) Inbox() ([]Entry, error) { return d.entries(bucketInbox) }
+
+// Outbox returns the actions not yet performed, oldest first.
+func (d *DB) Outbox() ([]Entry, error) { return d.entries(bucketOutbox) }
+
+func (d *DB) entries(bucket []byte) ([]Entry, error) {
+	var out []Entry
+	err := d.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+			out = append(out, Entry{ID: binary.BigEndian.Uint64(k), Data: bytes.Clone(v)})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", bucket, err)
+	}
+	return out, nil
+}
+
+// History returns the build history records, oldest first, at most limit
+// (the newest ones) when limit > 0.
+func (d *DB) History(limit int) ([][]byte, error) {
+	var out [][]byte
+	err := d.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketHistory).Cursor()
+		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
+			out = append(out, bytes.Clone(v))
+		}
+		return nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+// Prune deletes consumed-event ids and history records older than before,
+// and the oldest history records beyond keep (keep <= 0: no limit by count).
+// It returns how many records it deleted.
+func (d *DB) Prune(before time.Time, keep int) (int, error) {
+	cut := uint64(before.UnixNano())
+	var doomed int
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		// Collect, then delete: deleting under a bbolt cursor skips keys.
+		var evKeys, histKeys [][]byte
+		ev := tx.Bucket(bucketEvents)
+		_ = ev.ForEach(func(k, v []byte) error {
+			if binary.BigEndian.Uint64(v) < cut {
+				evKeys = append(evKeys, bytes.Clone(k))
+			}
+			return nil
+		})
+		hist := tx.Bucket(bucketHistory)
+		total := hist.Stats().KeyN
+		_ = hist.ForEach(func(k, _ []byte) error {
+			old := binary.BigEndian.Uint64(k[:8]) < cut
+			over := keep > 0 && total-len(histKeys) > keep
+			if old || over {
+				histKeys = append(histKeys, bytes.Clone(k))
+			}
+			return nil
+		})
+		for _, k := range evKeys {
+			if err := ev.Delete(k); err != nil {
+				return err
+			}
+		}
+		for _, k := range histKeys {
+			if err := hist.Delete(k); err != nil {
+				return err
+			}
+		}
+		doomed = len(evKeys) + len(histKeys)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	return doomed, nil
+}
