@@ -30,6 +30,7 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
 	e.touch(p, q)
 	e.emit(Forget{Item: it.ID, Pipeline: p.Name})
 	if kind != "" {
+		e.counts.Dequeued++
 		e.emit(Report{
 			Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: kind,
 			Message: fmt.Sprintf("gated: this change left the %s pipeline: %s.", p.Name, why),

@@ -29,7 +29,23 @@ type Engine struct {
 
 	// changed accumulates the queues touched since the last TakeChanges.
 	changed map[*ChangeQueue]*PipelineState
+
+	counts Counters
 }
+
+// Counters count what the engine did since it was created or restored
+// (for metrics; not part of the state).
+type Counters struct {
+	Enqueued int // items enqueued
+	Resets   int // items whose state was invalidated and rebuilt
+	Merged   int // changes merged by the gate
+	Failed   int // items reported as failed
+	Dequeued int // items that left without a result (new patchset, abandon, ...)
+	Refusals int // changes refused with a report
+}
+
+// Counters returns the engine's counters.
+func (e *Engine) Counters() Counters { return e.counts }
 
 type itemLoc struct {
 	item     *Item
@@ -80,6 +96,26 @@ func (e *Engine) MarshalState() ([]byte, error) { return json.Marshal(&e.st) }
 // State returns the engine's state for reading (status pages, tests). The
 // caller must not modify it.
 func (e *Engine) State() *State { return &e.st }
+
+// Item returns a live item and the name of its pipeline. The caller must
+// not modify it.
+func (e *Engine) Item(id ItemID) (*Item, string, bool) {
+	l := e.items[id]
+	if l == nil {
+		return nil, "", false
+	}
+	return l.item, l.pipeline.Name, true
+}
+
+// Chain returns the changes of a live item's speculative state, in merge
+// order (the items ahead of it, then its own dependencies and itself).
+func (e *Engine) Chain(id ItemID) []ChangeRef {
+	l := e.items[id]
+	if l == nil {
+		return nil
+	}
+	return e.chain(l.item)
+}
 
 // Config returns the engine's configuration.
 func (e *Engine) Config() Config { return e.cfg.Config }

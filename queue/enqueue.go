@@ -149,6 +149,7 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
 	}
 	e.st.NextItem++
+	e.counts.Enqueued++
 	if n := len(q.Items); n > 0 {
 		it.Ahead = q.Items[n-1].ID
 	}
@@ -206,6 +207,7 @@ func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*
 		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
 	}
 	e.st.NextItem++
+	e.counts.Enqueued++
 	q.Items = append(q.Items, it)
 	e.index(p, q, it)
 	e.touch(p, q)
@@ -265,6 +267,7 @@ func (e *Engine) refuse(p *PipelineState, c *Change, why string) {
 		p.Refused = map[int]string{}
 	}
 	p.Refused[c.Number] = why
+	e.counts.Refusals++
 	e.emit(Report{
 		Pipeline: p.Name, Change: e.ref(c), Kind: ReportRefusal,
 		Message: fmt.Sprintf("gated: this change cannot enter the %s pipeline: %s.", p.Name, why),

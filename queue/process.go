@@ -151,6 +151,7 @@ func (e *Engine) reportFailure(p *PipelineState, q *ChangeQueue, it *Item) {
 		kind = ReportConflict
 	}
 	e.emit(e.resultReport(p, it, kind, cp.Failure.Labels, e.failureMessage(p, it)))
+	e.counts.Failed++
 	if cp.Manager == Dependent && it.Failure.Kind != FailSubmit {
 		q.Window = cp.Window.decrease(q.Window)
 	}
@@ -180,6 +181,7 @@ func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 		return // in flight, or nothing started yet that could be invalid
 	}
 	e.cancel(p, it)
+	e.counts.Resets++
 	it.Resets++
 	it.Attempt++
 	it.AttemptAt = e.now

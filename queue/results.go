@@ -146,6 +146,7 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 			}
 		}
 		q.Window = e.pipelineConfig(p).Window.increase(q.Window)
+		e.counts.Merged++
 		e.dequeue(l, true, "", "")
 		for project, tip := range ev.Tips {
 			e.branchMoved(project, it.Change.Branch, tip)

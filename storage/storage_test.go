@@ -32,7 +32,7 @@ func TestTransitionIsDurableAcrossReopen(t *testing.T) {
 	in2, _ := db.AddInbox([]byte("event two"))
 	ids, err := db.Commit(Transition{
 		State:   map[string][]byte{"meta": []byte(`{"n":1}`), "queue/a": []byte("A")},
-		EventID: "ev-1",
+		EventIDs: []string{"ev-1"},
 		Inbox:   []uint64{in1},
 		Actions: [][]byte{[]byte("merge"), []byte("build")},
 		History: [][]byte{[]byte("h1")},
@@ -94,7 +94,7 @@ func TestPrune(t *testing.T) {
 	db, _ := openTemp(t)
 	for i := range 10 {
 		at := t0.Add(time.Duration(i) * time.Hour)
-		db.Commit(Transition{EventID: fmt.Sprintf("ev%d", i), History: [][]byte{[]byte(fmt.Sprintf("h%d", i))}}, at)
+		db.Commit(Transition{EventIDs: []string{fmt.Sprintf("ev%d", i)}, History: [][]byte{[]byte(fmt.Sprintf("h%d", i))}}, at)
 	}
 	n, err := db.Prune(t0.Add(3*time.Hour), 5)
 	if err != nil {

@@ -20,8 +20,8 @@ type Entry struct {
 type Transition struct {
 	// State holds the parts of the engine state that changed.
 	State map[string][]byte
-	// EventID, if set, is recorded as consumed (see Seen).
-	EventID string
+	// EventIDs are recorded as consumed (see Seen).
+	EventIDs []string
 	// Inbox lists inbox entries consumed by this step.
 	Inbox []uint64
 	// Done lists outbox entries whose work is finished.
@@ -42,8 +42,8 @@ func (d *DB) Commit(t Transition, now time.Time) ([]uint64, error) {
 				return err
 			}
 		}
-		if t.EventID != "" {
-			if err := tx.Bucket(bucketEvents).Put([]byte(t.EventID), u64(uint64(now.UnixNano()))); err != nil {
+		for _, id := range t.EventIDs {
+			if err := tx.Bucket(bucketEvents).Put([]byte(id), u64(uint64(now.UnixNano()))); err != nil {
 				return err
 			}
 		}
