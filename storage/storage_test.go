@@ -31,11 +31,11 @@ func TestTransitionIsDurableAcrossReopen(t *testing.T) {
 	in1, _ := db.AddInbox([]byte("event one"))
 	in2, _ := db.AddInbox([]byte("event two"))
 	ids, err := db.Commit(Transition{
-		State:   map[string][]byte{"meta": []byte(`{"n":1}`), "queue/a": []byte("A")},
+		State:    map[string][]byte{"meta": []byte(`{"n":1}`), "queue/a": []byte("A")},
 		EventIDs: []string{"ev-1"},
-		Inbox:   []uint64{in1},
-		Actions: [][]byte{[]byte("merge"), []byte("build")},
-		History: [][]byte{[]byte("h1")},
+		Inbox:    []uint64{in1},
+		Actions:  [][]byte{[]byte("merge"), []byte("build")},
+		History:  [][]byte{[]byte("h1")},
 	}, t0)
 	if err != nil {
 		t.Fatal(err)
