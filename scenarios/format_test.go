@@ -1,0 +1,105 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+)
+
+const sample = `name: failed change in the middle of the queue
+config:
+  pipelines:
+    - name: gate
+      manager: dependent
+      window: 20
+      window-floor: 3
+projects:
+  org/project:
+    queue: integrated
+    submit-type: MERGE_IF_NECESSARY
+    files: {README: "hello\n"}
+steps:
+  - upload: {id: A, project: org/project}
+  - upload: {id: B, project: org/project, parent: A, depends-on: [A], files: {b.txt: "b"}}
+  - fail: {change: B}
+  - flaky: {change: A, times: 2}
+  - hold: true
+  - approve: {change: A}
+  - review: {change: A, labels: {Code-Review: -2}, message: "no"}
+  - release: all
+  - release: {change: A}
+  - wait: settled
+  - restart-gated: {}
+  - gerrit-fault: {status: 500, count: 3, path: "/changes/"}
+  - push-branch: {project: org/project, files: {x: y}}
+  - new-patchset: {change: A}
+  - expect:
+      merged: [A]
+      not-merged: [B]
+      queue: {gate: []}
+      running: [[A], [A, B]]
+      builds-started: 3
+      builds-cancelled: 1
+      votes: {A: {Verified: 2}}
+      comment-contains: {B: "merge conflict"}
+      window: {gate: 10}
+`
+
+func TestParseSample(t *testing.T) {
+	s, err := Parse("sample.yaml", []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "failed change in the middle of the queue" || len(s.Projects) != 1 || len(s.Steps) != 15 {
+		t.Fatalf("parsed %+v", s)
+	}
+	if p := s.Projects[0]; p.Name != "org/project" || p.Queue != "integrated" || p.Files["README"] != "hello\n" {
+		t.Fatalf("project %+v", p)
+	}
+	if u := s.Steps[1].Upload; u.Parent != "A" || u.DependsOn[0] != "A" || u.Branch != "master" || s.Steps[1].Line != 15 {
+		t.Fatalf("upload %+v line %d", u, s.Steps[1].Line)
+	}
+	if f := s.Steps[3].Flaky; f.Times != 2 {
+		t.Fatalf("flaky %+v", f)
+	}
+	e := s.Steps[14].Expect
+	if *e.BuildsStarted != 3 || len(e.Running) != 2 || e.Votes["A"]["Verified"] != 2 || e.Window["gate"] != 10 || len(e.Queue["gate"]) != 0 {
+		t.Fatalf("expect %+v", e)
+	}
+	if !strings.Contains(string(s.Config), "window-floor: 3") {
+		t.Fatalf("config fragment %q", s.Config)
+	}
+}
+
+func TestParseErrorsNameTheLine(t *testing.T) {
+	base := "projects: {p: {}}\nsteps:\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown step", base + "  - teleport: {change: A}\n", `x.yaml:3: unknown step "teleport"`},
+		{"unknown key", base + "  - upload: {id: A, project: p, colour: red}\n", `x.yaml:3: unknown upload key "colour"`},
+		{"missing key", base + "  - upload: {project: p}\n", `x.yaml:3: upload: "id" is required`},
+		{"unknown expectation", base + "  - expect:\n      merged: [A]\n      happy: true\n", `x.yaml:5: unknown expectation "happy"`},
+		{"unknown top-level key", "projects: {p: {}}\nsurprise: 1\n", `x.yaml:2: unknown top-level key "surprise"`},
+		{"two keys in a step", base + "  - {approve: {change: A}, abandon: {change: A}}\n", `x.yaml:3: a step is a map with exactly one key`},
+		{"bad integer", base + "  - expect: {builds-started: many}\n", `x.yaml:3: expected an integer`},
+		{"bad wait", base + "  - wait: forever\n", `x.yaml:3: wait: only 'settled'`},
+		{"no projects", "steps: []\n", "no projects"},
+		{"not YAML", "steps: [\n", "invalid YAML"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("x.yaml", []byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(sample))
+	f.Add([]byte("projects: {p: {}}\nsteps:\n  - expect: {running: [[A]]}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("fuzz.yaml", data)
+		if err == nil && len(s.Projects) == 0 {
+			t.Fatal("a scenario without projects was accepted")
+		}
+	})
+}
