@@ -1,0 +1,77 @@
+package merger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// maxFileSize bounds ReadFile: the files read are small definitions, and
+// an unmerged change must not make gated read a huge one into memory.
+const maxFileSize = 8 << 20
+
+// ReadFile returns the content of the regular file at path in a commit of
+// the project's cache, such as a state's head and its workflow definition.
+// A missing file gives a *FileNotFoundError.
+func (m *Merger) ReadFile(ctx context.Context, project, commit, path string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !isHash(commit) {
+		return nil, fmt.Errorf("read %s: %q is not a commit id", path, commit)
+	}
+	r, err := m.repo(project)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.exists() {
+		return nil, fmt.Errorf("read %s at %s: project %s is not in the cache", path, commit, project)
+	}
+	if err := r.open(); err != nil {
+		return nil, err
+	}
+	c, err := r.commit(plumbing.NewHash(commit))
+	if err != nil {
+		return nil, err
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("%s: tree of %s: %w", project, commit, err)
+	}
+	clean := strings.Trim(path, "/")
+	entry, err := tree.FindEntry(clean)
+	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
+		return nil, &FileNotFoundError{Project: project, Commit: commit, Path: path}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: find %s at %s: %w", project, path, commit, err)
+	}
+	if !entry.Mode.IsFile() || entry.Mode == filemode.Symlink {
+		return nil, fmt.Errorf("%s: %s at %s is not a regular file", project, path, commit)
+	}
+	blob, err := object.GetBlob(r.storage, entry.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read %s at %s: %w", project, path, commit, err)
+	}
+	if blob.Size > maxFileSize {
+		return nil, fmt.Errorf("%s: %s at %s is %d bytes, more than the %d bytes gated reads", project, path, commit, blob.Size, maxFileSize)
+	}
+	rd, err := blob.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("%s: read %s at %s: %w", project, path, commit, err)
+	}
+	defer rd.Close()
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read %s at %s: %w", project, path, commit, err)
+	}
+	return data, nil
+}

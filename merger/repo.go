@@ -1,0 +1,109 @@
+package merger
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// memoSize bounds the step outcomes remembered per project: enough for
+// several pipelines of long queues and their resets.
+const memoSize = 4096
+
+// repo is the cache of one project: a bare repository, opened with go-git
+// on first use, and the memo of its recent states.
+type repo struct {
+	project string
+	dir     string
+
+	// mu serializes all work on the repository: go-git's storage is not
+	// safe for concurrent use, and fetches of one project must not
+	// overlap. Different projects proceed in parallel.
+	mu      sync.Mutex
+	git     *git.Repository
+	storage *filesystem.Storage
+	memo    *memo
+}
+
+func newRepo(project, dir string) *repo {
+	return &repo{project: project, dir: dir, memo: newMemo(memoSize)}
+}
+
+// open opens the repository, creating it if needed. Callers hold r.mu.
+func (r *repo) open() error {
+	if r.git != nil {
+		return nil
+	}
+	if _, err := os.Stat(r.dir); errors.Is(err, os.ErrNotExist) {
+		if err := r.create(); err != nil {
+			return err
+		}
+	}
+	st := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRU(32*cache.MiByte),
+		filesystem.Options{MaxOpenDescriptors: 16})
+	g, err := git.Open(st, nil)
+	if err != nil {
+		return fmt.Errorf("open repository of %s: %w", r.project, err)
+	}
+	r.git, r.storage = g, st
+	return nil
+}
+
+// create initializes an empty bare repository whose garbage collection is
+// the merger's to schedule.
+func (r *repo) create() error {
+	g, err := git.PlainInit(r.dir, true)
+	if err != nil {
+		return fmt.Errorf("create repository of %s: %w", r.project, err)
+	}
+	cfg, err := g.Config()
+	if err != nil {
+		return fmt.Errorf("create repository of %s: %w", r.project, err)
+	}
+	cfg.Raw.Section("gc").SetOption("auto", "0")
+	if err := g.SetConfig(cfg); err != nil {
+		return fmt.Errorf("create repository of %s: %w", r.project, err)
+	}
+	return nil
+}
+
+// close releases the go-git storage, so that the next use sees the
+// packfiles as they are on disk. Callers hold r.mu.
+func (r *repo) close() error {
+	if r.storage == nil {
+		return nil
+	}
+	err := r.storage.Close()
+	r.git, r.storage = nil, nil
+	return err
+}
+
+// has reports whether the object is in the repository.
+func (r *repo) has(h plumbing.Hash) bool {
+	return r.storage.HasEncodedObject(h) == nil
+}
+
+func (r *repo) commit(h plumbing.Hash) (*object.Commit, error) {
+	c, err := object.GetCommit(r.storage, h)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read commit %s: %w", r.project, h, err)
+	}
+	return c, nil
+}
+
+// resolve returns the commit a ref points at, or false.
+func (r *repo) resolve(name string) (plumbing.Hash, bool) {
+	ref, err := r.storage.Reference(plumbing.ReferenceName(name))
+	if err != nil || ref.Type() != plumbing.HashReference {
+		return plumbing.ZeroHash, false
+	}
+	return ref.Hash(), true
+}

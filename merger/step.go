@@ -1,0 +1,278 @@
+package merger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// branchState is one project's branch while a request's changes are
+// applied to it, one step per change.
+type branchState struct {
+	r      *repo
+	branch string
+	base   plumbing.Hash
+	head   plumbing.Hash
+	key    stateKey
+	// ahead holds the commits of the changes applied so far: a change may
+	// sit on one of them even when a rebase left it out of head's history.
+	ahead map[plumbing.Hash]bool
+}
+
+// stepKind says what applying a change did to the state.
+type stepKind uint8
+
+const (
+	// keep: the change is already in the state.
+	keep stepKind = iota
+	// fastForward: the state becomes the change's own commit.
+	fastForward
+	// mergeCommit: a merge of the state and the change.
+	mergeCommit
+	// pickCommit: the change's diff applied on the state, as a rebase or a
+	// cherry-pick does, keeping its author and message.
+	pickCommit
+)
+
+// outcome is what applying a change to a state gives, independent of
+// commit times, so that it can be remembered (see memo).
+type outcome struct {
+	kind stepKind
+	tree plumbing.Hash
+	// refusal is set when the change cannot be applied; files are then
+	// the conflicting paths.
+	refusal string
+	files   []string
+}
+
+func refused(files []string, format string, args ...any) outcome {
+	return outcome{refusal: fmt.Sprintf(format, args...), files: files}
+}
+
+// apply applies one change to the state the way its submit type makes
+// Gerrit submit it.
+func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plumbing.Hash, when time.Time) error {
+	commit, err := s.r.commit(rev)
+	if err != nil {
+		return fmt.Errorf("change %s: %w", c, err)
+	}
+	typ := c.submitType()
+	key := s.key.next(rev, typ)
+	out, ok := s.r.memo.get(key)
+	if ok {
+		m.reused.Add(1)
+	} else {
+		if out, err = m.decide(ctx, s, commit, typ); err != nil {
+			return fmt.Errorf("change %s: %w", c, err)
+		}
+		s.r.memo.put(key, out)
+	}
+	if out.refusal != "" {
+		return &ConflictError{Change: c, Files: out.files, Reason: out.refusal}
+	}
+	head, err := m.materialize(s, out, c, commit, when)
+	if err != nil {
+		return fmt.Errorf("change %s: %w", c, err)
+	}
+	s.head, s.key = head, key
+	s.ahead[rev] = true
+	return nil
+}
+
+// decide works out the outcome of one step, running merges as needed.
+func (m *Merger) decide(ctx context.Context, s *branchState, c *object.Commit, typ string) (outcome, error) {
+	parents := len(c.ParentHashes)
+	switch {
+	case parents > 1 && (typ == CherryPick || typ == RebaseIfNecessary || typ == RebaseAlways):
+		// Gerrit does not rebase merge commits: it merges them as
+		// MERGE_IF_NECESSARY would.
+		return m.decideMerge(ctx, s, c, MergeIfNecessary)
+	case typ == CherryPick && parents == 0:
+		return refused(nil, "a root commit cannot be cherry-picked onto a branch"), nil
+	case typ == CherryPick:
+		// Cherry-picks ignore dependencies: only the change's own diff
+		// is applied.
+		return m.decidePick(ctx, s, c, true)
+	case typ == RebaseIfNecessary || typ == RebaseAlways:
+		if parents == 0 {
+			return refused(nil, "a root commit cannot be rebased onto a branch"), nil
+		}
+		rel, err := s.relate(ctx, c)
+		switch {
+		case err != nil:
+			return outcome{}, err
+		case rel.missing != plumbing.ZeroHash:
+			return s.missing(rel.missing), nil
+		case rel.merged:
+			return outcome{kind: keep}, nil
+		case rel.fastForward && typ == RebaseIfNecessary:
+			return outcome{kind: fastForward}, nil
+		}
+		return m.decidePick(ctx, s, c, false)
+	default:
+		return m.decideMerge(ctx, s, c, typ)
+	}
+}
+
+// decideMerge integrates a change by fast-forward or merge commit:
+// MERGE_IF_NECESSARY, MERGE_ALWAYS, FAST_FORWARD_ONLY.
+func (m *Merger) decideMerge(ctx context.Context, s *branchState, c *object.Commit, typ string) (outcome, error) {
+	rel, err := s.relate(ctx, c)
+	switch {
+	case err != nil:
+		return outcome{}, err
+	case rel.missing != plumbing.ZeroHash:
+		return s.missing(rel.missing), nil
+	case rel.merged:
+		return outcome{kind: keep}, nil
+	case rel.fastForward && typ != MergeAlways:
+		return outcome{kind: fastForward}, nil
+	case typ == FastForwardOnly:
+		return refused(nil, "the project allows fast-forwards only, and the change is not based on the state of %s ahead of it (%s)",
+			s.branch, s.head), nil
+	case rel.fastForward:
+		// A merge whose base is the state itself gives the change's tree.
+		return outcome{kind: mergeCommit, tree: c.TreeHash}, nil
+	}
+	m.merges.Add(1)
+	tm, err := s.r.mergeTree(ctx, s.head, c.Hash)
+	if err != nil {
+		return outcome{}, err
+	}
+	if len(tm.reasons) > 0 {
+		return refused(tm.conflicts, "merge conflict: %s", strings.Join(tm.reasons, "; ")), nil
+	}
+	return outcome{kind: mergeCommit, tree: tm.tree}, nil
+}
+
+// decidePick applies the change's diff against its parent onto the state,
+// as a rebase or cherry-pick does: a merge-ort three-way merge whose base
+// is the parent's tree. git merge-tree takes no base before git 2.40, so
+// the base is imposed by scaffolding: two commits of the state's and the
+// change's trees on one root commit of the parent's tree.
+func (m *Merger) decidePick(ctx context.Context, s *branchState, c *object.Commit, cherryPick bool) (outcome, error) {
+	parent, err := s.r.commit(c.ParentHashes[0])
+	if err != nil {
+		return outcome{}, err
+	}
+	head, err := s.r.commit(s.head)
+	if err != nil {
+		return outcome{}, err
+	}
+	base, ours, theirs := parent.TreeHash, head.TreeHash, c.TreeHash
+	tree := theirs
+	switch {
+	case ours == base:
+	case theirs == base:
+		tree = ours
+	default:
+		root, err := s.r.scaffold(base)
+		if err != nil {
+			return outcome{}, err
+		}
+		x, err := s.r.scaffold(ours, root)
+		if err != nil {
+			return outcome{}, err
+		}
+		y, err := s.r.scaffold(theirs, root)
+		if err != nil {
+			return outcome{}, err
+		}
+		m.merges.Add(1)
+		tm, err := s.r.mergeTree(ctx, x, y)
+		if err != nil {
+			return outcome{}, err
+		}
+		if len(tm.reasons) > 0 {
+			verb := "rebase"
+			if cherryPick {
+				verb = "cherry-pick"
+			}
+			return refused(tm.conflicts, "%s conflict: %s", verb, strings.Join(tm.reasons, "; ")), nil
+		}
+		tree = tm.tree
+	}
+	if cherryPick && tree == ours {
+		// Gerrit skips a cherry-pick that changes nothing.
+		return outcome{kind: keep}, nil
+	}
+	return outcome{kind: pickCommit, tree: tree}, nil
+}
+
+// relation is how a change's commit stands to the state.
+type relation struct {
+	// merged: the commit is already in the state.
+	merged bool
+	// fastForward: the state is an ancestor of the commit.
+	fastForward bool
+	// missing is a parent that is neither in the state nor a change
+	// ahead: Gerrit would refuse to submit the change before it.
+	missing plumbing.Hash
+}
+
+func (s *branchState) relate(ctx context.Context, c *object.Commit) (relation, error) {
+	if c.Hash == s.head {
+		return relation{merged: true, fastForward: true}, nil
+	}
+	bases, err := s.r.mergeBases(ctx, s.head, c.Hash)
+	if err != nil {
+		return relation{}, err
+	}
+	var rel relation
+	if len(bases) == 1 {
+		rel.merged, rel.fastForward = bases[0] == c.Hash, bases[0] == s.head
+	}
+	if rel.merged {
+		return rel, nil
+	}
+	for _, p := range c.ParentHashes {
+		if s.ahead[p] || p == s.head {
+			continue
+		}
+		in := len(bases) == 1 && bases[0] == p
+		if len(c.ParentHashes) > 1 {
+			// With one parent, the parent is in the state exactly when it
+			// is the merge base; with several, ask.
+			if in, err = s.r.isAncestor(ctx, p, s.head); err != nil {
+				return relation{}, err
+			}
+		}
+		if !in {
+			rel.missing = p
+			break
+		}
+	}
+	return rel, nil
+}
+
+func (s *branchState) missing(parent plumbing.Hash) outcome {
+	return refused(nil, "its parent commit %s is neither in %s at %s nor a change ahead of it; submit or enqueue that change first",
+		parent, s.branch, s.base)
+}
+
+// materialize writes the commit of a step with the request's time.
+func (m *Merger) materialize(s *branchState, out outcome, c ChangeRef, commit *object.Commit, when time.Time) (plumbing.Hash, error) {
+	sig := m.signature(when)
+	switch out.kind {
+	case keep:
+		return s.head, nil
+	case fastForward:
+		return commit.Hash, nil
+	case mergeCommit:
+		return s.r.writeCommit(&object.Commit{
+			Author: sig, Committer: sig,
+			Message:  fmt.Sprintf("Merge \"%s\"\n\nSpeculative merge of change %s (%s) into %s.\n", subject(commit.Message), c, c.GitRef(), s.branch),
+			TreeHash: out.tree, ParentHashes: []plumbing.Hash{s.head, commit.Hash},
+		})
+	default:
+		return s.r.writeCommit(&object.Commit{
+			Author: commit.Author, Committer: sig,
+			Message: commit.Message, Encoding: commit.Encoding,
+			TreeHash: out.tree, ParentHashes: []plumbing.Hash{s.head},
+		})
+	}
+}
