@@ -2,7 +2,6 @@ package merger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -46,13 +45,12 @@ func (m *Merger) ReadFile(ctx context.Context, project, commit, path string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("%s: tree of %s: %w", project, commit, err)
 	}
-	clean := strings.Trim(path, "/")
-	entry, err := tree.FindEntry(clean)
-	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
-		return nil, &FileNotFoundError{Project: project, Commit: commit, Path: path}
-	}
+	entry, err := r.lookup(tree, strings.Trim(path, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("%s: find %s at %s: %w", project, path, commit, err)
+	}
+	if entry == nil {
+		return nil, &FileNotFoundError{Project: project, Commit: commit, Path: path}
 	}
 	if !entry.Mode.IsFile() || entry.Mode == filemode.Symlink {
 		return nil, fmt.Errorf("%s: %s at %s is not a regular file", project, path, commit)
@@ -74,4 +72,33 @@ func (m *Merger) ReadFile(ctx context.Context, project, commit, path string) ([]
 		return nil, fmt.Errorf("%s: read %s at %s: %w", project, path, commit, err)
 	}
 	return data, nil
+}
+
+// lookup finds the entry at path in tree, or nil if there is none.
+func (r *repo) lookup(tree *object.Tree, path string) (*object.TreeEntry, error) {
+	parts := strings.Split(path, "/")
+	for i, name := range parts {
+		if name == "" || name == "." || name == ".." {
+			return nil, fmt.Errorf("invalid path %q", path)
+		}
+		var entry *object.TreeEntry
+		for j := range tree.Entries {
+			if tree.Entries[j].Name == name {
+				entry = &tree.Entries[j]
+				break
+			}
+		}
+		if entry == nil || i == len(parts)-1 {
+			return entry, nil
+		}
+		if entry.Mode != filemode.Dir {
+			return nil, nil
+		}
+		sub, err := object.GetTree(r.storage, entry.Hash)
+		if err != nil {
+			return nil, err
+		}
+		tree = sub
+	}
+	return nil, nil
 }

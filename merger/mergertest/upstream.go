@@ -1,6 +1,7 @@
 package mergertest
 
 import (
+	"io"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
@@ -27,6 +28,7 @@ func NewUpstream(t testing.TB) *Upstream {
 			"GIT_PROJECT_ROOT="+u.Dir,
 			"GIT_HTTP_EXPORT_ALL=1",
 		),
+		Stderr: io.Discard, // its complaints reach the client as HTTP errors
 	})
 	t.Cleanup(u.server.Close)
 	return u
