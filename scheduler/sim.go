@@ -1,0 +1,298 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Sim is the simulated executor: builds that run nowhere and end as
+// scripted. The demo runs it on a wall clock (every build takes Duration);
+// the scenario runner drives it step by step (Advance), so that a scenario
+// plays out the same way every time. Like Argo, it outlives the daemons that
+// use it: a restarted daemon finds its builds with List and Run.
+type Sim struct {
+	opts SimOptions
+
+	mu        sync.Mutex
+	builds    map[string]*simBuild
+	order     []string // names, in start order
+	hold      bool
+	rules     []simRule
+	started   int
+	cancelled int
+	queued    []Update // updates not yet handed to the sink
+	wake      chan struct{}
+}
+
+// SimOptions configures a Sim.
+type SimOptions struct {
+	// Duration, if set, makes builds end on their own that long after they
+	// start (the demo). Without it builds end only by Advance or Release.
+	Duration func(Build) time.Duration
+	// URL is the base of the builds' (fake) pages.
+	URL string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+type simBuild struct {
+	build  Build
+	update Update
+	held   bool
+	due    time.Time
+}
+
+// simRule scripts failures: builds of Change's item fail, when their state
+// contains every change of With; a rule with Times > 0 fails only that many
+// builds (a flaky failure).
+type simRule struct {
+	change int
+	with   []int
+	times  int
+	flaky  bool
+}
+
+// NewSim returns a simulated executor.
+func NewSim(opts SimOptions) *Sim {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Sim{opts: opts, builds: map[string]*simBuild{}, wake: make(chan struct{}, 1)}
+}
+
+// Start starts a build, or returns the build of that name if it exists.
+// A build without a workflow definition fails as Argo's executor would not
+// even submit it.
+func (s *Sim) Start(_ context.Context, b Build) (Update, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := b.Name()
+	if sb, ok := s.builds[name]; ok {
+		return sb.update, nil
+	}
+	if b.Workflow == nil {
+		return Update{}, &DefinitionError{Kind: "missing", Message: "the workflow definition file does not exist at the speculative state"}
+	}
+	now := s.opts.Now()
+	sb := &simBuild{build: b, held: s.hold, update: Update{
+		Name: name, Namespace: b.Namespace, Pipeline: b.Pipeline, Item: b.Item, Attempt: b.Attempt,
+		Phase: PhaseRunning, URL: s.opts.URL + "/builds/" + name, Started: now,
+	}}
+	if s.opts.Duration != nil {
+		sb.due = now.Add(s.opts.Duration(b))
+	}
+	s.builds[name] = sb
+	s.order = append(s.order, name)
+	s.started++
+	s.emit(sb.update)
+	return sb.update, nil
+}
+
+// Cancel stops a running build; stopping an unknown or finished build is
+// not an error.
+func (s *Sim) Cancel(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sb, ok := s.builds[name]
+	if !ok || sb.update.Phase.Done() {
+		return nil
+	}
+	s.cancelled++
+	s.finish(sb, PhaseFailed, "Stopped with strategy 'Terminate'")
+	return nil
+}
+
+// List returns every build.
+func (s *Sim) List(context.Context) ([]Update, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Update
+	for _, name := range s.order {
+		out = append(out, s.builds[name].update)
+	}
+	return out, nil
+}
+
+// Run hands updates to sink until ctx ends, starting with the state of
+// every build (as an informer's first list does), and ends builds when
+// their duration is up.
+func (s *Sim) Run(ctx context.Context, sink func(Update)) error {
+	s.mu.Lock()
+	s.queued = nil
+	for _, name := range s.order {
+		s.queued = append(s.queued, s.builds[name].update)
+	}
+	s.mu.Unlock()
+	for {
+		s.mu.Lock()
+		if len(s.queued) > 0 {
+			u := s.queued[0]
+			s.mu.Unlock()
+			sink(u)
+			s.mu.Lock()
+			s.queued = s.queued[1:]
+			s.mu.Unlock()
+			continue
+		}
+		wait := s.dueLocked()
+		s.mu.Unlock()
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-s.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// dueLocked ends the builds whose time is up and returns how long until the
+// next one is.
+func (s *Sim) dueLocked() time.Duration {
+	next := time.Hour
+	now := s.opts.Now()
+	for _, name := range s.order {
+		sb := s.builds[name]
+		if sb.update.Phase.Done() || sb.held || sb.due.IsZero() {
+			continue
+		}
+		if d := sb.due.Sub(now); d <= 0 {
+			s.complete(sb)
+		} else if d < next {
+			next = d
+		}
+	}
+	return next
+}
+
+func (s *Sim) emit(u Update) {
+	s.queued = append(s.queued, u)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sim) finish(sb *simBuild, phase Phase, msg string) {
+	sb.update.Phase = phase
+	sb.update.Message = msg
+	sb.update.Finished = s.opts.Now()
+	if phase == PhaseFailed {
+		sb.update.FailedNode = "test"
+	}
+	s.emit(sb.update)
+}
+
+// complete ends a build with its scripted result.
+func (s *Sim) complete(sb *simBuild) {
+	b := sb.build
+	for i := range s.rules {
+		r := &s.rules[i]
+		if r.change != b.Change || !containsAll(b.Changes, r.with) {
+			continue
+		}
+		if r.flaky {
+			if r.times == 0 {
+				continue
+			}
+			r.times--
+			s.finish(sb, PhaseFailed, "step test failed (flaky)")
+			return
+		}
+		s.finish(sb, PhaseFailed, fmt.Sprintf("step test failed: exit code 1 (change %d fails)", b.Change))
+		return
+	}
+	s.finish(sb, PhaseSucceeded, "")
+}
+
+func containsAll(have, want []int) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Fail makes every build of change's item fail from now on, or only those
+// whose state contains every change in with.
+func (s *Sim) Fail(change int, with []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = append(s.rules, simRule{change: change, with: with})
+}
+
+// Flaky makes the next times builds of change's item fail, then pass.
+func (s *Sim) Flaky(change, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = append(s.rules, simRule{change: change, times: times, flaky: true})
+}
+
+// Hold makes builds started from now on wait for a Release (or not).
+func (s *Sim) Hold(hold bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = hold
+}
+
+// Release ends the held builds of change's item (all held builds if change
+// is 0) with their scripted results, oldest first.
+func (s *Sim) Release(change int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range s.order {
+		sb := s.builds[name]
+		if sb.held && !sb.update.Phase.Done() && (change == 0 || sb.build.Change == change) {
+			sb.held = false
+			s.complete(sb)
+		}
+	}
+}
+
+// Advance ends the oldest running build that is not held, with its scripted
+// result, and reports whether there was one.
+func (s *Sim) Advance() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range s.order {
+		sb := s.builds[name]
+		if !sb.held && !sb.update.Phase.Done() {
+			s.complete(sb)
+			return true
+		}
+	}
+	return false
+}
+
+// Running returns the builds running now (held or not), oldest first.
+func (s *Sim) Running() []Build {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Build
+	for _, name := range s.order {
+		if sb := s.builds[name]; !sb.update.Phase.Done() {
+			out = append(out, sb.build)
+		}
+	}
+	return out
+}
+
+// Counts returns how many builds were started and cancelled so far.
+func (s *Sim) Counts() (started, cancelled int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started, s.cancelled
+}
+
+// Undelivered is how many updates wait for the sink.
+func (s *Sim) Undelivered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queued)
+}
