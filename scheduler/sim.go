@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
 // Sim is the simulated executor: builds that run nowhere and end as
@@ -73,8 +76,8 @@ func (s *Sim) Start(_ context.Context, b Build) (Update, error) {
 	if sb, ok := s.builds[name]; ok {
 		return sb.update, nil
 	}
-	if b.Workflow == nil {
-		return Update{}, &DefinitionError{Kind: "missing", Message: "the workflow definition file does not exist at the speculative state"}
+	if err := simValidate(b.Workflow); err != nil {
+		return Update{}, err
 	}
 	now := s.opts.Now()
 	sb := &simBuild{build: b, held: s.hold, update: Update{
@@ -208,6 +211,25 @@ func (s *Sim) complete(sb *simBuild) {
 		return
 	}
 	s.finish(sb, PhaseSucceeded, "")
+}
+
+// simValidate checks what a simulated build can check of a workflow
+// definition: that it exists, is YAML, and is an Argo Workflow.
+func simValidate(wf []byte) error {
+	if wf == nil {
+		return &DefinitionError{Kind: "missing", Message: "the workflow definition file does not exist at the speculative state"}
+	}
+	var doc struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := yaml.Unmarshal(wf, &doc); err != nil {
+		return &DefinitionError{Kind: "yaml", Message: "the workflow definition is not valid YAML: " + err.Error()}
+	}
+	if doc.Kind != "Workflow" || !strings.HasPrefix(doc.APIVersion, "argoproj.io/") {
+		return &DefinitionError{Kind: "validation", Message: fmt.Sprintf("the workflow definition is not an Argo Workflow (apiVersion %q, kind %q)", doc.APIVersion, doc.Kind)}
+	}
+	return nil
 }
 
 func containsAll(have, want []int) bool {

@@ -9,7 +9,7 @@ import (
 )
 
 func build(item string, change int, state ...int) Build {
-	return Build{Pipeline: "gate", Item: item, Attempt: 1, Change: change, Changes: append(state, change), Workflow: []byte("kind: Workflow")}
+	return Build{Pipeline: "gate", Item: item, Attempt: 1, Change: change, Changes: append(state, change), Workflow: []byte("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n")}
 }
 
 // collect runs the sim's watch and records every update.
@@ -115,14 +115,29 @@ func TestSimHoldAndRelease(t *testing.T) {
 	}
 }
 
-func TestSimMissingWorkflowIsADefinitionError(t *testing.T) {
-	s := NewSim(SimOptions{})
-	b := build("1", 1)
-	b.Workflow = nil
-	_, err := s.Start(context.Background(), b)
-	var def *DefinitionError
-	if !errors.As(err, &def) || def.Kind != "missing" {
-		t.Fatalf("error %v, want a missing-definition error", err)
+func TestSimRefusesBadDefinitions(t *testing.T) {
+	for _, tc := range []struct {
+		name, kind string
+		wf         []byte
+	}{
+		{"missing", "missing", nil},
+		{"empty", "validation", []byte{}},
+		{"not YAML", "yaml", []byte("kind: [Workflow")},
+		{"not a workflow", "validation", []byte("apiVersion: v1\nkind: Pod\n")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSim(SimOptions{})
+			b := build("1", 1)
+			b.Workflow = tc.wf
+			_, err := s.Start(context.Background(), b)
+			var def *DefinitionError
+			if !errors.As(err, &def) || def.Kind != tc.kind {
+				t.Fatalf("error %v, want a %s definition error", err, tc.kind)
+			}
+			if len(s.Running()) != 0 {
+				t.Fatal("a build started anyway")
+			}
+		})
 	}
 }
 
