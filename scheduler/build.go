@@ -93,23 +93,53 @@ type Update struct {
 type Artifact struct {
 	Name string
 	URL  string
+	// Step is the display name of the step that produced it.
+	Step string
+	// Key is the object's key in the artifact bucket, and Size its size in
+	// bytes as the store reports it (-1 when the store could not be read).
+	Key  string
+	Size int64
 }
+
+// Kinds of DefinitionError.
+const (
+	KindMissing    = "missing"    // the workflow file does not exist at the revision
+	KindYAML       = "yaml"       // the file is not one valid YAML/JSON Workflow
+	KindValidation = "validation" // Argo's validator or the API server refused it
+	KindPolicy     = "policy"     // it breaks the policy for untrusted workflows
+)
 
 // DefinitionError is a problem with the workflow definition itself: the
 // file is missing, is not valid YAML, fails Argo's validation, or breaks the
 // policy for untrusted workflows. It is the change's fault and permanent:
 // the build is never submitted, and the item fails with this report.
 type DefinitionError struct {
-	// Kind is "missing", "yaml", "validation" or "policy".
+	// Kind is KindMissing, KindYAML, KindValidation or KindPolicy.
 	Kind string
-	// Field and Rule name what a policy violation is about.
+	// Field and Rule name what a policy violation is about (the first one
+	// when there are several; Violations has them all).
 	Field, Rule string
 	Message     string
+	Violations  []Violation
+}
+
+// Violation is one breach of the policy: the field (a path into the
+// Workflow, like spec.templates[0].container.securityContext.privileged)
+// and the rule it breaks.
+type Violation struct {
+	Field, Rule string
 }
 
 func (e *DefinitionError) Error() string {
 	switch {
-	case e.Kind == "policy" && e.Field != "":
+	case e.Kind == KindPolicy && len(e.Violations) > 1:
+		var b strings.Builder
+		fmt.Fprintf(&b, "the workflow breaks %d rules of the policy for untrusted workflows:", len(e.Violations))
+		for _, v := range e.Violations {
+			fmt.Fprintf(&b, "\n- %s: %s", v.Field, v.Rule)
+		}
+		return b.String()
+	case e.Kind == KindPolicy && e.Field != "":
 		return fmt.Sprintf("workflow policy violation at %s: %s", e.Field, e.Rule)
 	case e.Message != "":
 		return e.Message

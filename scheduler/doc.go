@@ -1,6 +1,30 @@
 // Package scheduler runs builds: it turns a speculative head and the
-// project's workflow definition into an Argo Workflow, validates it,
-// enforces the policy for untrusted workflows, submits it, watches it, and
-// aborts it. It also provides the simulated executor used by the demo, the
-// scenario runner and the throughput simulator.
+// project's workflow definition into an Argo Workflow, validates it with
+// Argo's own validator, enforces the policy for untrusted workflows,
+// submits it, watches it, and aborts it. It also provides the simulated
+// executor used by the demo, the scenario runner and the throughput
+// simulator.
+//
+// Argo is the real executor. Its methods are what the gate loop consumes,
+// through an interface the consumer defines, which the simulated executor
+// implements too:
+//
+//	type Executor interface {
+//		Start(ctx context.Context, b scheduler.Build) (scheduler.Update, error)
+//		Cancel(ctx context.Context, namespace, name string) error
+//		Release(ctx context.Context, namespace, name string) error
+//		List(ctx context.Context) ([]scheduler.Update, error)
+//		Run(ctx context.Context, sink func(scheduler.Update)) error
+//	}
+//
+// Start is idempotent: a workflow's name derives from the pipeline, the
+// item and the attempt (Build.Name), so submitting again after a crash
+// finds the existing workflow. Its errors are either a *DefinitionError
+// (the change's fault: missing file, invalid YAML, Argo validation,
+// policy violation; report it and never retry) or transient (the API
+// server is down, a quota is exhausted: retry with backoff, the item
+// waits). Run delivers every phase change of every gated workflow once
+// per change, survives API server restarts and expired watches, and
+// reports the current state of every workflow when it starts, which is
+// how gated adopts the builds that ran while it was down.
 package scheduler

@@ -1,0 +1,91 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+func TestRenderFillsTheWorkflowContract(t *testing.T) {
+	a, requests := offlineArgo(t)
+	file := workflowYAML(`  arguments:
+    parameters:
+    - name: gated-revision
+      value: "HEAD"
+    - name: extra
+      value: kept
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: alpine
+      args: ["{{workflow.parameters.gated-revision}}", "{{workflow.parameters.gated-changes}}", "{{workflow.parameters.extra}}"]
+`)
+	b := testBuild(file)
+	wf, err := a.render(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if requests.Load() != 0 {
+		t.Errorf("rendering a workflow without template references made %d requests", requests.Load())
+	}
+	if wf.Name != "gated-gate-17-2" || wf.GenerateName != "" || wf.Namespace != "builds" {
+		t.Errorf("name %q, generateName %q, namespace %q", wf.Name, wf.GenerateName, wf.Namespace)
+	}
+	params := map[string]string{}
+	for _, p := range wf.Spec.Arguments.Parameters {
+		params[p.Name] = p.Value.String()
+	}
+	heads, _ := json.Marshal(b.Heads)
+	want := map[string]string{
+		ParamGitURL: b.GitURL, ParamRevision: b.Revision, ParamProject: "platform/api", ParamChange: "1234",
+		ParamPatchset: "3", ParamPipeline: "gate", ParamItem: "17", ParamChanges: string(heads), "extra": "kept",
+	}
+	for k, v := range want {
+		if params[k] != v {
+			t.Errorf("parameter %s = %q, want %q", k, params[k], v)
+		}
+	}
+	for k, v := range map[string]string{LabelPipeline: "gate", LabelItem: "17", LabelAttempt: "2", LabelChange: "1234"} {
+		if wf.Labels[k] != v || wf.Annotations[k] != v {
+			t.Errorf("label/annotation %s = %q/%q, want %q", k, wf.Labels[k], wf.Annotations[k], v)
+		}
+	}
+	if wf.Annotations[LabelProject] != "platform/api" || len(validation.IsValidLabelValue(wf.Labels[LabelProject])) > 0 ||
+		!strings.HasPrefix(wf.Labels[LabelProject], "platform-api-") {
+		t.Errorf("project label %q / annotation %q", wf.Labels[LabelProject], wf.Annotations[LabelProject])
+	}
+	if wf.Annotations[AnnotationRevision] != b.Revision {
+		t.Errorf("revision annotation %q", wf.Annotations[AnnotationRevision])
+	}
+}
+
+func TestBuildNamesAreValidAndDeterministic(t *testing.T) {
+	for _, pipeline := range []string{"gate", "Gate_Post-merge!!", strings.Repeat("very-long-pipeline-", 10), "ü"} {
+		name := BuildName(pipeline, "123456789", 42)
+		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+			t.Errorf("BuildName(%q) = %q: %v", pipeline, name, errs)
+		}
+		if again := BuildName(pipeline, "123456789", 42); again != name {
+			t.Errorf("BuildName(%q) is not deterministic: %q then %q", pipeline, name, again)
+		}
+	}
+	if BuildName("gate", "1", 1) == BuildName("gate", "1", 2) || BuildName("gate", "1", 1) == BuildName("check", "1", 1) {
+		t.Error("distinct builds share a name")
+	}
+}
+
+func TestLabelValues(t *testing.T) {
+	for _, v := range []string{"gate", "platform/api", "-x-", strings.Repeat("a", 80), "", "a b c"} {
+		got := labelValue(v)
+		if errs := validation.IsValidLabelValue(got); len(errs) > 0 {
+			t.Errorf("labelValue(%q) = %q: %v", v, got, errs)
+		}
+	}
+	if labelValue("a/b") == labelValue("a-b") {
+		t.Error("distinct values share a label value")
+	}
+}
