@@ -40,7 +40,9 @@ const webhookSecret = "s3cret-webhook"
 
 func TestWebhook(t *testing.T) {
 	event := `{"type":"comment-added","project":{"name":"org/proj"},"change":{"number":"7"},"eventCreatedOn":1700000000}`
-	sign := func(body string) string { return "sha256=" + hex.EncodeToString(Signature(webhookSecret, []byte(body))) }
+	sign := func(body string) string {
+		return "sha256=" + hex.EncodeToString(Signature(webhookSecret, []byte(body)))
+	}
 	tests := []struct {
 		name    string
 		method  string

@@ -183,30 +183,39 @@ func (ss *sshServer) session(ch ssh.Channel, reqs <-chan *ssh.Request, acc *Acco
 				continue
 			}
 			req.Reply(true, nil)
-			wg.Add(1)
+			// The client is gone when it closes the channel (or the
+			// connection dies), not when it ends its input: ssh sends
+			// EOF on stdin right away.
+			gone := make(chan struct{})
+			wg.Add(2)
 			go func() {
 				defer wg.Done()
 				ssh.DiscardRequests(reqs)
+				close(gone)
 			}()
-			status := ss.exec(ch, acc, payload.Command)
+			go func() {
+				defer wg.Done()
+				io.Copy(io.Discard, ch)
+			}()
+			status := ss.exec(ch, acc, payload.Command, gone)
 			ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
 			return
 		case "env", "pty-req":
 			req.Reply(true, nil)
+		case "shell":
+			// Gerrit greets and closes.
+			req.Reply(true, nil)
+			io.WriteString(ch.Stderr(), "\n  ****    Welcome to the Gerrit simulator    ****\n\n  Interactive shells are disabled.\n")
+			ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{127}))
+			return
 		default:
-			// A shell: Gerrit greets and closes.
-			req.Reply(req.Type == "shell", nil)
-			if req.Type == "shell" {
-				io.WriteString(ch.Stderr(), "\n  ****    Welcome to the Gerrit simulator    ****\n\n  Interactive shells are disabled.\n")
-				ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{127}))
-				return
-			}
+			req.Reply(false, nil)
 		}
 	}
 }
 
 // exec runs a command and returns its exit status.
-func (ss *sshServer) exec(ch ssh.Channel, acc *Account, command string) uint32 {
+func (ss *sshServer) exec(ch ssh.Channel, acc *Account, command string, gone <-chan struct{}) uint32 {
 	args := strings.Fields(command)
 	switch {
 	case len(args) >= 2 && args[0] == "gerrit" && args[1] == "version":
@@ -227,7 +236,7 @@ func (ss *sshServer) exec(ch ssh.Channel, acc *Account, command string) uint32 {
 			io.WriteString(ch.Stderr(), "fatal: stream-events not permitted\n")
 			return 1
 		}
-		ss.streamEvents(ch, types)
+		ss.streamEvents(ch, types, gone)
 		return 0
 	}
 	fmt.Fprintf(ch.Stderr(), "fatal: \"%s\": not a Gerrit command\n", command)
@@ -236,7 +245,7 @@ func (ss *sshServer) exec(ch ssh.Channel, acc *Account, command string) uint32 {
 
 // streamEvents writes events as JSON lines until the client goes away or
 // the server closes.
-func (ss *sshServer) streamEvents(ch ssh.Channel, types []string) {
+func (ss *sshServer) streamEvents(ch ssh.Channel, types []string, gone <-chan struct{}) {
 	sub := ss.s.hub.subscribe(streamBuffer)
 	ss.mu.Lock()
 	ss.streams[sub] = struct{}{}
@@ -246,18 +255,6 @@ func (ss *sshServer) streamEvents(ch ssh.Channel, types []string) {
 		ss.mu.Lock()
 		delete(ss.streams, sub)
 		ss.mu.Unlock()
-	}()
-	// The stream ends when the client closes its side or the connection
-	// dies: reading the channel then returns.
-	gone := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, ch)
-		close(gone)
-	}()
-	defer func() {
-		ch.CloseWrite()
-		ch.Close()
-		<-gone
 	}()
 	for {
 		e, ok := sub.next(gone)
