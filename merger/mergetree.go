@@ -38,6 +38,14 @@ func (r *repo) mergeTree(ctx context.Context, ours, theirs plumbing.Hash) (treeM
 	if perr != nil {
 		return treeMerge{}, fmt.Errorf("%s: merge %s into %s: %w", r.project, theirs, ours, perr)
 	}
+	// A file in the way of a directory is moved aside to path~<side>;
+	// the conflict is about path.
+	for i, p := range res.conflicts {
+		p = strings.TrimSuffix(p, "~"+ours.String())
+		res.conflicts[i] = strings.TrimSuffix(p, "~"+theirs.String())
+	}
+	slices.Sort(res.conflicts)
+	res.conflicts = slices.Compact(res.conflicts)
 	return res, nil
 }
 
@@ -70,8 +78,6 @@ func parseMergeTree(out []byte, conflicted bool) (treeMerge, error) {
 		}
 		i += n + 3
 	}
-	slices.Sort(res.conflicts)
-	res.conflicts = slices.Compact(res.conflicts)
 	if len(res.reasons) == 0 {
 		res.reasons = []string{"merge conflict"}
 	}

@@ -37,6 +37,9 @@ func Symlink(path, target string) Op {
 // Delete removes a file or a directory.
 func Delete(path string) Op { return Op{kind: 'D', path: path} }
 
+// DeleteAll removes every file, for a commit that lists its whole tree.
+func DeleteAll() Op { return Op{kind: 'A'} }
+
 // Rename moves a file or a directory.
 func Rename(from, to string) Op { return Op{kind: 'R', from: from, path: to} }
 
@@ -79,6 +82,8 @@ func (s *Stream) Commit(ref string, parents []string, msg string, ops ...Op) str
 			fmt.Fprintf(b, "D %s\n", quote(op.path))
 		case 'R':
 			fmt.Fprintf(b, "R %s %s\n", quote(op.from), quote(op.path))
+		case 'A':
+			b.WriteString("deleteall\n")
 		}
 	}
 	b.WriteString("\n")
