@@ -23,10 +23,10 @@ func (c *Client) addDependencies(ctx context.Context, ch *Change) error {
 	if err := c.addDependsOn(ctx, ch); err != nil {
 		return err
 	}
-	if ch.Status != StatusMerged {
-		if err := c.addDependsOnNeededBy(ctx, ch); err != nil {
-			return err
-		}
+	// Also for a merged change: the changes that named it in a
+	// Depends-On footer may enter their gate now that it merged.
+	if err := c.addDependsOnNeededBy(ctx, ch); err != nil {
+		return err
 	}
 	slices.Sort(ch.NeededBy)
 	ch.NeededBy = slices.Compact(ch.NeededBy)
