@@ -1,0 +1,497 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"gated.dev/gated/queue"
+)
+
+// Config is gated's configuration, read from one YAML file.
+type Config struct {
+	// DataDir holds the bbolt file and the merger's repository cache.
+	DataDir string `yaml:"data-dir"`
+	// Listen is the address of the HTTP server (status page, API, webhook,
+	// git, metrics).
+	Listen string `yaml:"listen"`
+	// PublicURL is how users and build pods reach gated (links in reports,
+	// the git URL given to workflows); defaults to http://Listen.
+	PublicURL string                 `yaml:"public-url"`
+	Gerrit    GerritConfig           `yaml:"gerrit"`
+	Executor  ExecutorConfig         `yaml:"executor"`
+	Pipelines []PipelineYAML         `yaml:"pipelines"`
+	Projects  map[string]ProjectYAML `yaml:"projects"`
+	// History is how long and how many build records are kept.
+	History HistoryConfig `yaml:"history"`
+}
+
+// GerritConfig says how to reach Gerrit.
+type GerritConfig struct {
+	URL  string `yaml:"url"`
+	User string `yaml:"user"`
+	// The HTTP password: from a file, or from an environment variable.
+	PasswordFile string `yaml:"password-file"`
+	PasswordEnv  string `yaml:"password-env"`
+	// Webhook authenticates Gerrit's webhooks plugin.
+	Webhook WebhookConfig `yaml:"webhook"`
+	// Stream, if set, also reads `gerrit stream-events` over SSH.
+	Stream *StreamConfig `yaml:"stream"`
+	// ReconcileInterval is how often gated re-queries Gerrit for approved
+	// changes, so a missed event never strands one.
+	ReconcileInterval Duration `yaml:"reconcile-interval"`
+	// ReconcileQuery selects the changes the reconcile looks at.
+	ReconcileQuery string `yaml:"reconcile-query"`
+}
+
+// WebhookConfig is the webhook endpoint's authentication.
+type WebhookConfig struct {
+	SecretFile string `yaml:"secret-file"`
+	SecretEnv  string `yaml:"secret-env"`
+}
+
+// StreamConfig reads events from `ssh -p PORT USER@HOST gerrit stream-events`.
+type StreamConfig struct {
+	Host           string `yaml:"host"`
+	Port           int    `yaml:"port"`
+	User           string `yaml:"user"`
+	KeyFile        string `yaml:"key-file"`
+	KnownHostsFile string `yaml:"known-hosts-file"`
+}
+
+// ExecutorConfig chooses where builds run.
+type ExecutorConfig struct {
+	// Kind is "argo" (Argo Workflows on Kubernetes) or "sim" (the simulated
+	// executor: every build passes after SimDuration).
+	Kind        string     `yaml:"kind"`
+	SimDuration Duration   `yaml:"sim-duration"`
+	Argo        ArgoConfig `yaml:"argo"`
+}
+
+// ArgoConfig configures the Argo executor.
+type ArgoConfig struct {
+	// Kubeconfig is a kubeconfig file; empty means in-cluster.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// UIURL is the Argo UI, for links.
+	UIURL string `yaml:"ui-url"`
+	// Namespace is the default namespace of builds (projects may override).
+	Namespace string `yaml:"namespace"`
+	// WorkflowFile is where projects keep their workflow definition.
+	WorkflowFile string `yaml:"workflow-file"`
+	// MaxDeadline caps activeDeadlineSeconds of untrusted workflows.
+	MaxDeadline Duration `yaml:"max-deadline"`
+	// MaxParallelism caps the parallelism of untrusted workflows.
+	MaxParallelism int `yaml:"max-parallelism"`
+	// Retention is how long workflows of finished items are kept.
+	Retention Duration `yaml:"retention"`
+	// Artifacts, if set, is the S3 store where Argo keeps artifacts.
+	Artifacts *ArtifactsConfig `yaml:"artifacts"`
+}
+
+// ArtifactsConfig is an S3-compatible store (MinIO).
+type ArtifactsConfig struct {
+	Endpoint      string `yaml:"endpoint"`
+	Bucket        string `yaml:"bucket"`
+	Insecure      bool   `yaml:"insecure"`
+	AccessKeyFile string `yaml:"access-key-file"`
+	SecretKeyFile string `yaml:"secret-key-file"`
+	// PublicURL is where users download artifacts (links in reports).
+	PublicURL string `yaml:"public-url"`
+}
+
+// HistoryConfig bounds the build history.
+type HistoryConfig struct {
+	MaxAge   Duration `yaml:"max-age"`
+	MaxCount int      `yaml:"max-count"`
+}
+
+// ProjectYAML is one project's configuration.
+type ProjectYAML struct {
+	// Queue names a change queue shared with other projects.
+	Queue string `yaml:"queue"`
+	// SubmitType is the project's Gerrit submit type.
+	SubmitType string `yaml:"submit-type"`
+	// Namespace is where the project's builds run.
+	Namespace string `yaml:"namespace"`
+	// WorkflowFile overrides executor.argo.workflow-file.
+	WorkflowFile string `yaml:"workflow-file"`
+	// Trusted projects may use podSpecPatch.
+	Trusted bool `yaml:"trusted"`
+}
+
+// PipelineYAML is a pipeline as written in the file. A pipeline named like
+// a default one (check, gate) changes only the fields given; another name
+// defines a new pipeline.
+type PipelineYAML struct {
+	Name     string        `yaml:"name"`
+	Disabled bool          `yaml:"disabled"`
+	Manager  *string       `yaml:"manager"`
+	Trigger  []TriggerYAML `yaml:"trigger"`
+	Require  *FilterYAML   `yaml:"require"`
+	Reject   *FilterYAML   `yaml:"reject"`
+	Start    *ReportYAML   `yaml:"start"`
+	Success  *ReportYAML   `yaml:"success"`
+	Failure  *ReportYAML   `yaml:"failure"`
+	Retries  *int          `yaml:"retries"`
+
+	Window               *int    `yaml:"window"`
+	WindowFloor          *int    `yaml:"window-floor"`
+	WindowCeiling        *int    `yaml:"window-ceiling"`
+	WindowIncreaseType   *string `yaml:"window-increase-type"`
+	WindowIncreaseFactor *int    `yaml:"window-increase-factor"`
+	WindowDecreaseType   *string `yaml:"window-decrease-type"`
+	WindowDecreaseFactor *int    `yaml:"window-decrease-factor"`
+}
+
+// TriggerYAML is one trigger: a Gerrit event type with optional filters.
+type TriggerYAML struct {
+	Event    string         `yaml:"event"`
+	Approval map[string]any `yaml:"approval"`
+	Comment  string         `yaml:"comment"`
+	Username string         `yaml:"username"`
+}
+
+// FilterYAML is a require/reject clause: approvals as label → value or
+// list of values.
+type FilterYAML struct {
+	Approval map[string]any `yaml:"approval"`
+	Username string         `yaml:"username"`
+}
+
+// ReportYAML is what to tell Gerrit.
+type ReportYAML struct {
+	Labels  map[string]int `yaml:"labels"`
+	Submit  bool           `yaml:"submit"`
+	Message string         `yaml:"message"`
+}
+
+// Duration is a time.Duration written as "90s", "5m".
+type Duration time.Duration
+
+// UnmarshalYAML parses a duration.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 90s or 5m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ServiceAccount is the Gerrit username gated votes as by default.
+const ServiceAccount = "gated"
+
+// Defaults returns a configuration with every default filled in and no
+// projects.
+func Defaults() Config {
+	return Config{
+		Listen: "127.0.0.1:8080",
+		Gerrit: GerritConfig{
+			User:              ServiceAccount,
+			ReconcileInterval: Duration(5 * time.Minute),
+			ReconcileQuery:    "status:open label:Workflow=1",
+		},
+		Executor: ExecutorConfig{
+			Kind:        "argo",
+			SimDuration: Duration(2 * time.Second),
+			Argo: ArgoConfig{
+				Namespace: "gated", WorkflowFile: ".pipeline/argo-workflow.yaml",
+				MaxDeadline: Duration(2 * time.Hour), MaxParallelism: 10, Retention: Duration(24 * time.Hour),
+			},
+		},
+		History: HistoryConfig{MaxAge: Duration(30 * 24 * time.Hour), MaxCount: 10000},
+	}
+}
+
+// LoadConfig reads and validates a configuration file.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes a YAML configuration over the defaults and validates
+// it. Errors name the line of the offending field.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := Defaults()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, fmt.Errorf("invalid YAML: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return cfg, cfg.validate(&root)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.validate(&root)
+}
+
+// lineOf finds the line of a field in the YAML tree, by path (map keys and
+// list indexes as strings), or 0.
+func lineOf(n *yaml.Node, path ...string) int {
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range path {
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					line, next = n.Content[i].Line, n.Content[i+1]
+				}
+			}
+			if next == nil {
+				return line
+			}
+			n = next
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(p)
+			if err != nil || i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
+		default:
+			return line
+		}
+	}
+	return line
+}
+
+type problems struct {
+	root *yaml.Node
+	errs []error
+}
+
+func (p *problems) add(path []string, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	field := strings.Join(path, ".")
+	if l := lineOf(p.root, path...); l > 0 {
+		p.errs = append(p.errs, fmt.Errorf("line %d: %s: %s", l, field, msg))
+		return
+	}
+	p.errs = append(p.errs, fmt.Errorf("%s: %s", field, msg))
+}
+
+func (c Config) validate(root *yaml.Node) error {
+	p := &problems{root: root}
+	if c.Gerrit.URL == "" {
+		p.add([]string{"gerrit", "url"}, "must be set")
+	}
+	if c.Gerrit.PasswordFile != "" && c.Gerrit.PasswordEnv != "" {
+		p.add([]string{"gerrit", "password-file"}, "set password-file or password-env, not both")
+	}
+	switch c.Executor.Kind {
+	case "argo", "sim":
+	default:
+		p.add([]string{"executor", "kind"}, "%q is neither argo nor sim", c.Executor.Kind)
+	}
+	if len(c.Projects) == 0 {
+		p.add([]string{"projects"}, "no project is configured")
+	}
+	for _, name := range slices.Sorted(mapKeys(c.Projects)) {
+		if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
+			p.add([]string{"projects", name}, "invalid project name")
+		}
+	}
+	if c.Executor.Argo.MaxDeadline <= 0 {
+		p.add([]string{"executor", "argo", "max-deadline"}, "must be positive")
+	}
+	for i, py := range c.Pipelines {
+		path := []string{"pipelines", strconv.Itoa(i)}
+		pc, err := py.overlay(c.defaultPipeline(py.Name))
+		if err != nil {
+			p.add(path, "%v", err)
+			continue
+		}
+		if err := (queue.Config{Pipelines: []queue.PipelineConfig{pc}}).Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				p.add(path, "%s", strings.TrimPrefix(e.Error(), "pipelines[0]."))
+			}
+		}
+	}
+	for name, pr := range c.Projects {
+		if err := (queue.Config{Projects: map[string]queue.ProjectConfig{name: {SubmitType: pr.SubmitType}}}).Validate(); err != nil {
+			p.add([]string{"projects", name, "submit-type"}, "unknown submit type %q", pr.SubmitType)
+		}
+	}
+	return errors.Join(p.errs...)
+}
+
+// defaultPipeline returns the default pipeline of that name, if any.
+func (c Config) defaultPipeline(name string) *queue.PipelineConfig {
+	for _, p := range queue.DefaultPipelines(c.Gerrit.User) {
+		if p.Name == name {
+			return &p
+		}
+	}
+	return nil
+}
+
+// QueueConfig returns the queue engine's configuration: the default
+// pipelines changed by the file, and the projects.
+func (c Config) QueueConfig() queue.Config {
+	var pipelines []queue.PipelineConfig
+	overlaid := map[string]bool{}
+	for _, py := range c.Pipelines {
+		overlaid[py.Name] = true
+	}
+	for _, d := range queue.DefaultPipelines(c.Gerrit.User) {
+		if !overlaid[d.Name] {
+			pipelines = append(pipelines, d)
+		}
+	}
+	for _, py := range c.Pipelines {
+		if py.Disabled {
+			continue
+		}
+		pc, err := py.overlay(c.defaultPipeline(py.Name))
+		if err == nil {
+			pipelines = append(pipelines, pc)
+		}
+	}
+	qc := queue.Config{Pipelines: pipelines, Projects: map[string]queue.ProjectConfig{}}
+	for name, p := range c.Projects {
+		qc.Projects[name] = queue.ProjectConfig{Queue: p.Queue, SubmitType: p.SubmitType}
+	}
+	return qc
+}
+
+// overlay applies the fields given in the file onto base (a default
+// pipeline, or nil for a new one).
+func (py PipelineYAML) overlay(base *queue.PipelineConfig) (queue.PipelineConfig, error) {
+	var pc queue.PipelineConfig
+	if base != nil {
+		pc = *base
+	} else {
+		pc = queue.PipelineConfig{Name: py.Name, Window: queue.DefaultWindow()}
+		if py.Manager == nil {
+			return pc, errors.New("manager: must be set for a pipeline that is not a default one (check, gate)")
+		}
+		if len(py.Trigger) == 0 && !py.Disabled {
+			return pc, errors.New("trigger: a new pipeline needs at least one trigger")
+		}
+	}
+	if py.Manager != nil {
+		pc.Manager = queue.Manager(*py.Manager)
+	}
+	if py.Trigger != nil {
+		pc.Triggers = nil
+		for i, t := range py.Trigger {
+			approvals, err := filters(t.Approval, "")
+			if err != nil {
+				return pc, fmt.Errorf("trigger.%d.approval: %w", i, err)
+			}
+			pc.Triggers = append(pc.Triggers, queue.Trigger{Event: t.Event, Approvals: approvals, Comment: t.Comment, Username: t.Username})
+		}
+	}
+	var err error
+	if py.Require != nil {
+		if pc.Require, err = filters(py.Require.Approval, py.Require.Username); err != nil {
+			return pc, fmt.Errorf("require.approval: %w", err)
+		}
+	}
+	if py.Reject != nil {
+		if pc.Reject, err = filters(py.Reject.Approval, py.Reject.Username); err != nil {
+			return pc, fmt.Errorf("reject.approval: %w", err)
+		}
+	}
+	for _, r := range []struct {
+		from *ReportYAML
+		to   *queue.ReportConfig
+	}{{py.Start, &pc.Start}, {py.Success, &pc.Success}, {py.Failure, &pc.Failure}} {
+		if r.from != nil {
+			*r.to = queue.ReportConfig{Labels: r.from.Labels, Submit: r.from.Submit, Message: r.from.Message}
+		}
+	}
+	set := func(dst *int, src *int) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	setS := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&pc.Retries, py.Retries)
+	set(&pc.Window.Size, py.Window)
+	set(&pc.Window.Floor, py.WindowFloor)
+	set(&pc.Window.Ceiling, py.WindowCeiling)
+	setS(&pc.Window.IncreaseType, py.WindowIncreaseType)
+	set(&pc.Window.IncreaseFactor, py.WindowIncreaseFactor)
+	setS(&pc.Window.DecreaseType, py.WindowDecreaseType)
+	set(&pc.Window.DecreaseFactor, py.WindowDecreaseFactor)
+	return pc, nil
+}
+
+// filters turns {Label: value or [values]} into approval filters, sorted by
+// label so that the configuration is deterministic.
+func filters(m map[string]any, username string) ([]queue.ApprovalFilter, error) {
+	var out []queue.ApprovalFilter
+	for _, label := range slices.Sorted(mapKeys(m)) {
+		f := queue.ApprovalFilter{Label: label, Username: username}
+		switch v := m[label].(type) {
+		case int:
+			f.Values = []int{v}
+		case []any:
+			for _, x := range v {
+				n, ok := x.(int)
+				if !ok {
+					return nil, fmt.Errorf("%s: %v is not a vote value", label, x)
+				}
+				f.Values = append(f.Values, n)
+			}
+		default:
+			return nil, fmt.Errorf("%s: %v is neither a vote value nor a list of them", label, v)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// ValidateFragment validates a configuration built in code (the scenario
+// runner's), as ParseConfig validates a file.
+func ValidateFragment(c Config) error { return c.validate(nil) }

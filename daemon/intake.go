@@ -1,0 +1,248 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"gated.dev/gated/gerrit"
+	"gated.dev/gated/queue"
+	"gated.dev/gated/storage"
+)
+
+// intake takes Gerrit's events (webhook, stream-events), stores them in the
+// inbox before acknowledging them, and turns them, in order, into queue
+// events with fresh change snapshots from the REST API (Gerrit is the
+// source of truth; events are hints). An event stays in the inbox until the
+// gate loop consumed it, so a crash loses none.
+type intake struct {
+	log      *slog.Logger
+	db       *storage.DB
+	gerrit   *gerrit.Client
+	projects map[string]bool
+	send     func(context.Context, input) bool // to the loop
+	dedupe   *gerrit.Dedupe
+	wake     chan struct{}
+	metrics  *metrics
+	now      func() time.Time
+	limit    int // closure size
+}
+
+// sink is where the webhook and the stream reader put events.
+func (t *intake) sink(ctx context.Context, ev gerrit.Event) error {
+	if !ev.Relevant() || !t.projects[ev.Project] {
+		return nil
+	}
+	if t.dedupe.Seen(ev.ID()) {
+		return nil
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	if _, err := t.db.AddInbox(data); err != nil {
+		return err // Gerrit's webhook plugin retries on the 503 this gives
+	}
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// run hands the inbox to the gate loop, oldest first, until ctx ends.
+func (t *intake) run(ctx context.Context) {
+	var next uint64 // first inbox id not handed over yet
+	retry := backoff{min: time.Second, max: time.Minute}
+	for {
+		entries, err := t.db.Inbox()
+		if err != nil {
+			t.log.Error("cannot read the inbox; retrying", "error", err)
+		}
+		for _, e := range entries {
+			if e.ID < next {
+				continue
+			}
+			for attempt := 0; ; attempt++ {
+				x, err := t.enrich(ctx, e)
+				if err == nil {
+					if !t.send(ctx, x) || !t.followUp(ctx, x) {
+						return
+					}
+					break
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				wait := retry.delay(attempt)
+				t.log.Warn("cannot read the change of an event from Gerrit; retrying", "inbox", e.ID, "error", err, "retry_in", wait.Round(time.Millisecond))
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+			next = e.ID + 1
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.wake:
+		case <-time.After(time.Minute): // belt and braces
+		}
+	}
+}
+
+// enrich turns one inbox entry into the loop's input. Events the gate does
+// not act on, and events about changes Gerrit no longer has, consume the
+// entry without an event.
+func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
+	x := input{inbox: e.ID}
+	var ev gerrit.Event
+	if err := json.Unmarshal(e.Data, &ev); err != nil {
+		t.log.Error("dropping an unreadable event from the inbox", "inbox", e.ID, "error", err)
+		return x, nil
+	}
+	x.eventID = ev.ID()
+	if ev.CreatedOn > 0 && t.metrics != nil {
+		t.metrics.eventLag.Observe(t.now().Sub(time.Unix(ev.CreatedOn, 0)).Seconds())
+	}
+	if ev.Type == "ref-updated" {
+		ru := ev.RefUpdate
+		if ru == nil || !strings.HasPrefix(ru.RefName, "refs/heads/") || ru.NewRev == gerrit.ZeroRev {
+			return x, nil
+		}
+		x.event = queue.RefUpdated{Project: ru.Project, Branch: ru.Branch(), OldRev: ru.OldRev, NewRev: ru.NewRev}
+		return x, nil
+	}
+	n := ev.ChangeNumber()
+	if n == 0 {
+		return x, nil
+	}
+	ce, err := t.changeEvent(ctx, ev.Type, n)
+	if err != nil {
+		if gerrit.IsNotFound(err) {
+			t.log.Warn("event for a change Gerrit does not show; ignored", "change", n, "type", ev.Type)
+			return x, nil
+		}
+		return x, err
+	}
+	for _, a := range ev.Approvals {
+		ce.Approvals = append(ce.Approvals, queue.Approval{Label: a.Label(), Value: a.Value, OldValue: a.OldValue})
+	}
+	ce.Comment = ev.Comment
+	if ev.Actor != nil {
+		ce.Author = ev.Actor.Username
+	}
+	x.event = ce
+	return x, nil
+}
+
+// followUp re-evaluates, after a change merged, the open changes connected
+// to it: an approved change that was kept out of a change queue because it
+// needed the merged one (from another queue) may enter now. It reports
+// false when ctx ended.
+func (t *intake) followUp(ctx context.Context, x input) bool {
+	ce, ok := x.event.(queue.ChangeEvent)
+	if !ok || ce.Type != "change-merged" {
+		return true
+	}
+	for _, c := range ce.Changes {
+		if c.Number == ce.Change || c.Status != queue.StatusNew {
+			continue
+		}
+		again, err := t.changeEvent(ctx, "reconcile", c.Number)
+		if err != nil {
+			t.log.Warn("cannot re-read a change connected to a merged one; the periodic reconcile will", "change", c.Number, "error", err)
+			continue
+		}
+		if !t.send(ctx, input{event: again}) {
+			return false
+		}
+	}
+	return true
+}
+
+// changeEvent reads a change and its dependency closure from Gerrit.
+func (t *intake) changeEvent(ctx context.Context, typ string, n int) (queue.ChangeEvent, error) {
+	changes, err := t.gerrit.Closure(ctx, n, t.limit)
+	if err != nil {
+		return queue.ChangeEvent{}, err
+	}
+	ce := queue.ChangeEvent{Type: typ, Change: n}
+	for _, c := range changes {
+		ce.Changes = append(ce.Changes, toQueueChange(c))
+	}
+	return ce, nil
+}
+
+func toQueueChange(c gerrit.Change) queue.Change {
+	qc := queue.Change{
+		Number: c.Number, Project: c.Project, Branch: c.Branch, ChangeID: c.ChangeID,
+		Status: queue.Status(c.Status), WIP: c.WIP, Patchset: c.Patchset, Revision: c.Revision,
+		Subject: c.Subject, Owner: c.Owner.Username, URL: c.URL,
+	}
+	for _, v := range c.Votes {
+		qc.Votes = append(qc.Votes, queue.Vote{Label: v.Label, Account: accountName(v.Account), Value: v.Value})
+	}
+	for _, n := range c.Needs {
+		qc.Needs = append(qc.Needs, queue.Need{Number: n.Number, Patchset: n.Patchset})
+	}
+	return qc
+}
+
+func accountName(a gerrit.Account) string {
+	switch {
+	case a.Username != "":
+		return a.Username
+	case a.Email != "":
+		return a.Email
+	}
+	return a.Name
+}
+
+// reconcile re-reads from Gerrit every change the gate holds and every
+// change the reconcile query finds (approved changes), and feeds them to the
+// loop as "reconcile" events: a missed event never strands a change.
+func (t *intake) reconcile(ctx context.Context, query string, held func() []int) error {
+	found, err := t.gerrit.Query(ctx, query)
+	if err != nil {
+		return fmt.Errorf("reconcile query %q: %w", query, err)
+	}
+	seen := map[int]bool{}
+	var nums []int
+	for _, c := range found {
+		if t.projects[c.Project] && !seen[c.Number] {
+			seen[c.Number] = true
+			nums = append(nums, c.Number)
+		}
+	}
+	for _, n := range held() {
+		if !seen[n] {
+			seen[n] = true
+			nums = append(nums, n)
+		}
+	}
+	// Gerrit lists the most recently updated first; older changes were
+	// most likely approved first, and enter first.
+	slices.Sort(nums)
+	var errs []error
+	for _, n := range nums {
+		ce, err := t.changeEvent(ctx, "reconcile", n)
+		if err != nil {
+			if !gerrit.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("change %d: %w", n, err))
+			}
+			continue
+		}
+		if !t.send(ctx, input{event: ce}) {
+			return ctx.Err()
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,69 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gated.dev/gated/merger"
+	"gated.dev/gated/queue"
+)
+
+// mergeAttempts bounds how often a merge that fails for a reason other than
+// a conflict (a patchset that cannot be fetched, ...) is tried before the
+// item fails with that reason.
+const mergeAttempts = 8
+
+// speculativeRef is where the merger keeps an item's state, and where the
+// git endpoint serves it from.
+func speculativeRef(pipeline string, item queue.ItemID) string {
+	return fmt.Sprintf("%s%s/%d", merger.RefPrefix, pipeline, item)
+}
+
+// merging performs Merge actions with the merger.
+type merging struct {
+	m       *merger.Merger
+	metrics *metrics
+}
+
+func (w *merging) perform(ctx context.Context, a queue.Action, attempt int) (queue.Event, error) {
+	m := a.(queue.Merge)
+	req := merger.Request{Ref: speculativeRef(m.Pipeline, m.Item), Time: m.Time, Bases: map[string]string{}}
+	branch := map[string]string{}
+	for _, c := range m.Changes {
+		req.Changes = append(req.Changes, merger.ChangeRef{
+			Project: c.Project, Branch: c.Branch, Number: c.Number, Patchset: c.Patchset,
+			Revision: c.Revision, SubmitType: c.SubmitType,
+		})
+		branch[c.Project] = c.Branch
+	}
+	for project, sha := range m.Bases {
+		req.Bases[merger.BaseKey(project, branch[project])] = sha
+	}
+	start := time.Now()
+	res, err := w.m.Merge(ctx, req)
+	if w.metrics != nil {
+		w.metrics.mergeSeconds.Observe(time.Since(start).Seconds())
+	}
+	var conflict *merger.ConflictError
+	switch {
+	case errors.As(err, &conflict):
+		return queue.MergeCompleted{Item: m.Item, Attempt: m.Attempt, Conflict: &queue.Conflict{
+			Change: conflict.Change.Number, Files: conflict.Files, Message: conflict.Reason,
+		}}, nil
+	case err != nil && attempt+1 >= mergeAttempts:
+		return queue.MergeCompleted{Item: m.Item, Attempt: m.Attempt, Conflict: &queue.Conflict{
+			Message: fmt.Sprintf("the speculative state could not be built: %v", err),
+		}}, nil
+	case err != nil:
+		return nil, err
+	}
+	done := queue.MergeCompleted{Item: m.Item, Attempt: m.Attempt, Heads: res.Heads, Bases: map[string]string{}}
+	for project, b := range branch {
+		if sha, ok := res.Bases[merger.BaseKey(project, b)]; ok {
+			done.Bases[project] = sha
+		}
+	}
+	return done, nil
+}

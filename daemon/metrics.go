@@ -1,0 +1,93 @@
+package daemon
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"gated.dev/gated/queue"
+)
+
+// metrics are gated's Prometheus metrics, on a registry of its own (several
+// daemons may run in one test process).
+type metrics struct {
+	reg             *prometheus.Registry
+	queueLength     *prometheus.GaugeVec
+	window          *prometheus.GaugeVec
+	buildsStarted   *prometheus.CounterVec
+	buildsCanceled  *prometheus.CounterVec
+	buildResults    *prometheus.CounterVec
+	resets          prometheus.Counter
+	merged          *prometheus.CounterVec
+	mergeSeconds    prometheus.Histogram
+	eventLag        prometheus.Histogram
+	approvalToMerge *prometheus.HistogramVec
+	actionRetries   *prometheus.CounterVec
+
+	lastResets int
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	m.queueLength = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gated_queue_items", Help: "Items in a change queue."}, []string{"pipeline", "queue"})
+	m.window = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gated_queue_window", Help: "Active window of a change queue (0: unlimited)."}, []string{"pipeline", "queue"})
+	m.buildsStarted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_builds_started_total", Help: "Builds started."}, []string{"pipeline"})
+	m.buildsCanceled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_builds_cancelled_total", Help: "Builds cancelled because their speculative state became invalid."}, []string{"pipeline"})
+	m.buildResults = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_build_results_total", Help: "Finished builds by result."}, []string{"pipeline", "result"})
+	m.resets = prometheus.NewCounter(prometheus.CounterOpts{Name: "gated_gate_resets_total", Help: "Items whose speculative state was invalidated and rebuilt."})
+	m.merged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_changes_merged_total", Help: "Changes submitted by the gate."}, []string{"pipeline"})
+	m.mergeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_merge_seconds", Help: "Time to build a speculative state.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
+	m.eventLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_event_lag_seconds", Help: "Time from a Gerrit event to its application by the gate loop.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)})
+	m.approvalToMerge = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gated_approval_to_merge_seconds", Help: "Time from enqueue to submit.", Buckets: prometheus.ExponentialBuckets(10, 2, 14)}, []string{"pipeline"})
+	m.actionRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_action_retries_total", Help: "Actions retried after a transient failure (Gerrit, Kubernetes, git unavailable)."}, []string{"worker"})
+	for _, c := range []prometheus.Collector{m.queueLength, m.window, m.buildsStarted, m.buildsCanceled, m.buildResults, m.resets, m.merged, m.mergeSeconds, m.eventLag, m.approvalToMerge, m.actionRetries,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// observe updates the metrics after a transition; it runs on the loop
+// goroutine. enqueued gives the enqueue time of items that merged.
+func (m *metrics) observe(eng *queue.Engine, tr transition, enqueued map[queue.ItemID]time.Time) {
+	for _, a := range tr.actions {
+		switch a := a.(type) {
+		case queue.StartBuild:
+			m.buildsStarted.WithLabelValues(a.Pipeline).Inc()
+		case queue.CancelBuild:
+			m.buildsCanceled.WithLabelValues(a.Pipeline).Inc()
+		}
+	}
+	for _, r := range tr.records {
+		m.buildResults.WithLabelValues(r.Pipeline, string(r.Result)).Inc()
+	}
+	for _, ev := range tr.events {
+		if sc, ok := ev.(queue.SubmitCompleted); ok && sc.Merged {
+			if t, ok := enqueued[sc.Item]; ok {
+				m.merged.WithLabelValues("gate").Inc()
+				m.approvalToMerge.WithLabelValues("gate").Observe(tr.now.Sub(t).Seconds())
+			}
+		}
+	}
+	c := eng.Counters()
+	if d := c.Resets - m.lastResets; d > 0 {
+		m.resets.Add(float64(d))
+	}
+	m.lastResets = c.Resets
+	m.queueLength.Reset()
+	m.window.Reset()
+	for _, p := range eng.State().Pipelines {
+		for _, q := range p.Queues {
+			m.queueLength.WithLabelValues(p.Name, q.Name).Set(float64(len(q.Items)))
+			m.window.WithLabelValues(p.Name, q.Name).Set(float64(q.Window))
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package daemon
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"sync"
+	"time"
+
+	"gated.dev/gated/queue"
+)
+
+// Status is what the status page and /api/status show: every pipeline and
+// queue, items in order with their speculative state.
+type Status struct {
+	Generated time.Time        `json:"generated"`
+	Pipelines []PipelineStatus `json:"pipelines"`
+}
+
+// PipelineStatus is one pipeline.
+type PipelineStatus struct {
+	Name    string        `json:"name"`
+	Manager queue.Manager `json:"manager"`
+	Queues  []QueueStatus `json:"queues"`
+}
+
+// QueueStatus is one change queue.
+type QueueStatus struct {
+	Name string `json:"name"`
+	// Window is the active window (0: unlimited); only the first Window
+	// items are merged and built.
+	Window int          `json:"window"`
+	Items  []ItemStatus `json:"items"`
+}
+
+// ItemStatus is one queue item.
+type ItemStatus struct {
+	ID     queue.ItemID    `json:"id"`
+	Change queue.ChangeRef `json:"change"`
+	// ChangeURL links to the change in Gerrit.
+	ChangeURL string `json:"change_url"`
+	// Ahead is the item whose state this one builds on (0: the branch tip).
+	Ahead queue.ItemID `json:"ahead,omitempty"`
+	// Active is true inside the window.
+	Active bool        `json:"active"`
+	Phase  queue.Phase `json:"phase"`
+	// State is the speculative state: the changes merged, in order.
+	State      []queue.ChangeRef `json:"state"`
+	Attempt    int               `json:"attempt"`
+	Resets     int               `json:"resets,omitempty"`
+	EnqueuedAt time.Time         `json:"enqueued_at"`
+	// Waiting is how long the item has been in the pipeline, in seconds.
+	Waiting float64      `json:"waiting_seconds"`
+	Build   *BuildStatus `json:"build,omitempty"`
+	// Failure says why the item is failing.
+	Failure *queue.Failure `json:"failure,omitempty"`
+	// Note is a transient problem a worker is retrying (Gerrit or
+	// Kubernetes unavailable, ...).
+	Note string `json:"note,omitempty"`
+}
+
+// BuildStatus is an item's current build.
+type BuildStatus struct {
+	Name    string    `json:"name,omitempty"`
+	URL     string    `json:"url,omitempty"`
+	Started time.Time `json:"started,omitzero"`
+	Elapsed float64   `json:"elapsed_seconds,omitempty"`
+	// Estimate is the expected duration from recent successful builds of
+	// the project in the pipeline, in seconds (0: unknown).
+	Estimate float64      `json:"estimate_seconds,omitempty"`
+	Links    []queue.Link `json:"links,omitempty"`
+	Message  string       `json:"message,omitempty"`
+}
+
+// estimates keeps recent successful build durations per pipeline and
+// project.
+type estimates struct {
+	durations map[string][]time.Duration
+}
+
+const estimateSamples = 10
+
+func (e *estimates) add(r BuildRecord) {
+	if r.Result != queue.ResultSuccess || r.Started.IsZero() {
+		return
+	}
+	if e.durations == nil {
+		e.durations = map[string][]time.Duration{}
+	}
+	k := r.Pipeline + "\x00" + r.Project
+	d := append(e.durations[k], r.Finished.Sub(r.Started))
+	if len(d) > estimateSamples {
+		d = d[len(d)-estimateSamples:]
+	}
+	e.durations[k] = d
+}
+
+func (e *estimates) of(pipeline, project string) time.Duration {
+	d := e.durations[pipeline+"\x00"+project]
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// snapshot renders the engine's state. It runs on the loop goroutine.
+func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *estimates, notes map[queue.ItemID]string) Status {
+	cfg := eng.Config()
+	managers := map[string]queue.Manager{}
+	for _, p := range cfg.Pipelines {
+		managers[p.Name] = p.Manager
+	}
+	st := Status{Generated: now}
+	for _, p := range eng.State().Pipelines {
+		ps := PipelineStatus{Name: p.Name, Manager: managers[p.Name], Queues: []QueueStatus{}}
+		for _, q := range p.Queues {
+			if len(q.Items) == 0 && managers[p.Name] == queue.Independent {
+				continue
+			}
+			qs := QueueStatus{Name: q.Name, Window: q.Window, Items: []ItemStatus{}}
+			for i, it := range q.Items {
+				is := ItemStatus{
+					ID: it.ID, Change: it.Change, ChangeURL: changeURL(gerritURL, it.Change),
+					Ahead: it.Ahead, Active: managers[p.Name] == queue.Independent || q.Window == 0 || i < q.Window,
+					Phase: it.Phase, State: eng.Chain(it.ID), Attempt: it.Attempt, Resets: it.Resets,
+					EnqueuedAt: it.EnqueuedAt, Waiting: now.Sub(it.EnqueuedAt).Seconds(),
+					Failure: it.Failure, Note: notes[it.ID],
+				}
+				if b := it.Build; b != nil {
+					bs := &BuildStatus{Name: b.Name, URL: b.URL, Started: b.Started, Links: b.Links, Message: b.Message,
+						Estimate: est.of(p.Name, it.Change.Project).Seconds()}
+					if !b.Started.IsZero() && it.Phase == queue.PhaseBuilding {
+						bs.Elapsed = now.Sub(b.Started).Seconds()
+					}
+					is.Build = bs
+				}
+				qs.Items = append(qs.Items, is)
+			}
+			ps.Queues = append(ps.Queues, qs)
+		}
+		st.Pipelines = append(st.Pipelines, ps)
+	}
+	return st
+}
+
+// changeURL is the change's page in Gerrit.
+func changeURL(gerritURL string, c queue.ChangeRef) string {
+	if gerritURL == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/c/%s/+/%d", gerritURL, url.PathEscape(c.Project), c.Number)
+}
+
+// hub publishes status snapshots to the HTTP handlers: the latest one, and
+// a signal to the live-update streams when it changes.
+type hub struct {
+	mu      sync.Mutex
+	status  Status
+	json    []byte
+	version uint64
+	changed chan struct{} // closed and replaced on every publish
+}
+
+func newHub() *hub { return &hub{changed: make(chan struct{}), json: []byte(`{"pipelines":[]}`)} }
+
+func (h *hub) publish(st Status) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.status, h.json = st, data
+	h.version++
+	close(h.changed)
+	h.changed = make(chan struct{})
+}
+
+// latest returns the latest snapshot, its JSON, its version and a channel
+// closed when a newer one is published.
+func (h *hub) latest() (Status, []byte, uint64, <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.status, h.json, h.version, h.changed
+}
