@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"gated.dev/gated/daemon"
+)
+
+func serve(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	config := fs.String("config", "/etc/gated/gated.yaml", "configuration file")
+	debug := fs.Bool("debug", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := logger(level)
+	cfg, err := daemon.LoadConfig(*config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := serveDaemon(ctx, cfg, daemon.Options{Logger: log}, nil); err != nil {
+		log.Error("gated stopped", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// serveDaemon runs a daemon and its HTTP server until ctx ends. ready, if
+// set, is called with the listening address once the server accepts.
+func serveDaemon(ctx context.Context, cfg daemon.Config, opts daemon.Options, ready func(addr string)) error {
+	d, err := daemon.New(ctx, cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	go func() { errc <- d.Run(ctx) }()
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	if errors.Is(first, http.ErrServerClosed) {
+		first = nil
+	}
+	return first
+}
+
+func validate(_ context.Context, args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: gated validate FILE")
+		return 2
+	}
+	if _, err := daemon.LoadConfig(args[0]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("%s: ok\n", args[0])
+	return 0
+}
