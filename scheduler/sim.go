@@ -191,9 +191,19 @@ func (s *Sim) finish(sb *simBuild, phase Phase, msg string) {
 	s.emit(sb.update)
 }
 
+// SimulateAnnotation, set to "fail" on a workflow's metadata, makes the
+// simulated executor fail its builds: a change that sets it is a change
+// that breaks its own build (used by the demo and the crash test, where the
+// executor runs in another process than the test).
+const SimulateAnnotation = "gated.dev/simulate"
+
 // complete ends a build with its scripted result.
 func (s *Sim) complete(sb *simBuild) {
 	b := sb.build
+	if simAnnotation(b.Workflow) == "fail" {
+		s.finish(sb, PhaseFailed, fmt.Sprintf("step test failed: the workflow asks to fail (%s)", SimulateAnnotation))
+		return
+	}
 	for i := range s.rules {
 		r := &s.rules[i]
 		if r.change != b.Change || !containsAll(b.Changes, r.with) {
@@ -230,6 +240,18 @@ func simValidate(wf []byte) error {
 		return &DefinitionError{Kind: "validation", Message: fmt.Sprintf("the workflow definition is not an Argo Workflow (apiVersion %q, kind %q)", doc.APIVersion, doc.Kind)}
 	}
 	return nil
+}
+
+func simAnnotation(wf []byte) string {
+	var doc struct {
+		Metadata struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"metadata"`
+	}
+	if yaml.Unmarshal(wf, &doc) != nil {
+		return ""
+	}
+	return doc.Metadata.Annotations[SimulateAnnotation]
 }
 
 func containsAll(have, want []int) bool {

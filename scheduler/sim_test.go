@@ -186,3 +186,17 @@ func TestBuildNames(t *testing.T) {
 		}
 	}
 }
+
+func TestSimFailsWorkflowsThatAskToFail(t *testing.T) {
+	s := NewSim(SimOptions{})
+	updates, stop := collect(t, s)
+	defer stop()
+	b := build("1", 1)
+	b.Workflow = []byte("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  annotations: {gated.dev/simulate: fail}\n")
+	s.Start(context.Background(), b)
+	s.Advance()
+	got := updates()
+	if last := got[len(got)-1]; last.Phase != PhaseFailed {
+		t.Fatalf("build ended %s, want Failed", last.Phase)
+	}
+}
