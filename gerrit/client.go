@@ -147,6 +147,7 @@ type APIError struct {
 	Message    string
 }
 
+// Error says which call Gerrit refused, with its status and text.
 func (e *APIError) Error() string {
 	msg := strings.TrimSpace(e.Message)
 	if msg == "" {

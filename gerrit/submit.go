@@ -29,6 +29,7 @@ type SubmitError struct {
 	Message    string
 }
 
+// Error gives Gerrit's status and text.
 func (e *SubmitError) Error() string {
 	return fmt.Sprintf("gerrit refused to submit (%d): %s", e.StatusCode, strings.TrimSpace(e.Message))
 }

@@ -44,3 +44,23 @@ func TestFaults(t *testing.T) {
 		t.Errorf("messages %+v", c.Messages)
 	}
 }
+
+func TestAccountsAndURLs(t *testing.T) {
+	s := start(t, Options{Accounts: []Account{{Username: "ci", Password: "pw", Submit: true}}})
+	accs := s.Accounts()
+	if len(accs) != 1 || accs[0].Username != "ci" || accs[0].ID != 1000000 || accs[0].Email != "ci@example.com" || s.Password("ci") != "pw" {
+		t.Errorf("accounts %+v", accs)
+	}
+	if got, want := s.AuthGitURL("ci", "p"), strings.Replace(s.URL(), "http://", "http://ci:pw@", 1)+"a/p"; got != want {
+		t.Errorf("AuthGitURL %s, want %s", got, want)
+	}
+	if _, err := New(Options{Accounts: []Account{{Username: "x"}, {Username: "x"}}}); err == nil {
+		t.Error("two accounts with one name")
+	}
+	if err := s.CreateProject(t.Context(), Project{Name: "changes/x"}); err == nil {
+		t.Error("a project hiding the REST API")
+	}
+	if err := s.CreateProject(t.Context(), Project{Name: "p", SubmitType: "YOLO"}); err == nil {
+		t.Error("an unknown submit type")
+	}
+}

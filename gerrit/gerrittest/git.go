@@ -28,8 +28,6 @@ type ident struct {
 	When  time.Time
 }
 
-func (i ident) String() string { return fmt.Sprintf("%s <%s>", i.Name, i.Email) }
-
 // gitEnv is the environment of every git command: the process's, minus
 // anything that would point git elsewhere, plus an isolated configuration.
 func gitEnv(home string, extra ...string) []string {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // Options configure a Server.
@@ -215,6 +217,19 @@ func (s *Server) Password(username string) string {
 		return acc.Password
 	}
 	return ""
+}
+
+// Accounts lists the accounts (copies), e.g. to print their credentials.
+func (s *Server) Accounts() []Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Account, 0, len(s.accounts.list))
+	for _, a := range s.accounts.list {
+		cp := *a
+		cp.SSHKeys = append([]ssh.PublicKey(nil), a.SSHKeys...)
+		out = append(out, cp)
+	}
+	return out
 }
 
 // changeURL is the web URL of a change, as Gerrit writes it in events and
