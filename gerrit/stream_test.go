@@ -5,14 +5,18 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"gated.dev/gated/gerrit/gerrittest"
 )
@@ -243,5 +247,44 @@ func TestReadLine(t *testing.T) {
 	}
 	if got := strings.Join(lines, "|"); got != "short|<too long>|last" {
 		t.Errorf("lines %q", got)
+	}
+}
+
+// TestStreamEventsWithKeyAndKnownHostsFiles configures the reader as the
+// daemon does: a key file and a known_hosts file.
+func TestStreamEventsWithKeyAndKnownHostsFiles(t *testing.T) {
+	s := sim(t)
+	dir := t.TempDir()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile, knownHosts := filepath.Join(dir, "id_ed25519"), filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddSSHKey(gerrittest.GatedUser, signer.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	line := knownhosts.Line([]string{knownhosts.Normalize(s.SSHAddr())}, s.HostKey())
+	if err := os.WriteFile(knownHosts, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events := streaming(t, StreamConfig{
+		Addr: s.SSHAddr(), User: gerrittest.GatedUser, KeyFile: keyFile, KnownHostsFile: knownHosts,
+		MinBackoff: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+	})
+	eventually(t, "the stream to start", func() bool { return s.StreamReaders() == 1 })
+	n := upload(t, s, gerrittest.Upload{})
+	if e := next(t, events, "patchset-created"); e.ChangeNumber() != n {
+		t.Errorf("event %+v", e)
 	}
 }
