@@ -2,4 +2,15 @@
 // stream-events), enriches them into change snapshots over the REST API,
 // discovers dependencies (relation chains and Depends-On footers), and
 // reports results (votes, comments, submit).
+//
+// Events flow in by two transports, NewWebhookHandler (Gerrit's webhooks
+// plugin) and StreamEvents (ssh gerrit stream-events), each decoding with
+// DecodeEvent into an Event and handing it to a Sink. Wrapping the sink with
+// a Dedupe drops the copies (the same event by both transports, webhook
+// retries) by Event.ID. Events are hints: the daemon asks Client.Closure for
+// fresh snapshots of the event's change and of every change connected to
+// it by a dependency, and Client.Reconcile finds the changes events missed.
+// Client.Review and Client.Submit report back.
+//
+// The package knows nothing of the queue engine; the daemon converts.
 package gerrit

@@ -1,6 +1,7 @@
 package gerrittest
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,7 +47,11 @@ func TestFaults(t *testing.T) {
 }
 
 func TestAccountsAndURLs(t *testing.T) {
-	s := start(t, Options{Accounts: []Account{{Username: "ci", Password: "pw", Submit: true}}})
+	hostKey, _ := sshKey(t, t.TempDir())
+	s := start(t, Options{Accounts: []Account{{Username: "ci", Password: "pw", Submit: true}}, SSHHostKey: hostKey})
+	if !bytes.Equal(s.HostKey().Marshal(), hostKey.PublicKey().Marshal()) {
+		t.Error("the SSH host key is not the one given")
+	}
 	accs := s.Accounts()
 	if len(accs) != 1 || accs[0].Username != "ci" || accs[0].ID != 1000000 || accs[0].Email != "ci@example.com" || s.Password("ci") != "pw" {
 		t.Errorf("accounts %+v", accs)

@@ -252,7 +252,7 @@ func (s *Server) serveChanges(rq *restRequest) (any, int, error) {
 		if in.Topic == "" {
 			return nil, 0, nil
 		}
-		return in.Topic, http.StatusCreated, nil
+		return in.Topic, http.StatusOK, nil
 	case "GET messages":
 		info := s.changeInfo(c, options{"MESSAGES": true, "DETAILED_ACCOUNTS": true}, rq.acc)
 		return info.Messages, http.StatusOK, nil

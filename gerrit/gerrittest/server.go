@@ -27,6 +27,9 @@ type Options struct {
 	// 127.0.0.1:0. NoSSH disables the SSH server.
 	SSHAddr string
 	NoSSH   bool
+	// SSHHostKey is the SSH server's host key; default a new ed25519 key,
+	// so give one to keep known_hosts valid across restarts.
+	SSHHostKey ssh.Signer
 	// URL is the canonical web URL, when clients reach the server through
 	// a proxy; default http://<the HTTP address>/.
 	URL string
@@ -129,7 +132,7 @@ func New(opts Options) (*Server, error) {
 		if sshAddr == "" {
 			sshAddr = "127.0.0.1:0"
 		}
-		if s.ssh, err = newSSHServer(s, sshAddr); err != nil {
+		if s.ssh, err = newSSHServer(s, sshAddr, opts.SSHHostKey); err != nil {
 			return nil, s.fail(err)
 		}
 	}

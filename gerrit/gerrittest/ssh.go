@@ -34,15 +34,17 @@ type sshServer struct {
 // before it loses them and gets dropped-output.
 const streamBuffer = 4096
 
-func newSSHServer(s *Server, addr string) (*sshServer, error) {
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
+func newSSHServer(s *Server, addr string, signer ssh.Signer) (*sshServer, error) {
+	if signer == nil {
+		_, key, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if signer, err = ssh.NewSignerFromKey(key); err != nil {
+			return nil, err
+		}
 	}
-	signer, err := ssh.NewSignerFromKey(key)
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	ss := &sshServer{s: s, hostKey: signer, conns: map[*ssh.ServerConn]struct{}{}, streams: map[*subscriber]struct{}{}}
 	ss.config = &ssh.ServerConfig{PublicKeyCallback: ss.authenticate}
 	ss.config.AddHostKey(signer)
