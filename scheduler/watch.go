@@ -7,9 +7,10 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	wfinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions/workflow/v1alpha1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -23,10 +24,11 @@ type change struct {
 // the state of each when it starts and then whenever a workflow's phase
 // (or its message) changes, until ctx ends. One informer per namespace
 // (one in all when Config.Namespaces is empty) lists and watches with the
-// label selector; when a watch breaks or expires (the API server
-// restarted, history was compacted), the informer lists again and the
-// changes it missed are delivered from the difference, so no completion
-// is lost. A workflow deleted before it finished is reported as an Error.
+// label selector. When a watch breaks, the informer watches again from
+// the last resource version it saw; when that version has expired (the
+// API server restarted, etcd compacted its history) it lists again, and
+// the changes it missed are delivered from the difference with its cache,
+// so no completion is lost. A workflow deleted before it finished is reported as an Error.
 // With a retention period, Run also deletes forgotten workflows (Collect).
 func (a *Argo) Run(ctx context.Context, sink func(Update)) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -44,9 +46,8 @@ func (a *Argo) Run(ctx context.Context, sink func(Update)) error {
 		wg.Wait()
 	}()
 	for _, ns := range a.namespaces() {
-		inf := wfinformers.NewFilteredWorkflowInformer(a.wf, ns, 0, cache.Indexers{},
-			func(o *metav1.ListOptions) { o.LabelSelector = selector })
-		if err := inf.SetWatchErrorHandler(a.watchError(ns)); err != nil {
+		inf := cache.NewSharedIndexInformer(a.listWatch(ns), &wfv1.Workflow{}, 0, cache.Indexers{})
+		if err := inf.SetWatchErrorHandler(a.watchError(ctx, ns)); err != nil {
 			return fmt.Errorf("watch workflows: %w", err)
 		}
 		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -119,19 +120,53 @@ func (a *Argo) deliver(ctx context.Context, c change, last map[string]Update, si
 	sink(u)
 }
 
+// listWatch lists and watches the gated workflows of a namespace, and
+// logs when a watch expires (the informer then lists again by itself).
+func (a *Argo) listWatch(namespace string) *cache.ListWatch {
+	api := a.wf.ArgoprojV1alpha1()
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			return api.Workflows(namespace).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			noteExpiry := func(err error) {
+				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+					a.log.Info("watch of workflows expired; listing them again", "namespace", displayNamespace(namespace), "resource_version", o.ResourceVersion)
+				}
+			}
+			w, err := api.Workflows(namespace).Watch(ctx, o)
+			if err != nil {
+				noteExpiry(err)
+				return nil, err
+			}
+			return watch.Filter(w, func(ev watch.Event) (watch.Event, bool) {
+				if ev.Type == watch.Error {
+					noteExpiry(apierrors.FromObject(ev.Object))
+				}
+				return ev, true
+			}), nil
+		},
+	}
+}
+
 // watchError logs why a watch of workflows broke; the informer lists and
 // watches again by itself, with backoff.
-func (a *Argo) watchError(namespace string) cache.WatchErrorHandler {
+func (a *Argo) watchError(ctx context.Context, namespace string) cache.WatchErrorHandler {
 	return func(_ *cache.Reflector, err error) {
-		if namespace == metav1.NamespaceAll {
-			namespace = "(all)"
+		if ctx.Err() != nil {
+			return // Run is ending
 		}
-		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-			a.log.Info("watch of workflows expired; listing them again", "namespace", namespace, "error", err)
-			return
-		}
-		a.log.Warn("watch of workflows failed; retrying with backoff", "namespace", namespace, "error", err)
+		a.log.Warn("watch of workflows failed; retrying with backoff", "namespace", displayNamespace(namespace), "error", err)
 	}
+}
+
+func displayNamespace(ns string) string {
+	if ns == metav1.NamespaceAll {
+		return "(all)"
+	}
+	return ns
 }
 
 func asWorkflow(obj any) *wfv1.Workflow {

@@ -12,15 +12,17 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// Proxy is a TCP proxy to the cluster's API server that a test can cut,
-// to break a client's connections (its watches) while the cluster goes on.
+// Proxy is a TCP proxy to the cluster's API server that a test can cut, to
+// take the API server away from one client (gated) while the cluster goes
+// on.
 type Proxy struct {
+	t      testing.TB
 	target string
-	ln     net.Listener
+	addr   string
 	wg     sync.WaitGroup
 
 	mu    sync.Mutex
-	cut   bool
+	ln    net.Listener // nil while cut
 	conns map[net.Conn]bool
 }
 
@@ -31,15 +33,9 @@ func NewProxy(t testing.TB, c *devcluster.Cluster) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Proxy{target: u.Host, ln: ln, conns: map[net.Conn]bool{}}
-	p.wg.Add(1)
-	go p.accept()
+	p := &Proxy{t: t, target: u.Host, addr: "127.0.0.1:0", conns: map[net.Conn]bool{}}
+	p.Restore()
 	t.Cleanup(func() {
-		ln.Close()
 		p.Cut()
 		p.wg.Wait()
 	})
@@ -49,48 +45,61 @@ func NewProxy(t testing.TB, c *devcluster.Cluster) *Proxy {
 // RESTConfig is c's administrator configuration through the proxy.
 func (p *Proxy) RESTConfig(c *devcluster.Cluster) *rest.Config {
 	cfg := c.RESTConfig()
-	cfg.Host = "https://" + p.ln.Addr().String()
+	cfg.Host = "https://" + p.addr
 	return cfg
 }
 
-// Cut closes every proxied connection and refuses new ones (they are
-// accepted and closed at once) until Restore.
+// Cut closes every proxied connection and stops listening: clients get
+// "connection refused" until Restore, as from an API server that is down.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = true
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
 	for c := range p.conns {
 		c.Close()
 	}
 }
 
-// Restore lets connections through again.
+// Restore listens again, on the same address.
 func (p *Proxy) Restore() {
+	p.t.Helper()
 	p.mu.Lock()
-	p.cut = false
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		return
+	}
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatalf("proxy: listen on %s: %v", p.addr, err)
+	}
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.wg.Add(1)
+	go p.accept(ln)
 }
 
-func (p *Proxy) accept() {
+func (p *Proxy) accept(ln net.Listener) {
 	defer p.wg.Done()
 	for {
-		in, err := p.ln.Accept()
+		in, err := ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
 		if err != nil {
 			continue
 		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
 			in.Close()
 			continue
 		}
-		out, err := net.Dial("tcp", p.target)
-		if err != nil {
+		p.mu.Lock()
+		if p.ln != ln { // cut meanwhile
 			p.mu.Unlock()
 			in.Close()
+			out.Close()
 			continue
 		}
 		p.conns[in], p.conns[out] = true, true
