@@ -416,6 +416,9 @@ func TestSubmit(t *testing.T) {
 	c := client(t, s)
 	ready := upload(t, s, gerrittest.Upload{Files: map[string]string{"a.txt": "one\n"}})
 	approve(t, s, ready)
+	tested := upload(t, s, gerrittest.Upload{})
+	approve(t, s, tested)
+	testedRev := state(t, s, tested).Revision
 	notReady := upload(t, s, gerrittest.Upload{})
 	review(t, s, notReady, gerrittest.AliceUser, map[string]int{"Code-Review": 2, "Workflow": 1})
 	conflicting := upload(t, s, gerrittest.Upload{Files: map[string]string{"a.txt": "two\n"}})
@@ -440,6 +443,7 @@ func TestSubmit(t *testing.T) {
 	}{
 		{name: "ready", in: SubmitInput{Project: "org/proj", Number: ready}, status: string(StatusMerged)},
 		{name: "already merged is success", in: SubmitInput{Project: "org/proj", Number: ready}, status: string(StatusMerged)},
+		{name: "the tested revision", in: SubmitInput{Project: "org/proj", Number: tested, Revision: testedRev, Notify: "NONE"}, status: string(StatusMerged)},
 		{name: "not ready", in: SubmitInput{Number: notReady},
 			want: fmt.Sprintf("Failed to submit 1 change due to the following problems:\nChange %d: Change %d is not ready: submit requirement 'Verified' is unsatisfied.", notReady, notReady)},
 		{name: "conflict", in: SubmitInput{Project: "org/proj", Number: conflicting},
@@ -466,8 +470,8 @@ func TestSubmit(t *testing.T) {
 			}
 		})
 	}
-	if got := s.MergeOrder(); fmt.Sprint(got) != fmt.Sprint([]int{ready}) {
-		t.Errorf("merged %v, want [%d]", got, ready)
+	if got := s.MergeOrder(); fmt.Sprint(got) != fmt.Sprint([]int{ready, tested}) {
+		t.Errorf("merged %v, want [%d %d]", got, ready, tested)
 	}
 }
 

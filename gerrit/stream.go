@@ -219,18 +219,35 @@ func (s *streamer) run(ctx context.Context, reconnect bool) (connected bool, eve
 	}()
 	events, err = s.readLimited(ctx, stdout, maxEventLine)
 	close(done)
-	client.Close()
 	wg.Wait()
 	if err == nil {
-		err = sess.Wait()
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			err = fmt.Errorf("%w: %s", err, msg)
-		}
+		err = s.exitStatus(client, sess, &stderr)
+	}
+	return true, events, err
+}
+
+// exitStatus waits a little for the exit status of a command whose output
+// ended, and describes it with what the command wrote to stderr.
+func (s *streamer) exitStatus(client *ssh.Client, sess *ssh.Session, stderr *bytes.Buffer) error {
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	var err error
+	t := time.NewTimer(s.cfg.DialTimeout)
+	defer t.Stop()
+	select {
+	case err = <-waited:
+	case <-t.C:
+		client.Close()
+		<-waited
+		return errors.New("stream ended without an exit status")
 	}
 	if err == nil {
 		err = errors.New("stream ended")
 	}
-	return true, events, err
+	if msg := strings.TrimSpace(stderr.String()); msg != "" {
+		err = fmt.Errorf("%w: %s", err, msg)
+	}
+	return err
 }
 
 // keepAlive closes the client when the server stops answering keepalives,

@@ -107,7 +107,6 @@ func (s *Server) serveConfig(rq *restRequest) (any, error) {
 			"download": map[string]any{
 				"schemes": map[string]any{"anonymous http": map[string]any{"url": s.URL() + "${project}"}},
 			},
-			"gerrit": map[string]any{"web_uis": []string{"GWT"}},
 		}, nil
 	}
 	return nil, errNotFound
