@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -367,4 +368,19 @@ func TestRunReportsWorkflowsThatExistedBefore(t *testing.T) {
 	later := newHarness(t, func(cfg *scheduler.Config) { cfg.Namespaces = []string{h.ns} })
 	later.run()
 	later.awaitPhase(b.Name(), scheduler.PhaseSucceeded)
+}
+
+func TestTheExampleWorkflowRuns(t *testing.T) {
+	file, err := os.ReadFile("../deploy/examples/argo-workflow.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.run()
+	b := h.build("16", string(file))
+	h.start(b)
+	u := h.awaitPhase(b.Name(), scheduler.PhaseSucceeded)
+	if len(u.Artifacts) != 1 || u.Artifacts[0].Name != "test-report" || u.Artifacts[0].Size <= 0 {
+		t.Errorf("artifacts %+v, want the test report", u.Artifacts)
+	}
 }

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -87,5 +88,20 @@ func TestLabelValues(t *testing.T) {
 	}
 	if labelValue("a/b") == labelValue("a-b") {
 		t.Error("distinct values share a label value")
+	}
+}
+
+func TestTheExampleWorkflowIsAcceptedFromUntrustedProjects(t *testing.T) {
+	file, err := os.ReadFile("../deploy/examples/argo-workflow.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, requests := offlineArgo(t)
+	wf, err := a.render(context.Background(), testBuild(file))
+	if err != nil {
+		t.Fatalf("the example is refused: %v", err)
+	}
+	if requests.Load() != 0 || wf.Spec.Templates[1].Inputs.Artifacts[0].Git == nil {
+		t.Errorf("requests %d, inputs %+v", requests.Load(), wf.Spec.Templates[1].Inputs)
 	}
 }
