@@ -59,6 +59,20 @@ type PipelineConfig struct {
 	// state is run again before the failure counts (flaky-build tolerance);
 	// 0 is Zuul's behaviour.
 	Retries int `json:"retries,omitempty"`
+	// RetryCleared (dependent pipelines) runs a failed build again only
+	// if its item's change is cleared: a build whose state included the
+	// change passed, so the change is not bad and the failure was flaky
+	// (or caused by an item ahead, whose own failure then resets this
+	// one). Other failures count at once, as in Zuul, instead of delaying
+	// the reset of the items behind. It needs Retries >= 1. See rules.md.
+	RetryCleared bool `json:"retry_cleared,omitempty"`
+	// Probe (dependent pipelines) is how many items beyond the window are
+	// built alone on their branch tip while they wait: a probe that
+	// passes clears the change; one that fails (after Retries) fails the
+	// item, so that the items behind skip it. A probe is never submitted:
+	// in the window, the item is built on the state ahead as usual. See
+	// rules.md.
+	Probe int `json:"probe,omitempty"`
 }
 
 // Trigger matches a Gerrit event.
@@ -195,6 +209,12 @@ func compile(c Config) (*compiled, error) {
 		}
 		if p.Retries < 0 {
 			errs = append(errs, fmt.Errorf("%s.retries: must not be negative", field))
+		}
+		if p.RetryCleared && (p.Manager != Dependent || p.Retries < 1) {
+			errs = append(errs, fmt.Errorf("%s.retry_cleared: only for dependent pipelines with retries >= 1", field))
+		}
+		if p.Probe < 0 || (p.Probe > 0 && p.Manager != Dependent) {
+			errs = append(errs, fmt.Errorf("%s.probe: must be >= 0, and 0 unless the pipeline is dependent", field))
 		}
 		if p.Manager == Dependent {
 			if err := p.Window.validate(); err != nil {

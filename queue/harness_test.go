@@ -263,7 +263,7 @@ func (h *harness) apply(ev Event) []Action {
 // harness answers merges without keeping the actions).
 func (e *Engine) pendingMerge(it *Item) Merge {
 	var bases map[string]string
-	if it.Ahead != 0 {
+	if it.Ahead != 0 && !it.Probe {
 		bases = e.items[it.Ahead].item.Bases
 	}
 	return Merge{Item: it.ID, Attempt: it.Attempt, Changes: e.chain(it), Bases: bases}

@@ -42,6 +42,8 @@ func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
 		}
 		if q.Window == 0 || i < q.Window {
 			changed = e.prepare(p, it) || changed
+		} else if i < q.Window+e.pipelineConfig(p).Probe {
+			changed = e.probe(p, it) || changed
 		}
 		if it.Ahead == 0 {
 			switch it.Phase {
@@ -100,8 +102,8 @@ func (e *Engine) prepare(p *PipelineState, it *Item) bool {
 	var bases map[string]string
 	if it.Ahead != 0 {
 		a := e.items[it.Ahead].item
-		if a.Heads == nil {
-			return false // the state ahead is not merged yet
+		if a.Heads == nil || a.Probe {
+			return false // the state ahead is not merged yet (a probe's is not a state ahead)
 		}
 		bases = clone(a.Bases)
 	}
@@ -113,6 +115,9 @@ func (e *Engine) prepare(p *PipelineState, it *Item) bool {
 // chain returns the changes of an item's speculative state in merge order:
 // those of the items ahead of it, then its own dependencies and itself.
 func (e *Engine) chain(it *Item) []ChangeRef {
+	if it.Probe {
+		return []ChangeRef{it.Change}
+	}
 	var rev []*Item
 	for x := it; x != nil; {
 		rev = append(rev, x)
@@ -179,6 +184,9 @@ func (e *Engine) cancel(p *PipelineState, it *Item) {
 func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 	if it.Phase == PhaseSubmitting || (it.Phase == PhaseWaiting && it.Failure == nil) {
 		return // in flight, or nothing started yet that could be invalid
+	}
+	if it.Probe {
+		return // built alone: nothing ahead or on the branch can void it
 	}
 	e.cancel(p, it)
 	e.counts.Resets++

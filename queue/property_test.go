@@ -455,7 +455,8 @@ func (s *sim) checkDeterminism() {
 	}
 }
 
-// TestProperties plays thousands of random event sequences and checks after
+// TestProperties plays thousands of random event sequences, with Zuul's
+// gate and with each strategy of the throughput simulator, and checks after
 // every event that the engine never panics, never submits an item whose
 // current speculative state was not built and passed (nor one tested with
 // unmerged changes, nor one behind an item that may still merge, nor one
@@ -468,17 +469,32 @@ func TestProperties(t *testing.T) {
 	if testing.Short() {
 		runs /= 10
 	}
-	cfg := testConfig()
-	cfg.Pipelines[1].Window.Size = 4
-	for seed := range runs {
-		s := newSim(t, seeded{rand.New(rand.NewPCG(uint64(seed), 7))}, cfg)
-		for range 120 {
-			s.step()
-		}
-		s.checkDeterminism()
-		if t.Failed() {
-			t.Fatalf("seed %d", seed)
-		}
+	for _, pc := range []struct {
+		name string
+		gate func(*PipelineConfig)
+	}{
+		{"zuul", func(*PipelineConfig) {}},
+		{"retry_cleared", func(p *PipelineConfig) { p.Retries, p.RetryCleared = 1, true }},
+		{"probe", func(p *PipelineConfig) {
+			p.Window.Size, p.Window.Floor = 2, 1
+			p.Retries, p.RetryCleared, p.Probe = 1, true, 3
+		}},
+	} {
+		t.Run(pc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Pipelines[1].Window.Size = 4
+			pc.gate(&cfg.Pipelines[1])
+			for seed := range runs {
+				s := newSim(t, seeded{rand.New(rand.NewPCG(uint64(seed), 7))}, cfg)
+				for range 120 {
+					s.step()
+				}
+				s.checkDeterminism()
+				if t.Failed() {
+					t.Fatalf("seed %d", seed)
+				}
+			}
+		})
 	}
 }
 

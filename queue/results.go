@@ -30,7 +30,7 @@ func (e *Engine) onMergeCompleted(ev MergeCompleted) {
 	it.Heads = clone(ev.Heads)
 	it.Bases = clone(ev.Bases)
 	it.Expect = clone(ev.Bases)
-	if it.Ahead != 0 {
+	if it.Ahead != 0 && !it.Probe {
 		for project, sha := range e.items[it.Ahead].item.Heads {
 			it.Expect[project] = sha
 		}
@@ -99,16 +99,23 @@ func (e *Engine) onBuildCompleted(ev BuildCompleted) {
 	it.Build.URL = firstNonEmpty(ev.URL, it.Build.URL)
 	it.Build.Links = cloneSlice(ev.Links)
 	it.Build.Message = ev.Message
+	if it.Probe {
+		e.probeCompleted(l, ev)
+		return
+	}
 	switch ev.Result {
 	case ResultSuccess:
 		it.Phase = PhasePassed
+		if cp.RetryCleared {
+			e.clear(it)
+		}
 		return
 	case ResultConfigError:
 		it.Phase = PhaseFailed
 		it.Failure = &Failure{Kind: FailConfig, Message: ev.Message}
 		return
 	}
-	if (ev.Result == ResultError && it.Build.Tries < errorTries) || (ev.Result == ResultFailure && it.Build.Tries <= cp.Retries) {
+	if (ev.Result == ResultError && it.Build.Tries < errorTries) || (ev.Result == ResultFailure && retry(cp, it)) {
 		it.Attempt++
 		it.AttemptAt = e.now
 		e.startBuild(l)

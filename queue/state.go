@@ -91,6 +91,15 @@ type Item struct {
 	Needs   []Need   `json:"needs,omitempty"`
 	Build   *Build   `json:"build,omitempty"`
 	Failure *Failure `json:"failure,omitempty"`
+	// Cleared is set once a build whose state included this item's change
+	// passed (pipelines with retry_cleared), or its probe passed: the
+	// change is not bad, whatever happens to its own build.
+	Cleared bool `json:"cleared,omitempty"`
+	// Probe is set while the current attempt builds the change alone on
+	// its branch tip (pipelines with probe), and stays set on the failure
+	// of such a build: that failure is the change's own, and a failure
+	// ahead does not void it.
+	Probe bool `json:"probe,omitempty"`
 	// Resets counts gate resets that hit this item.
 	Resets int `json:"resets,omitempty"`
 }

@@ -1,0 +1,31 @@
+package queue
+
+// Retrying cleared changes only (PipelineConfig.RetryCleared). Zuul counts
+// a failed build at once: the items behind are rebuilt without the item,
+// and the item is rejected when it reaches the head. When the build was
+// flaky, that rejects a good change and wastes the builds behind it.
+// Retrying every failure (Retries alone) saves those, but a genuinely bad
+// change then keeps everything behind it waiting for one more build, and
+// the items behind, which contain it, fail and are retried too.
+//
+// A retry pays off only when the failure is likely flaky, and the queue
+// often knows it is: a build whose state included the change passed (an
+// item behind it, or its probe, passed before its own build failed). Such
+// a change is cleared, and only its failures are retried; the items behind
+// keep building on it. A bad change is never cleared, since every state
+// that contains it fails, so its failure still resets the queue at once.
+
+// clear marks the items of a passed build's state as cleared.
+func (e *Engine) clear(it *Item) {
+	for x := it; ; x = e.items[x.Ahead].item {
+		x.Cleared = true
+		if x.Ahead == 0 {
+			return
+		}
+	}
+}
+
+// retry reports whether a failed build of an item runs again.
+func retry(cp *compiledPipeline, it *Item) bool {
+	return it.Build.Tries <= cp.Retries && (!cp.RetryCleared || it.Cleared)
+}
