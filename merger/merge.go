@@ -154,29 +154,33 @@ func (m *Merger) prepare(ctx context.Context, r *repo, g *projectChanges, pinned
 			return plumbing.ZeroHash, nil, err
 		}
 	}
-	base, ok := r.resolve(branchRef)
-	switch {
-	case pinned != "":
+	var base plumbing.Hash
+	if pinned != "" {
 		if base = plumbing.NewHash(pinned); !r.has(base) {
 			return plumbing.ZeroHash, nil, fmt.Errorf("%s: base %s of branch %s not found, even after fetching the branch",
 				g.project, pinned, g.branch)
 		}
-	case !ok:
-		return plumbing.ZeroHash, nil, fmt.Errorf("%s: no branch %s", g.project, g.branch)
+	} else {
+		var ok bool
+		if base, ok = r.resolve(branchRef); !ok {
+			return plumbing.ZeroHash, nil, fmt.Errorf("%s: no branch %s", g.project, g.branch)
+		}
 	}
 	revs := make([]plumbing.Hash, len(g.changes))
 	for i, c := range g.changes {
+		revs[i] = plumbing.NewHash(c.Revision)
+		if !fetched[c.GitRef()] {
+			continue // the revision was at hand
+		}
 		at, ok := r.resolve(c.GitRef())
 		switch {
-		case c.Revision == "" && !ok:
+		case !ok:
 			return plumbing.ZeroHash, nil, fmt.Errorf("%s: change %s: no ref %s after fetching it", g.project, c, c.GitRef())
 		case c.Revision == "":
 			revs[i] = at
-		case fetched[c.GitRef()] && at != plumbing.NewHash(c.Revision):
+		case at != revs[i]:
 			return plumbing.ZeroHash, nil, fmt.Errorf("%s: change %s: %s is at %s, not at the expected revision %s",
 				g.project, c, c.GitRef(), at, c.Revision)
-		default:
-			revs[i] = plumbing.NewHash(c.Revision)
 		}
 	}
 	return base, revs, nil

@@ -38,6 +38,12 @@ func (r *repo) mergeTree(ctx context.Context, ours, theirs plumbing.Hash) (treeM
 	if perr != nil {
 		return treeMerge{}, fmt.Errorf("%s: merge %s into %s: %w", r.project, theirs, ours, perr)
 	}
+	// git names the sides by the commits given, which mean nothing to
+	// a reader (and differ between equal states of different times).
+	for i, msg := range res.reasons {
+		msg = strings.ReplaceAll(msg, ours.String(), "the state")
+		res.reasons[i] = strings.ReplaceAll(msg, theirs.String(), "the change")
+	}
 	// A file in the way of a directory is moved aside to path~<side>;
 	// the conflict is about path.
 	for i, p := range res.conflicts {

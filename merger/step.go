@@ -38,8 +38,9 @@ const (
 	pickCommit
 )
 
-// outcome is what applying a change to a state gives, independent of
-// commit times, so that it can be remembered (see memo).
+// outcome is what applying a change to a state gives. It depends on the
+// state's key alone, not on commit times, so that it can be remembered
+// (see memo): nothing in it may name a commit the merger wrote.
 type outcome struct {
 	kind stepKind
 	tree plumbing.Hash
@@ -132,8 +133,8 @@ func (m *Merger) decideMerge(ctx context.Context, s *branchState, c *object.Comm
 	case rel.fastForward && typ != MergeAlways:
 		return outcome{kind: fastForward}, nil
 	case typ == FastForwardOnly:
-		return refused(nil, "the project allows fast-forwards only, and the change is not based on the state of %s ahead of it (%s)",
-			s.branch, s.head), nil
+		return refused(nil, "the project allows fast-forwards only, and the change is not based on the state of %s ahead of it",
+			s.branch), nil
 	case rel.fastForward:
 		// A merge whose base is the state itself gives the change's tree.
 		return outcome{kind: mergeCommit, tree: c.TreeHash}, nil

@@ -1,6 +1,7 @@
 package mergertest
 
 import (
+	"context"
 	"io"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -17,11 +18,26 @@ type Upstream struct {
 	server *httptest.Server
 }
 
-// NewUpstream starts an upstream, stopped when the test ends.
+// NewUpstream starts an upstream in a temporary directory, stopped when
+// the test ends.
 func NewUpstream(t testing.TB) *Upstream {
 	t.Helper()
-	exec := Git(t, "", "--exec-path")
-	u := &Upstream{Dir: t.TempDir()}
+	u, err := StartUpstream(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.Close)
+	return u
+}
+
+// StartUpstream serves the repositories under dir until Close, for
+// fixtures that outlive one test, such as a benchmark's.
+func StartUpstream(ctx context.Context, dir string) (*Upstream, error) {
+	exec, err := TryGit(ctx, "", nil, "--exec-path")
+	if err != nil {
+		return nil, err
+	}
+	u := &Upstream{Dir: dir}
 	u.server = httptest.NewServer(&cgi.Handler{
 		Path: filepath.Join(exec, "git-http-backend"),
 		Env: append(Env(),
@@ -30,9 +46,11 @@ func NewUpstream(t testing.TB) *Upstream {
 		),
 		Stderr: io.Discard, // its complaints reach the client as HTTP errors
 	})
-	t.Cleanup(u.server.Close)
-	return u
+	return u, nil
 }
+
+// Close stops the server.
+func (u *Upstream) Close() { u.server.Close() }
 
 // URL is where a project is fetched from.
 func (u *Upstream) URL(project string) string { return u.server.URL + "/" + project }
