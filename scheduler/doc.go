@@ -5,17 +5,12 @@
 // executor used by the demo, the scenario runner and the throughput
 // simulator.
 //
-// Argo is the real executor. Its methods are what the gate loop consumes,
-// through an interface the consumer defines, which the simulated executor
-// implements too:
-//
-//	type Executor interface {
-//		Start(ctx context.Context, b scheduler.Build) (scheduler.Update, error)
-//		Cancel(ctx context.Context, namespace, name string) error
-//		Release(ctx context.Context, namespace, name string) error
-//		List(ctx context.Context) ([]scheduler.Update, error)
-//		Run(ctx context.Context, sink func(scheduler.Update)) error
-//	}
+// Argo is the real executor. The gate loop consumes executors through an
+// interface it defines (daemon.Executor: Start, Cancel, Run), which the
+// simulated executor implements too; Argo adds List (every gated workflow,
+// for the reconcile at start-up), Forget and Collect (workflows of items
+// that left their pipeline are deleted after a retention period) and
+// Delete.
 //
 // Start is idempotent: a workflow's name derives from the pipeline, the
 // item and the attempt (Build.Name), so submitting again after a crash

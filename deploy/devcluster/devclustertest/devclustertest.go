@@ -51,6 +51,9 @@ func run(m *testing.M) int {
 	shared.main = true
 	if !shortFlag() {
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+		// go test kills a test binary one minute after -timeout (default
+		// 10m) even outside the tests; a cold build takes about that long.
+		fmt.Fprintln(os.Stderr, "devclustertest: checking the cluster's binaries (if they must be built, run deploy/devcluster/devcluster build first or give go test -timeout 30m)")
 		shared.bins, shared.buildErr = devcluster.Build(ctx, devcluster.BuildOptions{Log: os.Stderr})
 		cancel()
 	}
