@@ -3,6 +3,11 @@ package merger
 import (
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -71,5 +76,47 @@ func TestConcurrentRequests(t *testing.T) {
 		} else if !maps.Equal(got[i].Heads, want[i].Heads) {
 			t.Errorf("request %d: heads %v concurrently, %v alone", i, got[i].Heads, want[i].Heads)
 		}
+	}
+}
+
+// TestProjectsFetchInParallel holds the upstream's answer to a fetch of
+// one project: a request for another project goes through meanwhile.
+func TestProjectsFetchInParallel(t *testing.T) {
+	f := newFixture(t)
+	slow := &fixture{t: t, up: f.up, project: "org/slow", dir: f.up.Repo(t, "org/slow"), m: f.m}
+	h, sh := newHistory(f), newHistory(slow)
+
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	target, err := url.Parse(f.up.URL(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/org/slow/") {
+			once.Do(func() { close(arrived) })
+			<-release
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	m, err := New(t.Context(), t.TempDir(), func(project string) string { return gate.URL + "/" + project })
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Merge(t.Context(), request("refs/gated/gate/1", slow.change(1, sh.onBase, MergeIfNecessary)))
+		done <- err
+	}()
+	<-arrived
+	if _, err := m.Merge(t.Context(), request("refs/gated/gate/2", f.change(2, h.onBase, MergeIfNecessary))); err != nil {
+		t.Errorf("Merge of %s while %s fetches: %v", f.project, slow.project, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("Merge of %s: %v", slow.project, err)
 	}
 }

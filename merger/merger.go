@@ -2,7 +2,6 @@ package merger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -147,22 +146,4 @@ func (m *Merger) signature(when time.Time) object.Signature {
 	s := m.committer
 	s.When = when.UTC().Truncate(time.Second)
 	return s
-}
-
-// Forget deletes a state's ref (see Request.Ref) in every project; the
-// commits only it kept are collected by the next GC.
-func (m *Merger) Forget(ctx context.Context, ref string) error {
-	if err := checkStateRef(ref); err != nil {
-		return err
-	}
-	var errs []error
-	for _, r := range m.allRepos() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := r.deleteRef(ref); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }

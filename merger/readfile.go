@@ -11,6 +11,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
+// DefaultWorkflowPath is where a project keeps the workflow definition
+// gated builds it with, unless configured otherwise.
+const DefaultWorkflowPath = ".pipeline/argo-workflow.yaml"
+
 // maxFileSize bounds ReadFile: the files read are small definitions, and
 // an unmerged change must not make gated read a huge one into memory.
 const maxFileSize = 8 << 20

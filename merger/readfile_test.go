@@ -26,7 +26,7 @@ func TestReadFile(t *testing.T) {
 		notFound   bool
 		fails      bool
 	}{
-		{name: "the workflow of the change", path: ".pipeline/argo-workflow.yaml", want: "kind: Workflow\n"},
+		{name: "the workflow of the change", path: DefaultWorkflowPath, want: "kind: Workflow\n"},
 		{name: "a file of the tip", path: "a.txt", want: "tip\n" + lines(9, "a")[3:]},
 		{name: "a leading slash", path: "/b.txt", want: "b\n"},
 		{name: "a missing file", path: ".pipeline/missing.yaml", notFound: true},

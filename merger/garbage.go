@@ -10,6 +10,24 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
+// Forget deletes a state's ref (see Request.Ref) in every project; the
+// commits only it kept are collected by the next GC.
+func (m *Merger) Forget(ctx context.Context, ref string) error {
+	if err := checkStateRef(ref); err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range m.allRepos() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.deleteRef(ref); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // gcPrune is how old an unreferenced object must be for GC to delete it.
 // Objects a request is writing are younger; the memo, which refers to
 // trees no ref may keep, is cleared by every GC.
