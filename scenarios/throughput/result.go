@@ -1,0 +1,128 @@
+package throughput
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Result is what one run measured.
+type Result struct {
+	Strategy string
+	Seed     uint64
+
+	// Measured are the changes first approved after the warmup and before
+	// arrivals stopped; the latency figures are theirs.
+	Measured int
+	// MergedPerHour is the changes merged per hour between the end of the
+	// warmup and the end of arrivals.
+	MergedPerHour float64
+	// P50, P95 and Max are the approval-to-merge latencies of the good
+	// measured changes (from their first approval, across wrong
+	// rejections); a change still unmerged when the run ended counts with
+	// the time it had waited so far (see Unfinished).
+	P50, P95, Max time.Duration
+	// Unfinished counts the good measured changes not merged when the run
+	// ended: the strategy could not keep up.
+	Unfinished int
+
+	// Merged is every change merged in the run.
+	Merged int
+	// Builds is the compute spent, in builds: every build that ran to its
+	// end counts 1, a build cancelled while running counts the share of
+	// its duration it ran, one cancelled before it got a slot 0.
+	Builds float64
+	// BuildsPerMerge is Builds / Merged.
+	BuildsPerMerge float64
+	// Started, Completed and Cancelled count builds that got a slot, ran
+	// to their end, and were cancelled while running; Dropped those
+	// cancelled before they got a slot; PeakBuilds is the most that ran at
+	// once (at most the capacity).
+	Started, Completed, Cancelled, Dropped, PeakBuilds int
+	// Resets counts items whose speculative state was invalidated and
+	// rebuilt (the engine's counter).
+	Resets int
+	// WronglyRejected counts rejections of good changes (flaky builds);
+	// RejectedBad and RejectedConflict the rejections of bad and
+	// conflicting changes.
+	WronglyRejected, RejectedBad, RejectedConflict int
+	// BadMerged counts bad changes merged. It must be 0.
+	BadMerged int
+	// Events counts the events applied to the engine.
+	Events int
+
+	// QueueLength is the number of items in the gate over time, and
+	// Latency the latency of every good change by the time it was first
+	// approved (for a change not merged, the time it waited until the run
+	// ended), in hours: the plots.
+	QueueLength []Point
+	Latency     []Point
+
+	latencies []time.Duration
+	inWindow  int // merges between the warmup and the end of arrivals
+}
+
+// Point is one point of a plot.
+type Point struct{ Hours, Value float64 }
+
+// measured reports whether a change is counted in the latency figures.
+func (w *world) measured(c *change) bool {
+	return c.approved.Hours() >= w.w.Warmup && c.approved.Hours() < w.w.Hours
+}
+
+// merge records a merged change.
+func (r *Result) merge(w *world, c *change) {
+	r.Merged++
+	if h := w.now.Hours(); h >= w.w.Warmup && h < w.w.Hours {
+		r.inWindow++
+	}
+	lat := w.now - c.approved
+	r.Latency = append(r.Latency, Point{Hours: c.approved.Hours(), Value: lat.Hours()})
+	if w.measured(c) {
+		r.latencies = append(r.latencies, lat)
+	}
+}
+
+// compute derives the figures at the end of a run.
+func (r *Result) compute(w *world) {
+	for _, c := range w.changes {
+		s := w.status[c.number]
+		if c.bad || c.approved > w.now || (s != queued && s != rechecking) {
+			continue
+		}
+		lat := w.now - c.approved
+		r.Latency = append(r.Latency, Point{Hours: c.approved.Hours(), Value: lat.Hours()})
+		if w.measured(c) {
+			r.Unfinished++
+			r.latencies = append(r.latencies, lat)
+		}
+	}
+	slices.SortFunc(r.Latency, func(a, b Point) int { return cmp.Compare(a.Hours, b.Hours) })
+	for _, c := range w.changes {
+		if w.measured(c) {
+			r.Measured++
+		}
+	}
+	r.MergedPerHour = float64(r.inWindow) / (w.w.Hours - w.w.Warmup)
+	slices.Sort(r.latencies)
+	r.P50, r.P95 = percentile(r.latencies, 50), percentile(r.latencies, 95)
+	if n := len(r.latencies); n > 0 {
+		r.Max = r.latencies[n-1]
+	}
+	x := w.exec
+	r.Started, r.Completed, r.Cancelled, r.Dropped, r.PeakBuilds = x.started, x.completed, x.cancelled, x.dropped, x.peak
+	r.Builds = float64(x.completed) + x.partial
+	if r.Merged > 0 {
+		r.BuildsPerMerge = r.Builds / float64(r.Merged)
+	}
+	r.Resets = w.e.Counters().Resets
+}
+
+// percentile returns the nearest-rank percentile of sorted values.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (p*len(sorted)+99)/100 - 1
+	return sorted[max(i, 0)]
+}
