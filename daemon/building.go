@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
@@ -27,6 +28,13 @@ type Executor interface {
 	List(ctx context.Context) ([]scheduler.Update, error)
 }
 
+// collector is an executor that keeps the builds of items that left their
+// pipeline for a while (Argo: workflows are deleted after a retention).
+type collector interface {
+	Forget(ctx context.Context, pipeline, item string) error
+	Collect(ctx context.Context, now time.Time) (int, error)
+}
+
 // building performs StartBuild, CancelBuild and Forget actions.
 type building struct {
 	exec     Executor
@@ -43,6 +51,11 @@ func (w *building) perform(ctx context.Context, a queue.Action, _ int) (queue.Ev
 	case queue.CancelBuild:
 		return nil, w.exec.Cancel(ctx, scheduler.BuildName(a.Pipeline, a.Item.String(), a.Attempt))
 	case queue.Forget:
+		if c, ok := w.exec.(collector); ok {
+			if err := c.Forget(ctx, a.Pipeline, a.Item.String()); err != nil {
+				return nil, err
+			}
+		}
 		return nil, w.merger.Forget(ctx, speculativeRef(a.Pipeline, a.Item))
 	}
 	return nil, fmt.Errorf("builder: unexpected action %T", a)

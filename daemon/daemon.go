@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -386,10 +387,39 @@ func randomSecret() string {
 }
 
 func newExecutor(cfg Config, log *slog.Logger) (Executor, error) {
-	switch cfg.Executor.Kind {
-	case "sim":
+	if cfg.Executor.Kind == "sim" {
 		d := time.Duration(cfg.Executor.SimDuration)
 		return scheduler.NewSim(scheduler.SimOptions{Duration: func(scheduler.Build) time.Duration { return d }, URL: cfg.PublicURL + "/sim"}), nil
 	}
-	return nil, fmt.Errorf("executor %q is not available in this build yet", cfg.Executor.Kind)
+	ac := cfg.Executor.Argo
+	rc, err := scheduler.RESTConfig(ac.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %w", err)
+	}
+	namespaces := map[string]bool{ac.Namespace: true}
+	for _, p := range cfg.Projects {
+		if p.Namespace != "" {
+			namespaces[p.Namespace] = true
+		}
+	}
+	sc := scheduler.Config{
+		REST: rc, UIURL: ac.UIURL, Retention: time.Duration(ac.Retention), Log: log.With("component", "argo"),
+		Policy: scheduler.Policy{MaxDeadline: time.Duration(ac.MaxDeadline), MaxParallelism: int64(ac.MaxParallelism)},
+	}
+	for ns := range namespaces {
+		sc.Namespaces = append(sc.Namespaces, ns)
+	}
+	sort.Strings(sc.Namespaces)
+	if a := ac.Artifacts; a != nil {
+		access, err := readSecret("", a.AccessKeyFile, "")
+		if err != nil {
+			return nil, fmt.Errorf("artifacts access key: %w", err)
+		}
+		secret, err := readSecret("", a.SecretKeyFile, "")
+		if err != nil {
+			return nil, fmt.Errorf("artifacts secret key: %w", err)
+		}
+		sc.Artifacts = &scheduler.S3Config{Endpoint: a.Endpoint, Bucket: a.Bucket, AccessKey: access, SecretKey: secret, Insecure: a.Insecure, PublicURL: a.PublicURL}
+	}
+	return scheduler.NewArgo(sc)
 }

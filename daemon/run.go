@@ -216,9 +216,17 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 	}
 }
 
-// pruneLoop bounds the consumed-event ids and the build history.
+// pruneLoop bounds the consumed-event ids, the build history, and the
+// builds the executor keeps (Argo workflows past their retention).
 func (d *Daemon) pruneLoop(ctx context.Context) {
 	for {
+		if c, ok := d.exec.(collector); ok {
+			if n, err := c.Collect(ctx, d.now()); err != nil {
+				d.log.Warn("cannot delete old workflows", "error", err)
+			} else if n > 0 {
+				d.log.Info("deleted workflows past their retention", "workflows", n)
+			}
+		}
 		before := d.now().Add(-time.Duration(d.cfg.History.MaxAge))
 		if n, err := d.db.Prune(before, d.cfg.History.MaxCount); err != nil {
 			d.log.Warn("cannot prune the history", "error", err)
@@ -228,7 +236,7 @@ func (d *Daemon) pruneLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Hour):
+		case <-time.After(10 * time.Minute):
 		}
 	}
 }

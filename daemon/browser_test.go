@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds Debian's chromium. Without it the test skips, unless CI
+// (GATED_REQUIRE_TOOLS=1) demands it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("GATED_REQUIRE_TOOLS") == "1" {
+		t.Fatal("chromium is not installed (apt-get install chromium)")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium); GATED_REQUIRE_TOOLS=1 makes this a failure")
+	return ""
+}
+
+// The status page, in a real headless browser, shows the queue live: items
+// appear and leave without a reload, and text from changes (file names in a
+// merge-conflict message) is shown as text, never as markup.
+func TestStatusPageInBrowser(t *testing.T) {
+	browser := chromium(t)
+	w := newWorld(t, "org/a")
+	w.exec.Hold(true)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	poll := func(what, expr string, timeout time.Duration) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout))); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(w.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("h2.pipeline"))); err != nil {
+		t.Fatalf("open the status page: %v", err)
+	}
+	poll("the page connects for live updates", `document.getElementById("live").textContent.startsWith("live")`, 30*time.Second)
+
+	// Changes enter the gate: the page shows them without a reload. The
+	// second conflicts with the first on a file whose name is markup.
+	hostile := `<img src=x onerror="document.title='pwned'">.txt`
+	a := w.upload("org/a", map[string]string{hostile: "one\n"})
+	b := w.upload("org/a", map[string]string{hostile: "two\n"})
+	w.approve(a)
+	w.approve(b)
+	poll("the page shows the building item", `document.querySelectorAll("#status .item.building").length >= 1`, 30*time.Second)
+	poll("the page shows the merge conflict", `[...document.querySelectorAll("#status .why")].some(e => e.textContent.includes("onerror"))`, 30*time.Second)
+	html, err := chromedp.Run(ctx, chromedp.InnerHTML(chromedp.CSS("#status")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(html, "<img") || title == "pwned" {
+		t.Fatalf("text from a change became markup:\n%s", html)
+	}
+
+	// The builds end: the items leave the page, still without a reload.
+	w.exec.Hold(false)
+	w.exec.Release(0)
+	w.waitFor("the first change merged", w.merged(a))
+	poll("the page follows the queue emptying", `document.querySelectorAll("#status .item").length == 0`, 60*time.Second)
+}
