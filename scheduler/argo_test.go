@@ -384,3 +384,34 @@ func TestTheExampleWorkflowRuns(t *testing.T) {
 		t.Errorf("artifacts %+v, want the test report", u.Artifacts)
 	}
 }
+
+func TestPodQuotaExceededIsReportedWhileTheBuildWaits(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	kube, err := h.c.Kubernetes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	zero := corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}
+	q, err := kube.CoreV1().ResourceQuotas(h.ns).Create(ctx, &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-pods"}, Spec: corev1.ResourceQuotaSpec{Hard: zero},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Status = corev1.ResourceQuotaStatus{Hard: zero, Used: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}}
+	if _, err := kube.CoreV1().ResourceQuotas(h.ns).UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b := h.build("17", workflow(step{name: "test"}))
+	h.start(b)
+	u := h.await(b.Name(), "saying the quota is exceeded", func(u scheduler.Update) bool {
+		return !u.Phase.Done() && strings.Contains(u.Message, "exceeded quota")
+	})
+	t.Logf("report while waiting: %s", u.Message)
+	if err := kube.CoreV1().ResourceQuotas(h.ns).Delete(ctx, "no-pods", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.awaitPhase(b.Name(), scheduler.PhaseSucceeded)
+}

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"path"
 	"slices"
@@ -34,8 +35,26 @@ func (a *Argo) toUpdate(wf *wfv1.Workflow) Update {
 			}
 		}
 	}
+	if !u.Phase.Done() {
+		if n := waitingNode(wf); n != nil {
+			u.Message = fmt.Sprintf("step %s is waiting: %s", n.DisplayName, n.Message)
+		}
+	}
 	u.Artifacts = a.artifactsOf(wf)
 	return u
+}
+
+// waitingNode is a step that cannot start and says why (a pod refused by
+// the namespace's quota, which Argo retries): the first pending pod with
+// a message, nil if none.
+func waitingNode(wf *wfv1.Workflow) *wfv1.NodeStatus {
+	var waiting *wfv1.NodeStatus
+	for _, n := range wf.Status.Nodes {
+		if n.Type == wfv1.NodeTypePod && n.Phase == wfv1.NodePending && n.Message != "" && (waiting == nil || n.ID < waiting.ID) {
+			waiting = &n
+		}
+	}
+	return waiting
 }
 
 func phaseOf(p wfv1.WorkflowPhase) Phase {

@@ -28,8 +28,9 @@ type change struct {
 // the last resource version it saw; when that version has expired (the
 // API server restarted, etcd compacted its history) it lists again, and
 // the changes it missed are delivered from the difference with its cache,
-// so no completion is lost. A workflow deleted before it finished is reported as an Error.
-// With a retention period, Run also deletes forgotten workflows (Collect).
+// so no completion is lost. A workflow deleted before it finished is
+// reported as an Error. With a retention period, Run also deletes
+// forgotten workflows (Collect).
 func (a *Argo) Run(ctx context.Context, sink func(Update)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	changes := make(chan change, 256)
