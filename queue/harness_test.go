@@ -408,6 +408,20 @@ func checkInvariants(t testing.TB, e *Engine) {
 				if (it.Phase == PhaseBuilding || it.Phase == PhasePassed || it.Phase == PhaseSubmitting) && it.Heads == nil {
 					t.Fatalf("item #%d is %s without a merged state", it.ID, it.Phase)
 				}
+				// A state built on the item ahead must be built on its
+				// current state: when the item ahead gets a new state, so
+				// must everything that included it.
+				if it.Heads != nil && it.Ahead != 0 && !it.Probe {
+					a := e.items[it.Ahead].item
+					if a.Heads == nil {
+						t.Fatalf("item #%d has a state built on item #%d, which has none now", it.ID, a.ID)
+					}
+					for project, head := range a.Heads {
+						if it.Expect[project] != head {
+							t.Fatalf("item #%d was built on %s=%s, but item #%d ahead of it is now at %s", it.ID, project, it.Expect[project], a.ID, head)
+						}
+					}
+				}
 				seen[it.ID] = true
 			}
 		}

@@ -1,6 +1,9 @@
 package queue
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // process makes one pass over a change queue, as Zuul's processQueue does,
 // and reports whether it changed anything (the caller repeats until not).
@@ -180,7 +183,9 @@ func (e *Engine) cancel(p *PipelineState, it *Item) {
 }
 
 // reset gives an item a new attempt: its build is cancelled and its state
-// will be merged again. An item whose submit is in flight is left alone.
+// will be merged again; so is every item behind it whose state includes it
+// (their states include its old one). An item whose submit is in flight is
+// left alone.
 func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 	if it.Phase == PhaseSubmitting || (it.Phase == PhaseWaiting && it.Failure == nil) {
 		return // in flight, or nothing started yet that could be invalid
@@ -196,19 +201,17 @@ func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 	it.Phase = PhaseWaiting
 	it.Bases, it.Heads, it.Expect, it.Build, it.Failure = nil, nil, nil, nil, nil
 	e.touch(p, q)
+	for _, behind := range q.Items[slices.Index(q.Items, it)+1:] {
+		if e.includes(behind, it.ID) {
+			e.reset(p, q, behind)
+		}
+	}
 }
 
 // resetSubtree resets q.Items[i] and every item behind it whose state
 // includes it.
 func (e *Engine) resetSubtree(p *PipelineState, q *ChangeQueue, i int) {
-	in := map[ItemID]bool{q.Items[i].ID: true}
 	e.reset(p, q, q.Items[i])
-	for _, it := range q.Items[i+1:] {
-		if in[it.Ahead] {
-			in[it.ID] = true
-			e.reset(p, q, it)
-		}
-	}
 }
 
 // clone copies a map; an empty map becomes nil, so that the state is the
