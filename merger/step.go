@@ -3,6 +3,7 @@ package merger
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plu
 		s.r.memo.put(key, out)
 	}
 	if out.refusal != "" {
-		return &ConflictError{Change: c, Files: out.files, Reason: out.refusal}
+		return &ConflictError{Change: c, Files: slices.Clone(out.files), Reason: out.refusal}
 	}
 	head, err := m.materialize(s, out, c, commit, when)
 	if err != nil {
