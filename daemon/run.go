@@ -145,7 +145,7 @@ func (d *Daemon) lostBuilds(ctx context.Context, starting map[string]bool) ([]in
 					continue
 				}
 				d.log.Warn("the build of an item is gone; running it again", "item", it.ID, "change", it.Change.String(), "build", name)
-				lost = append(lost, input{event: queue.BuildCompleted{Item: it.ID, Attempt: it.Attempt, Result: queue.ResultError,
+				lost = append(lost, input{event: queue.BuildCompleted{Item: it.ID, Attempt: it.Attempt, Result: queue.ResultLost,
 					Message: "the build disappeared while gated was down"}})
 			}
 		}

@@ -150,6 +150,28 @@ func TestRetries(t *testing.T) {
 			- merge #2.2 gate [2,1]
 		`)
 	})
+	t.Run("a lost build runs again without counting as a try", func(t *testing.T) {
+		newHarness(t, gateOnly()).run(`
+			change 1
+			approve 1
+			- merge #1.1 gate [1,1]
+			merge #1
+			- build #1.1 gate [1,1]
+			lost #1
+			- build #1.2 gate [1,1]
+			lost #1
+			- build #1.3 gate [1,1]
+			lost #1
+			- build #1.4 gate [1,1]
+			error #1
+			- build #1.5 gate [1,1]
+			error #1
+			- build #1.6 gate [1,1]
+			error #1
+			- report gate 1,1 failure Verified-2
+			- forget #1 gate
+		`)
+	})
 	t.Run("with retries: 1 a failed build runs once more before the queue resets", func(t *testing.T) {
 		cfg := gateOnly()
 		cfg.Pipelines[0].Retries = 1

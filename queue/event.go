@@ -78,6 +78,10 @@ const (
 	ResultFailure Result = "failure"
 	// ResultError is a build that could not run (infrastructure error).
 	ResultError Result = "error"
+	// ResultLost is a build that vanished without a result (its workflow
+	// was deleted, the executor restarted): it runs again, and that does
+	// not count as a try.
+	ResultLost Result = "lost"
 	// ResultConfigError is a workflow definition that is missing, invalid
 	// or violates the policy: the change's own fault, never retried.
 	ResultConfigError Result = "config-error"

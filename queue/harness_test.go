@@ -22,7 +22,7 @@ import (
 //	abandon N | restore N        abandon or restore
 //	outside N                    the change is merged outside the gate
 //	merge I | conflict I [N]     the merger answers for item I's current attempt
-//	pass I | fail I | error I | configerror I   the build of item I ends
+//	pass I | fail I | error I | configerror I | lost I   the build of item I ends
 //	submitted I | refused I | stale I           the submit of item I ends
 //	push P                       the branch of project P moves outside the gate
 //	refupdate P SHA              Gerrit reports project P's branch at SHA
@@ -217,9 +217,9 @@ func (h *harness) do(line string) []Action {
 			c, _ = strconv.Atoi(f[2])
 		}
 		return h.apply(MergeCompleted{Item: it.ID, Attempt: attempt, Conflict: &Conflict{Change: c, Files: []string{"README"}}})
-	case "pass", "fail", "error", "configerror":
+	case "pass", "fail", "error", "configerror", "lost":
 		it, attempt := h.item(arg(1))
-		res := map[string]Result{"pass": ResultSuccess, "fail": ResultFailure, "error": ResultError, "configerror": ResultConfigError}[f[0]]
+		res := map[string]Result{"pass": ResultSuccess, "fail": ResultFailure, "error": ResultError, "configerror": ResultConfigError, "lost": ResultLost}[f[0]]
 		return h.apply(BuildCompleted{Item: it.ID, Attempt: attempt, Result: res, Message: "step test failed"})
 	case "submitted":
 		it, attempt := h.item(arg(1))

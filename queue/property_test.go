@@ -213,7 +213,7 @@ func (s *sim) answer() Event {
 			ev = BuildStarted{Item: a.Item, Attempt: a.Attempt, Name: fmt.Sprintf("b%d-%d", a.Item, a.Attempt), URL: "https://argo/b"}
 			break
 		}
-		res := []Result{ResultSuccess, ResultSuccess, ResultSuccess, ResultFailure, ResultError, ResultConfigError}[s.rnd.intn(6)]
+		res := []Result{ResultSuccess, ResultSuccess, ResultSuccess, ResultFailure, ResultError, ResultConfigError, ResultLost}[s.rnd.intn(7)]
 		ev = BuildCompleted{Item: a.Item, Attempt: a.Attempt, Result: res}
 	case Submit:
 		ev = s.submit(a)

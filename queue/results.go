@@ -99,6 +99,13 @@ func (e *Engine) onBuildCompleted(ev BuildCompleted) {
 	it.Build.URL = firstNonEmpty(ev.URL, it.Build.URL)
 	it.Build.Links = cloneSlice(ev.Links)
 	it.Build.Message = ev.Message
+	if ev.Result == ResultLost {
+		it.Build.Tries-- // startBuild counts the build it starts
+		it.Attempt++
+		it.AttemptAt = e.now
+		e.startBuild(l)
+		return
+	}
 	if it.Probe {
 		e.probeCompleted(l, ev)
 		return
