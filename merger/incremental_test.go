@@ -23,8 +23,8 @@ func queueRequests(pipeline string, changes []ChangeRef) []Request {
 }
 
 // TestStack builds a queue of 20 stacked changes, each item on the state
-// of the one ahead, and checks every item against the same request built
-// from scratch: equal commits, one merge per item.
+// of the one ahead, and checks items against the same request built from
+// scratch: equal commits, one merge per item.
 func TestStack(t *testing.T) {
 	f := newFixture(t)
 	base := f.commit(nil, "base", mt.Write("a.txt", lines(40, "a")), mt.Write("b.txt", lines(40, "b")))
@@ -55,6 +55,9 @@ func TestStack(t *testing.T) {
 					t.Fatalf("item %d: %v", k+1, err)
 				}
 				bases = inc.Bases
+				if (k+1)%5 != 0 && k != 0 {
+					continue // from scratch costs k merges: check items 1, 5, 10, 15, 20
+				}
 				clearMemos(scratch)
 				from, err := scratch.Merge(t.Context(), req)
 				if err != nil {
