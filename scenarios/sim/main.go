@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -96,11 +95,20 @@ func run() error {
 	return nil
 }
 
-// command is how the report was made, for the report itself.
+// command is how the report was made, for the report itself; -j does not
+// change the report and is left out.
 func command() string {
-	args := slices.DeleteFunc(slices.Clone(os.Args[1:]), func(a string) bool {
-		return strings.HasPrefix(a, "-j") || strings.HasPrefix(a, "--j")
-	})
+	var args []string
+	for i := 1; i < len(os.Args); i++ {
+		a := os.Args[i]
+		switch {
+		case a == "-j" || a == "--j":
+			i++ // and its value
+		case strings.HasPrefix(a, "-j=") || strings.HasPrefix(a, "--j="):
+		default:
+			args = append(args, a)
+		}
+	}
 	return strings.TrimSpace("go run ./scenarios/sim " + strings.Join(args, " "))
 }
 
