@@ -195,3 +195,34 @@ func TestMergeIsDeterministic(t *testing.T) {
 		})
 	}
 }
+
+// A change uploaded on a branch tip newer than the state's pinned base —
+// after gated's own submit of a change ahead, say — is applied: its parent
+// is in the branch. A parent merged neither in the branch nor ahead is
+// refused, and only until it merges: the refusal is not remembered.
+func TestMergeParentNewerThanThePinnedBase(t *testing.T) {
+	f := newFixture(t)
+	h := newHistory(f)
+	pinned := func(ref string, changes ...ChangeRef) Request {
+		req := request(ref, changes...)
+		req.Bases = map[string]string{BaseKey(f.project, "master"): h.base}
+		return req
+	}
+	res, err := f.m.Merge(t.Context(), pinned("refs/gated/test/newer", f.change(1, h.onTip, MergeIfNecessary)))
+	if err != nil {
+		t.Fatalf("a change on a newer tip than the base: %v", err)
+	}
+	if tree, _ := f.cached(f.m, res.Heads[f.project]); tree != f.tree(h.onTip) {
+		t.Fatalf("tree %s, want the change's %s", tree, f.tree(h.onTip))
+	}
+	orphan := f.change(2, h.orphan, MergeIfNecessary)
+	_, err = f.m.Merge(t.Context(), pinned("refs/gated/test/orphan", orphan))
+	var ce *ConflictError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "neither in master") {
+		t.Fatalf("a change whose parent is not merged: %v, want a refusal", err)
+	}
+	f.branch("master", f.commit([]string{h.tip, h.unmerged}, "merge unmerged"))
+	if _, err := f.m.Merge(t.Context(), pinned("refs/gated/test/orphan", orphan)); err != nil {
+		t.Fatalf("once its parent merged, the change still refused: %v", err)
+	}
+}

@@ -22,6 +22,9 @@ type branchState struct {
 	// ahead holds the commits of the changes applied so far: a change may
 	// sit on one of them even when a rebase left it out of head's history.
 	ahead map[plumbing.Hash]bool
+	// upstream holds parents found in the branch itself, newer than the
+	// state's base (see inBranch).
+	upstream map[plumbing.Hash]bool
 }
 
 // stepKind says what applying a change did to the state.
@@ -49,6 +52,9 @@ type outcome struct {
 	// the conflicting paths.
 	refusal string
 	files   []string
+	// unsettled marks a refusal that may not hold later (a parent not
+	// merged yet): it is not remembered.
+	unsettled bool
 }
 
 func refused(files []string, format string, args ...any) outcome {
@@ -71,7 +77,9 @@ func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plu
 		if out, err = m.decide(ctx, s, commit, typ); err != nil {
 			return fmt.Errorf("change %s: %w", c, err)
 		}
-		s.r.memo.put(key, out)
+		if !out.unsettled {
+			s.r.memo.put(key, out)
+		}
 	}
 	if out.refusal != "" {
 		return &ConflictError{Change: c, Files: slices.Clone(out.files), Reason: out.refusal}
@@ -108,7 +116,7 @@ func (m *Merger) decide(ctx context.Context, s *branchState, c *object.Commit, t
 		case err != nil:
 			return outcome{}, err
 		case rel.missing != plumbing.ZeroHash:
-			return s.missing(rel.missing), nil
+			return m.missingParent(ctx, s, c, rel.missing, typ)
 		case rel.merged:
 			return outcome{kind: keep}, nil
 		case rel.fastForward && typ == RebaseIfNecessary:
@@ -128,7 +136,7 @@ func (m *Merger) decideMerge(ctx context.Context, s *branchState, c *object.Comm
 	case err != nil:
 		return outcome{}, err
 	case rel.missing != plumbing.ZeroHash:
-		return s.missing(rel.missing), nil
+		return m.missingParent(ctx, s, c, rel.missing, typ)
 	case rel.merged:
 		return outcome{kind: keep}, nil
 	case rel.fastForward && typ != MergeAlways:
@@ -232,7 +240,7 @@ func (s *branchState) relate(ctx context.Context, c *object.Commit) (relation, e
 		return rel, nil
 	}
 	for _, p := range c.ParentHashes {
-		if s.ahead[p] || p == s.head {
+		if s.ahead[p] || p == s.head || s.upstream[p] {
 			continue
 		}
 		in := len(bases) == 1 && bases[0] == p
@@ -251,9 +259,43 @@ func (s *branchState) relate(ctx context.Context, c *object.Commit) (relation, e
 	return rel, nil
 }
 
-func (s *branchState) missing(parent plumbing.Hash) outcome {
-	return refused(nil, "its parent commit %s is neither in %s at %s nor a change ahead of it; submit or enqueue that change first",
+// missingParent decides a change whose parent is neither in the state nor a
+// change ahead. When the parent is in the branch itself — the change was
+// uploaded on a tip newer than the state's base, typically one that gated's
+// own submit of a change in the state made — the change is applied as any
+// other: the commits it brings along are already in the state tree-wise,
+// and should they not be, the check before its submit finds out. Otherwise
+// Gerrit would refuse to submit it before its parent: so does the merger.
+func (m *Merger) missingParent(ctx context.Context, s *branchState, c *object.Commit, parent plumbing.Hash, typ string) (outcome, error) {
+	in, err := m.inBranch(ctx, s, parent)
+	if err != nil {
+		return outcome{}, err
+	}
+	if in {
+		if s.upstream == nil {
+			s.upstream = map[plumbing.Hash]bool{}
+		}
+		s.upstream[parent] = true
+		return m.decide(ctx, s, c, typ)
+	}
+	out := refused(nil, "its parent commit %s is neither in %s at %s nor a change ahead of it; submit or enqueue that change first",
 		parent, s.branch, s.base)
+	out.unsettled = true
+	return out, nil
+}
+
+// inBranch fetches the branch and reports whether commit is in it.
+// Callers hold s.r.mu.
+func (m *Merger) inBranch(ctx context.Context, s *branchState, commit plumbing.Hash) (bool, error) {
+	ref := "refs/heads/" + s.branch
+	if err := m.fetch(ctx, s.r, []string{ref}); err != nil {
+		return false, err
+	}
+	tip, ok := s.r.resolve(ref)
+	if !ok {
+		return false, nil
+	}
+	return s.r.isAncestor(ctx, commit, tip)
 }
 
 // materialize writes the commit of a step with the request's time.
