@@ -216,10 +216,18 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 	}
 }
 
-// pruneLoop bounds the consumed-event ids, the build history, and the
-// builds the executor keeps (Argo workflows past their retention).
+// pruneLoop bounds the consumed-event ids, the build history, the builds
+// the executor keeps (Argo workflows past their retention), and the
+// merger's repositories (git gc, hourly).
 func (d *Daemon) pruneLoop(ctx context.Context) {
+	lastGC := d.now()
 	for {
+		if d.now().Sub(lastGC) >= time.Hour {
+			if err := d.merger.GC(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn("git gc of the merger's repositories failed", "error", err)
+			}
+			lastGC = d.now()
+		}
 		if c, ok := d.exec.(collector); ok {
 			if n, err := c.Collect(ctx, d.now()); err != nil {
 				d.log.Warn("cannot delete old workflows", "error", err)

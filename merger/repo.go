@@ -3,7 +3,9 @@ package merger
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -46,6 +48,8 @@ func (r *repo) open() error {
 		if err := r.create(); err != nil {
 			return err
 		}
+	} else if err := repairRefs(r.dir); err != nil {
+		return fmt.Errorf("repair repository of %s: %w", r.project, err)
 	}
 	st := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRU(32*cache.MiByte),
 		filesystem.Options{MaxOpenDescriptors: 16})
@@ -106,4 +110,29 @@ func (r *repo) resolve(name string) (plumbing.Hash, bool) {
 		return plumbing.ZeroHash, false
 	}
 	return ref.Hash(), true
+}
+
+// repairRefs removes the loose ref files a crash left empty: go-git writes
+// a ref by truncating its file, so a kill at the wrong moment leaves an
+// empty one, and every later fetch fails on it ("ref file is empty"). Every
+// ref of the cache can be had again — branches and patchsets are fetched
+// when needed, speculative states are merged again — so an empty one is
+// removed rather than guessed at.
+func repairRefs(dir string) error {
+	return filepath.WalkDir(filepath.Join(dir, "refs"), func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() == 0 {
+			return os.Remove(path)
+		}
+		return nil
+	})
 }
