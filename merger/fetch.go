@@ -2,60 +2,61 @@ package merger
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
-
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
 
 // fetch brings refs (branch heads, patchset refs) from the project's remote
 // into the cache under the same names, with the objects they need and
-// nothing else. Callers hold r.mu.
+// nothing else. It runs the system git, whose writes survive a crash at any
+// moment (packs and refs are written aside and renamed into place; go-git's
+// were found truncated after a SIGKILL), then reopens the repository so
+// that go-git sees what arrived. Callers hold r.mu.
 func (m *Merger) fetch(ctx context.Context, r *repo, refs []string) error {
 	if len(refs) == 0 {
 		return nil
 	}
 	raw := m.remote(r.project)
-	endpoint, auth, err := remoteAuth(raw)
+	endpoint, header, err := remoteAuth(raw)
 	if err != nil {
 		return fmt.Errorf("fetch %s: remote URL: %w", r.project, err)
 	}
-	specs := make([]config.RefSpec, len(refs))
-	for i, ref := range refs {
-		specs[i] = config.RefSpec("+" + ref + ":" + ref)
+	args := []string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", endpoint}
+	for _, ref := range refs {
+		args = append(args, "+"+ref+":"+ref)
 	}
 	m.fetches.Add(1)
-	remote := git.NewRemote(r.storage, &config.RemoteConfig{Name: "gerrit", URLs: []string{endpoint}})
-	err = remote.FetchContext(ctx, &git.FetchOptions{
-		RefSpecs: specs,
-		Auth:     auth,
-		Tags:     git.NoTags,
-		Force:    true,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+	cmd := gitCommand(ctx, r.dir, args...)
+	if header != "" {
+		// In the environment, not the arguments: others on the machine
+		// can read a process's arguments, not its environment.
+		cmd.Env = append(cmd.Env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0="+header)
+	}
+	if _, err := runCmd(ctx, cmd, nil, args); err != nil {
 		return fmt.Errorf("fetch %s from %s: %w", r.project, redact(raw), err)
 	}
-	return nil
+	if err := r.close(); err != nil {
+		return err
+	}
+	return r.open()
 }
 
-// remoteAuth splits credentials out of a remote URL, so that go-git never
-// holds them in a URL it may print.
-func remoteAuth(raw string) (string, transport.AuthMethod, error) {
+// remoteAuth splits credentials out of a remote URL into an HTTP header,
+// so that they never appear in a URL git may print.
+func remoteAuth(raw string) (string, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", nil, errors.New("cannot parse " + redact(raw))
+		return "", "", errors.New("cannot parse " + redact(raw))
 	}
 	if u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return raw, nil, nil
+		return raw, "", nil
 	}
 	pass, _ := u.User.Password()
-	auth := &githttp.BasicAuth{Username: u.User.Username(), Password: pass}
+	header := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))
 	u.User = nil
-	return u.String(), auth, nil
+	return u.String(), header, nil
 }
 
 // redact hides the password of a URL, for messages.

@@ -38,7 +38,12 @@ func gitCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {
 
 // runGit runs git on dir and returns its standard output.
 func runGit(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]byte, error) {
-	cmd := gitCommand(ctx, dir, args...)
+	return runCmd(ctx, gitCommand(ctx, dir, args...), stdin, args)
+}
+
+// runCmd runs a git command and returns its standard output; args name it
+// in errors.
+func runCmd(ctx context.Context, cmd *exec.Cmd, stdin io.Reader, args []string) ([]byte, error) {
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
