@@ -15,7 +15,7 @@ import (
 
 // offlineArgo is an executor whose API server does not exist: every request
 // fails at once, and is counted.
-func offlineArgo(t *testing.T) (*Argo, *atomic.Int64) {
+func offlineArgo(t testing.TB) (*Argo, *atomic.Int64) {
 	t.Helper()
 	var requests atomic.Int64
 	cfg := &rest.Config{Host: "https://127.0.0.1:1", Timeout: 5 * time.Second}

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -336,6 +337,8 @@ func TestPolicyDefaultsDeadlineAndParallelism(t *testing.T) {
 	}
 }
 
+// BenchmarkPolicy measures what Start does before its API call: parsing,
+// the policy, and then the contract and Argo's validator (render).
 func BenchmarkPolicy(b *testing.B) {
 	data := workflowYAML(benignSpec)
 	b.Run("parse", func(b *testing.B) {
@@ -352,6 +355,15 @@ func BenchmarkPolicy(b *testing.B) {
 				b.Fatal(err)
 			}
 			if err := testPolicy.enforce(wf, "builds", false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("render", func(b *testing.B) {
+		a, _ := offlineArgo(b)
+		bld := testBuild(data)
+		for b.Loop() {
+			if _, err := a.render(context.Background(), bld); err != nil {
 				b.Fatal(err)
 			}
 		}
