@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
@@ -28,11 +27,11 @@ type Executor interface {
 	List(ctx context.Context) ([]scheduler.Update, error)
 }
 
-// collector is an executor that keeps the builds of items that left their
-// pipeline for a while (Argo: workflows are deleted after a retention).
-type collector interface {
+// forgetter is an executor that keeps the builds of items that left their
+// pipeline for a while (Argo: their workflows are deleted after a
+// retention, by the executor itself).
+type forgetter interface {
 	Forget(ctx context.Context, pipeline, item string) error
-	Collect(ctx context.Context, now time.Time) (int, error)
 }
 
 // building performs StartBuild, CancelBuild and Forget actions.
@@ -51,7 +50,7 @@ func (w *building) perform(ctx context.Context, a queue.Action, _ int) (queue.Ev
 	case queue.CancelBuild:
 		return nil, w.exec.Cancel(ctx, scheduler.BuildName(a.Pipeline, a.Item.String(), a.Attempt))
 	case queue.Forget:
-		if c, ok := w.exec.(collector); ok {
+		if c, ok := w.exec.(forgetter); ok {
 			if err := c.Forget(ctx, a.Pipeline, a.Item.String()); err != nil {
 				return nil, err
 			}

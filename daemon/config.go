@@ -49,6 +49,8 @@ type GerritConfig struct {
 	ReconcileInterval Duration `yaml:"reconcile-interval"`
 	// ReconcileQuery selects the changes the reconcile looks at.
 	ReconcileQuery string `yaml:"reconcile-query"`
+	// Timeout bounds each try of a REST request.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // WebhookConfig is the webhook endpoint's authentication.
@@ -197,6 +199,7 @@ func Defaults() Config {
 			User:              ServiceAccount,
 			ReconcileInterval: Duration(5 * time.Minute),
 			ReconcileQuery:    "status:open label:Workflow=1",
+			Timeout:           Duration(30 * time.Second),
 		},
 		Executor: ExecutorConfig{
 			Kind:        "argo",

@@ -121,6 +121,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	gc := gerrit.Config{
 		URL: d.cfg.Gerrit.URL, User: d.cfg.Gerrit.User, PasswordFile: d.cfg.Gerrit.PasswordFile,
 		PasswordEnv: d.cfg.Gerrit.PasswordEnv, Password: d.opts.GerritPassword, Logger: d.log.With("component", "gerrit"),
+		Timeout: time.Duration(d.cfg.Gerrit.Timeout),
 	}
 	if gc.Password != "" {
 		gc.PasswordFile, gc.PasswordEnv = "", ""
@@ -204,7 +205,7 @@ func (d *Daemon) Status(ctx context.Context) (Status, error) {
 func (d *Daemon) setupPools() {
 	m := &merging{m: d.merger, metrics: d.metrics}
 	b := &building{exec: d.exec, merger: d.merger, projects: d.cfg.Projects, argo: d.cfg.Executor.Argo, gitURL: d.gitURL}
-	r := &reporting{log: d.log.With("component", "reporter"), gerrit: d.gerrit, merger: d.merger, publicURL: d.cfg.PublicURL}
+	r := &reporting{log: d.log.With("component", "reporter"), gerrit: d.gerrit, user: d.cfg.Gerrit.User, merger: d.merger, publicURL: d.cfg.PublicURL}
 	d.byKind = map[string]*pool{
 		"merge":  newPool("merger", 2, d.log, m.perform),
 		"build":  newPool("builder", 4, d.log, b.perform),

@@ -216,9 +216,9 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 	}
 }
 
-// pruneLoop bounds the consumed-event ids, the build history, the builds
-// the executor keeps (Argo workflows past their retention), and the
-// merger's repositories (git gc, hourly).
+// pruneLoop bounds the consumed-event ids, the build history and the
+// merger's repositories (git gc, hourly). The Argo executor deletes old
+// workflows itself.
 func (d *Daemon) pruneLoop(ctx context.Context) {
 	lastGC := d.now()
 	for {
@@ -227,13 +227,6 @@ func (d *Daemon) pruneLoop(ctx context.Context) {
 				d.log.Warn("git gc of the merger's repositories failed", "error", err)
 			}
 			lastGC = d.now()
-		}
-		if c, ok := d.exec.(collector); ok {
-			if n, err := c.Collect(ctx, d.now()); err != nil {
-				d.log.Warn("cannot delete old workflows", "error", err)
-			} else if n > 0 {
-				d.log.Info("deleted workflows past their retention", "workflows", n)
-			}
 		}
 		before := d.now().Add(-time.Duration(d.cfg.History.MaxAge))
 		if n, err := d.db.Prune(before, d.cfg.History.MaxCount); err != nil {

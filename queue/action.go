@@ -74,6 +74,10 @@ type Submit struct {
 	Pipeline string            `json:"pipeline"`
 	Change   ChangeRef         `json:"change"`
 	Expect   map[string]string `json:"expect,omitempty"`
+	// Labels are the votes the submit needs from gated (the success
+	// report's): the reporter makes sure they are in place first, since a
+	// late, out-of-order answer to an earlier review may have changed them.
+	Labels map[string]int `json:"labels,omitempty"`
 }
 
 // Forget tells the workers that an item left its pipeline: its speculative

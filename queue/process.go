@@ -147,7 +147,7 @@ func (e *Engine) submit(p *PipelineState, q *ChangeQueue, it *Item) {
 		return
 	}
 	it.Phase = PhaseSubmitting
-	e.emit(Submit{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change, Expect: clone(it.Expect)})
+	e.emit(Submit{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change, Expect: clone(it.Expect), Labels: cp.Success.Labels})
 }
 
 // reportFailure reports a failed item and dequeues it. The window shrinks,
