@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"gated.dev/gated/daemon"
+	"gated.dev/gated/deploy/devcluster"
 	"gated.dev/gated/gerrit"
 	"gated.dev/gated/gerrit/gerrittest"
 	"gated.dev/gated/scheduler"
@@ -31,15 +32,49 @@ import (
 // time, oldest first, letting gated react to each before the next — so a
 // scenario plays out the same way on every run.
 type Runner struct {
-	// Executor is "sim" (default) or "argo".
+	// Executor is "sim" (default) or "argo": the development cluster of
+	// deploy/devcluster, with the real Argo workflow-controller. Under argo
+	// time is real; scenarios that hold builds need sim.
 	Executor string
+	// Cluster is the development cluster to use under argo; nil means one
+	// the runner starts (and Close stops).
+	Cluster *devcluster.Cluster
 	// Out receives one line per expectation.
 	Out io.Writer
 	// Log receives gated's logs; default discarded.
 	Log *slog.Logger
 	// Timeout bounds each wait for gated to settle; default 60s.
 	Timeout time.Duration
+
+	ownCluster bool
+	scenarios  int
 }
+
+// executor is what the runner needs of the executor besides what gated
+// needs: the scenario's scripted results, held builds and virtual time.
+type executor interface {
+	daemon.Executor
+	Fail(change int, with []int)
+	Flaky(change, times int)
+	Hold(bool)
+	Release(change int)
+	Advance() bool
+	Running() []scheduler.Build
+	Counts() (started, cancelled int)
+	Undelivered() int
+}
+
+// Close stops the cluster the runner started, if any.
+func (r *Runner) Close() error {
+	if r.ownCluster && r.Cluster != nil {
+		err := r.Cluster.Stop()
+		r.Cluster, r.ownCluster = nil, false
+		return err
+	}
+	return nil
+}
+
+func (r *Runner) argo() bool { return r.Executor == "argo" }
 
 // RunFile parses and runs one scenario file. It returns whether every
 // expectation held; an error means the scenario could not run.
@@ -53,8 +88,8 @@ func (r *Runner) RunFile(ctx context.Context, path string) (bool, error) {
 
 // Run runs one scenario.
 func (r *Runner) Run(ctx context.Context, s *Scenario) (bool, error) {
-	if r.Executor != "" && r.Executor != "sim" {
-		return false, fmt.Errorf("executor %q: only sim is available to the scenario runner in this build", r.Executor)
+	if r.Executor != "" && r.Executor != "sim" && r.Executor != "argo" {
+		return false, fmt.Errorf("executor %q: want sim or argo", r.Executor)
 	}
 	w, err := r.start(ctx, s)
 	if err != nil {
@@ -75,7 +110,7 @@ type world struct {
 	s        *Scenario
 	dir      string
 	gerrit   *gerrittest.Server
-	exec     *scheduler.Sim
+	exec     executor
 	cfg      daemon.Config
 	gated    *daemon.Daemon
 	cancel   context.CancelFunc
@@ -151,13 +186,49 @@ func (r *Runner) start(ctx context.Context, s *Scenario) (*world, error) {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 	}
+	if r.argo() {
+		if err := w.useArgo(ctx, &cfg); err != nil {
+			w.close()
+			return nil, err
+		}
+	} else {
+		w.exec = scheduler.NewSim(scheduler.SimOptions{URL: "http://sim.invalid"})
+	}
 	w.cfg = cfg
-	w.exec = scheduler.NewSim(scheduler.SimOptions{URL: "http://sim.invalid"})
 	if err := w.startGated(ctx); err != nil {
 		w.close()
 		return nil, err
 	}
 	return w, nil
+}
+
+// useArgo gives the scenario a namespace of the development cluster and an
+// Argo executor in it.
+func (w *world) useArgo(ctx context.Context, cfg *daemon.Config) error {
+	r := w.r
+	if r.Cluster == nil {
+		c, err := startCluster(ctx)
+		if err != nil {
+			return err
+		}
+		r.Cluster, r.ownCluster = c, true
+	}
+	r.scenarios++
+	ns := fmt.Sprintf("gated-scenario-%d", r.scenarios)
+	if err := r.Cluster.PrepareNamespace(ctx, ns); err != nil {
+		return err
+	}
+	a, err := scheduler.NewArgo(scheduler.Config{
+		REST: r.Cluster.RESTConfig(), Namespaces: []string{ns}, Log: slog.New(slog.DiscardHandler),
+		Policy: scheduler.Policy{MaxDeadline: 10 * time.Minute, MaxParallelism: 10},
+	})
+	if err != nil {
+		return err
+	}
+	w.exec = newArgoExecutor(a)
+	cfg.Executor.Kind = "argo"
+	cfg.Executor.Argo.Namespace = ns
+	return nil
 }
 
 func (w *world) startGated(ctx context.Context) error {
@@ -247,8 +318,28 @@ func (w *world) quiesce(ctx context.Context) error {
 	}
 }
 
-// settle runs the builds that are not held to their end, one at a time.
+// settle runs the builds that are not held to their end, one at a time
+// (under argo: waits until no build runs).
 func (w *world) settle(ctx context.Context) error {
+	if w.r.argo() {
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			if err := w.quiesce(ctx); err != nil {
+				return err
+			}
+			if len(w.exec.Running()) == 0 && w.gated.Idle() {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("builds still running after 5 minutes")
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
 	for {
 		if err := w.quiesce(ctx); err != nil {
 			return err
@@ -310,9 +401,14 @@ func (w *world) step(ctx context.Context, st Step) error {
 	case "fail", "flaky":
 		w.rules = append(w.rules, st)
 		w.applyRules()
-	case "hold":
-		w.exec.Hold(st.Hold)
-	case "release":
+	case "hold", "release":
+		if w.r.argo() {
+			return fmt.Errorf("holding builds needs the simulated executor (--executor=sim)")
+		}
+		if st.Kind == "hold" {
+			w.exec.Hold(st.Hold)
+			break
+		}
 		n := 0
 		if st.Release != "all" {
 			n, err = w.change(st.Release)

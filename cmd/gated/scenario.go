@@ -26,6 +26,7 @@ func scenario(ctx context.Context, args []string) int {
 		return 2
 	}
 	r := &scenarios.Runner{Executor: *executor, Out: os.Stdout}
+	defer r.Close()
 	status := 0
 	for _, f := range fs.Args() {
 		ok, err := r.RunFile(ctx, f)

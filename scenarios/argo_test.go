@@ -1,0 +1,52 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"gated.dev/gated/deploy/devcluster/devclustertest"
+)
+
+func TestMain(m *testing.M) { devclustertest.Main(m) }
+
+// argoScenarios are the scenarios also run against the real Argo
+// workflow-controller: every kind of outcome, none needing held builds.
+var argoScenarios = []string{
+	"gate-single-change.yaml",
+	"gate-order.yaml",
+	"gate-failure-at-head.yaml",
+	"gate-failure-at-tail.yaml",
+	"gate-two-failures.yaml",
+	"gate-merge-conflict.yaml",
+	"deps-stack-of-three.yaml",
+	"deps-depends-on-other-queue.yaml",
+	"broken-workflow.yaml",
+	"check-votes.yaml",
+	"submit-type-cherry-pick.yaml",
+	"flaky-retry.yaml",
+}
+
+// TestScenariosOnArgo runs a representative subset of the scenarios with
+// the builds as real Argo Workflows on the development cluster.
+func TestScenariosOnArgo(t *testing.T) {
+	c := devclustertest.Start(t)
+	r := &Runner{Executor: "argo", Cluster: c, Timeout: 2 * time.Minute}
+	for _, f := range argoScenarios {
+		t.Run(f, func(t *testing.T) {
+			var out bytes.Buffer
+			r.Out = &out
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			ok, err := r.RunFile(ctx, f)
+			t.Log("\n" + out.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				t.Fatal("some expectations failed")
+			}
+		})
+	}
+}
