@@ -44,6 +44,12 @@ func (w *reporting) report(ctx context.Context, r queue.Report) error {
 	}
 	err := w.gerrit.Review(ctx, in)
 	var api *gerrit.APIError
+	if errors.As(err, &api) && api.StatusCode == http.StatusConflict && len(in.Labels) > 0 {
+		// Votes on a closed change are refused (a check result that
+		// came after the gate merged the change): keep the message.
+		in.Labels = nil
+		err = w.gerrit.Review(ctx, in)
+	}
 	if errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500 && api.StatusCode != http.StatusTooManyRequests {
 		w.log.Error("Gerrit refused a report; dropping it", "change", r.Change.String(), "kind", r.Kind, "error", err)
 		return nil

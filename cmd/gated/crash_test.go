@@ -35,7 +35,7 @@ spec:
 `
 
 // A bad change breaks its own workflow: the simulated executor fails it.
-const badWorkflow = `apiVersion: argoproj.io/v1alpha1
+const crashBadWorkflow = `apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
   generateName: crash-
@@ -211,7 +211,7 @@ projects:
 		files := map[string]string{fmt.Sprintf("file-%d.txt", i): fmt.Sprintf("change %d\n", i)}
 		isBad := i%5 == 3
 		if isBad {
-			files[".pipeline/argo-workflow.yaml"] = badWorkflow
+			files[".pipeline/argo-workflow.yaml"] = crashBadWorkflow
 		}
 		n, err := g.Upload(ctx, gerrittest.Upload{Project: p, Files: files})
 		if err != nil {

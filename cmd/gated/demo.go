@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gated.dev/gated/daemon"
+	"gated.dev/gated/deploy/devcluster"
 	"gated.dev/gated/gerrit/gerrittest"
 	"gated.dev/gated/scheduler"
 )
@@ -23,6 +25,9 @@ var demoProjects = []struct{ name, queue string }{
 	{"demo/docs", ""},
 }
 
+// demoWorkflow is the demo projects' build. The devcluster annotation
+// makes its pod run a few seconds on the development cluster's fake
+// kubelet; on a real cluster it means nothing.
 const demoWorkflow = `apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
@@ -36,6 +41,8 @@ spec:
       - name: gated-revision
   templates:
     - name: test
+      metadata:
+        annotations: {devcluster.gated.dev/duration: 6s}
       inputs:
         artifacts:
           - name: source
@@ -59,8 +66,8 @@ func demo(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *executor != "sim" {
-		fmt.Fprintln(os.Stderr, "gated demo: only the simulated executor is wired into the demo in this build; use -executor=sim")
+	if *executor != "sim" && *executor != "argo" {
+		fmt.Fprintln(os.Stderr, "gated demo: -executor is sim or argo")
 		return 2
 	}
 	level := slog.LevelInfo
@@ -68,14 +75,14 @@ func demo(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	log := logger(level)
-	if err := runDemo(ctx, log, *listen, *every, *build); err != nil {
+	if err := runDemo(ctx, log, *listen, *every, *build, *executor == "argo"); err != nil {
 		log.Error("demo stopped", "error", err)
 		return 1
 	}
 	return 0
 }
 
-func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build time.Duration) error {
+func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build time.Duration, argo bool) error {
 	dir, err := os.MkdirTemp("", "gated-demo-")
 	if err != nil {
 		return err
@@ -102,12 +109,22 @@ func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build 
 		}
 		cfg.Projects[p.name] = daemon.ProjectYAML{Queue: p.queue}
 	}
-	exec := scheduler.NewSim(scheduler.SimOptions{
+	var exec daemon.Executor = scheduler.NewSim(scheduler.SimOptions{
 		URL: "http://" + listen + "/sim",
 		Duration: func(scheduler.Build) time.Duration {
 			return build/2 + time.Duration(rand.Int64N(int64(build)))
 		},
 	})
+	if argo {
+		a, stop, err := demoCluster(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		exec = a
+		cfg.Executor.Kind = "argo"
+		cfg.Executor.Argo.Namespace = demoNamespace
+	}
 	secret := fmt.Sprintf("demo-%d", rand.Int64())
 	opts := daemon.Options{Executor: exec, Logger: log, GerritPassword: sim.Password(gerrittest.GatedUser), WebhookSecret: secret}
 	started := make(chan string, 1)
@@ -121,13 +138,53 @@ func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build 
 	}
 	sim.SetWebhook(gerrittest.Webhook{URL: "http://" + addr + "/gerrit/events", Secret: secret})
 	fmt.Printf("\ngated demo: status page at http://%s/ (Gerrit simulator at %s). Ctrl-C stops.\n\n", addr, sim.URL())
-	go stream(ctx, log, sim, exec, every)
+	go stream(ctx, log, sim, every)
 	return <-errc
 }
 
-// stream uploads and approves changes, forever: most pass, some fail their
-// build, some conflict with the change before them, some are stacked.
-func stream(ctx context.Context, log *slog.Logger, sim *gerrittest.Server, exec *scheduler.Sim, every time.Duration) {
+const demoNamespace = "gated-demo"
+
+// demoCluster starts the development cluster (deploy/devcluster), building
+// its binaries first if they are not cached, and an Argo executor on it.
+func demoCluster(ctx context.Context, log *slog.Logger) (*scheduler.Argo, func(), error) {
+	fmt.Println("gated demo: starting the development cluster (its binaries are built first if not cached: about 15 minutes on 2 cores)")
+	bins, err := devcluster.Build(ctx, devcluster.BuildOptions{Log: os.Stderr})
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := devcluster.Start(ctx, devcluster.Options{Binaries: bins})
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := func() { c.Stop() }
+	if err := c.PrepareNamespace(ctx, demoNamespace); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	a, err := scheduler.NewArgo(scheduler.Config{
+		REST: c.RESTConfig(), Namespaces: []string{demoNamespace}, Log: log.With("component", "argo"),
+		Policy: scheduler.Policy{MaxDeadline: 15 * time.Minute, MaxParallelism: 10},
+	})
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	fmt.Printf("gated demo: builds run as Argo Workflows: KUBECONFIG=%s kubectl get workflows -n %s\n", c.Kubeconfig(), demoNamespace)
+	return a, stop, nil
+}
+
+// badWorkflow is demoWorkflow asking to fail: gated.dev/simulate for the
+// simulated executor, an exit code for the development cluster's kubelet.
+var badWorkflow = strings.NewReplacer(
+	"generateName: demo-\n", "generateName: demo-\n  annotations: {gated.dev/simulate: fail}\n",
+	"{devcluster.gated.dev/duration: 6s}", `{devcluster.gated.dev/duration: 6s, devcluster.gated.dev/exit-code: "1"}`,
+).Replace(demoWorkflow)
+
+// stream uploads and approves changes, forever: most pass, some break
+// their build (their workflow asks the executor to fail: both the
+// simulated one and the development cluster's kubelet understand), some
+// conflict with a change before them.
+func stream(ctx context.Context, log *slog.Logger, sim *gerrittest.Server, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for i := 1; ; i++ {
@@ -145,14 +202,12 @@ func stream(ctx context.Context, log *slog.Logger, sim *gerrittest.Server, exec 
 			in.Files = map[string]string{"README": fmt.Sprintf("Rewritten by change %d.\n", i)}
 		case r <= 2:
 			kind = "bad"
+			in.Files = map[string]string{".pipeline/argo-workflow.yaml": badWorkflow, fmt.Sprintf("bad-%d.txt", i): "breaks the build\n"}
 		}
 		n, err := sim.Upload(ctx, in)
 		if err != nil {
 			log.Warn("demo: upload failed", "error", err)
 			continue
-		}
-		if kind == "bad" {
-			exec.Fail(n, nil)
 		}
 		if err := sim.Review(n, gerrittest.Review{Account: gerrittest.AliceUser, Labels: map[string]int{"Code-Review": 2, "Workflow": 1}}); err != nil {
 			log.Warn("demo: approval failed", "change", n, "error", err)
