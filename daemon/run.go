@@ -3,10 +3,13 @@ package daemon
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
+	"gated.dev/gated/gerrit"
 	"gated.dev/gated/queue"
 	"gated.dev/gated/scheduler"
 )
@@ -48,6 +51,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Error("the executor's watch stopped", "error", err)
 		}
 	})
+	if st := d.cfg.Gerrit.Stream; st != nil {
+		d.background(ctx, &wg, func(ctx context.Context) { d.streamEvents(ctx, st) })
+	}
 	d.background(ctx, &wg, d.reconcileLoop)
 	d.background(ctx, &wg, d.tickLoop)
 	d.background(ctx, &wg, d.pruneLoop)
@@ -161,6 +167,22 @@ func (d *Daemon) onUpdate(ctx context.Context, u scheduler.Update) {
 		return
 	}
 	d.send(ctx, input{event: ev})
+}
+
+// streamEvents reads `gerrit stream-events` over SSH, reconnecting with
+// backoff, into the same intake as the webhook.
+func (d *Daemon) streamEvents(ctx context.Context, st *StreamConfig) {
+	port := st.Port
+	if port == 0 {
+		port = 29418
+	}
+	err := gerrit.StreamEvents(ctx, gerrit.StreamConfig{
+		Addr: net.JoinHostPort(st.Host, strconv.Itoa(port)), User: st.User,
+		KeyFile: st.KeyFile, KnownHostsFile: st.KnownHostsFile, Logger: d.log.With("component", "stream-events"),
+	}, d.sink)
+	if err != nil && ctx.Err() == nil {
+		d.log.Error("stream-events stopped; events come from the webhook and the reconcile only", "error", err)
+	}
 }
 
 // reconcileLoop re-reads from Gerrit the changes the gate holds and the
