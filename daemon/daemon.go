@@ -251,11 +251,13 @@ func (d *Daemon) jobDone(ctx context.Context, j job, ev queue.Event) {
 }
 
 // send hands an input to the loop, counting it until it is committed.
-func (d *Daemon) send(ctx context.Context, x input) bool {
-	d.pending.Add(1)
-	if !submit(ctx, d.in, x) {
-		d.pending.Add(-1)
-		return false
+func (d *Daemon) send(ctx context.Context, xs ...input) bool {
+	d.pending.Add(int64(len(xs)))
+	for i, x := range xs {
+		if !submit(ctx, d.in, x) {
+			d.pending.Add(-int64(len(xs) - i))
+			return false
+		}
 	}
 	return true
 }

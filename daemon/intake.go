@@ -25,7 +25,9 @@ type intake struct {
 	db       *storage.DB
 	gerrit   *gerrit.Client
 	projects map[string]bool
-	send     func(context.Context, input) bool // to the loop
+	// send hands inputs to the loop, in order; they count as pending from
+	// before the first is sent, so the daemon is never idle between them.
+	send func(context.Context, ...input) bool
 	dedupe   *gerrit.Dedupe
 	wake     chan struct{}
 	metrics  *metrics
@@ -70,8 +72,12 @@ func (t *intake) run(ctx context.Context) {
 			}
 			for attempt := 0; ; attempt++ {
 				x, err := t.enrich(ctx, e)
+				var more []input
 				if err == nil {
-					if !t.send(ctx, x) || !t.followUp(ctx, x) {
+					more, err = t.followUp(ctx, x)
+				}
+				if err == nil {
+					if !t.send(ctx, append([]input{x}, more...)...) {
 						return
 					}
 					break
@@ -143,29 +149,29 @@ func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
 	return x, nil
 }
 
-// followUp re-evaluates, after a change merged, the open changes connected
-// to it: an approved change that was kept out of a change queue because it
-// needed the merged one (from another queue) may enter now. It reports
-// false when ctx ended.
-func (t *intake) followUp(ctx context.Context, x input) bool {
+// followUp re-reads, after a change merged, the open changes connected to
+// it: an approved change that was kept out of a change queue because it
+// needed the merged one (from another queue) may enter now.
+func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
 	ce, ok := x.event.(queue.ChangeEvent)
 	if !ok || ce.Type != "change-merged" {
-		return true
+		return nil, nil
 	}
+	var more []input
 	for _, c := range ce.Changes {
 		if c.Number == ce.Change || c.Status != queue.StatusNew {
 			continue
 		}
 		again, err := t.changeEvent(ctx, "reconcile", c.Number)
-		if err != nil {
-			t.log.Warn("cannot re-read a change connected to a merged one; the periodic reconcile will", "change", c.Number, "error", err)
+		if gerrit.IsNotFound(err) {
 			continue
 		}
-		if !t.send(ctx, input{event: again}) {
-			return false
+		if err != nil {
+			return nil, err
 		}
+		more = append(more, input{event: again})
 	}
-	return true
+	return more, nil
 }
 
 // changeEvent reads a change and its dependency closure from Gerrit.
