@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 
 	"sigs.k8s.io/yaml"
@@ -19,76 +18,29 @@ import (
 // that holds builds needs the simulated executor.
 type argoExecutor struct {
 	*scheduler.Argo
+	scheduler.Script
 
 	mu        sync.Mutex
-	fails     []simRule
 	started   map[string]bool
 	running   map[string]scheduler.Build
 	cancelled int
-}
-
-// simRule is a fail (times 0) or flaky rule of the scenario.
-type simRule struct {
-	change int
-	with   []int
-	times  int
-	flaky  bool
 }
 
 func newArgoExecutor(a *scheduler.Argo) *argoExecutor {
 	return &argoExecutor{Argo: a, started: map[string]bool{}, running: map[string]scheduler.Build{}}
 }
 
-func (e *argoExecutor) Fail(change int, with []int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.fails = append(e.fails, simRule{change: change, with: with})
-}
-
-func (e *argoExecutor) Flaky(change, times int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.fails = append(e.fails, simRule{change: change, times: times, flaky: true})
-}
-
-// fails reports whether the scripted result of a new build is a failure.
-func (e *argoExecutor) failsLocked(b scheduler.Build) bool {
-	for i := range e.fails {
-		r := &e.fails[i]
-		if r.change != b.Change || !containsAll(b.Changes, r.with) {
-			continue
-		}
-		if !r.flaky {
-			return true
-		}
-		if r.times > 0 {
-			r.times--
-			return true
-		}
-	}
-	return false
-}
-
-func containsAll(have, want []int) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
-}
-
 func (e *argoExecutor) Start(ctx context.Context, b scheduler.Build) (scheduler.Update, error) {
 	name := b.Name()
 	e.mu.Lock()
-	if !e.started[name] {
-		fail := e.failsLocked(b)
-		wf, err := annotate(b.Workflow, fail)
-		if err == nil {
+	first := !e.started[name]
+	e.mu.Unlock()
+	if first {
+		fail, _ := e.Outcome(b)
+		if wf, err := annotate(b.Workflow, fail); err == nil {
 			b.Workflow = wf
 		}
 	}
-	e.mu.Unlock()
 	u, err := e.Argo.Start(ctx, b)
 	if err == nil {
 		e.mu.Lock()

@@ -680,38 +680,46 @@ func sortedKeys[V any](m map[string]V) []string {
 // checkQueue compares a pipeline's items with want: the same changes, and
 // within each change queue in the same order (head first).
 func (w *world) checkQueue(status daemon.Status, pipeline string, want []string) error {
-	for _, p := range status.Pipelines {
-		if p.Name != pipeline {
-			continue
-		}
-		var all []string
-		var perQueue [][]string
-		for _, q := range p.Queues {
-			var ids []string
-			for _, it := range q.Items {
-				ids = append(ids, w.ids2([]int{it.Change.Number})[0])
-			}
-			all = append(all, ids...)
-			perQueue = append(perQueue, ids)
-		}
-		describe := fmt.Sprint(perQueue)
-		if !slices.Equal(sorted(all), sorted(want)) {
-			return fmt.Errorf("wanted %s: %v, got %s", pipeline, want, describe)
-		}
-		for _, ids := range perQueue {
-			var inWant []string
-			for _, id := range want {
-				if slices.Contains(ids, id) {
-					inWant = append(inWant, id)
-				}
-			}
-			if !slices.Equal(inWant, ids) {
-				return fmt.Errorf("wanted %s: %v, got %s (order within a change queue differs)", pipeline, want, describe)
-			}
-		}
-		return nil
+	p, ok := pipelineOf(status, pipeline)
+	if !ok {
+		return fmt.Errorf("no pipeline %q", pipeline)
 	}
-	return fmt.Errorf("no pipeline %q", pipeline)
+	var all []string
+	var perQueue [][]string
+	for _, q := range p.Queues {
+		var ids []string
+		for _, it := range q.Items {
+			ids = append(ids, w.ids2([]int{it.Change.Number})[0])
+		}
+		all = append(all, ids...)
+		perQueue = append(perQueue, ids)
+	}
+	describe := fmt.Sprint(perQueue)
+	if !slices.Equal(sorted(all), sorted(want)) {
+		return fmt.Errorf("wanted %s: %v, got %s", pipeline, want, describe)
+	}
+	for _, ids := range perQueue {
+		var inWant []string
+		for _, id := range want {
+			if slices.Contains(ids, id) {
+				inWant = append(inWant, id)
+			}
+		}
+		if !slices.Equal(inWant, ids) {
+			return fmt.Errorf("wanted %s: %v, got %s (order within a change queue differs)", pipeline, want, describe)
+		}
+	}
+	return nil
+}
+
+// pipelineOf finds a pipeline in a status.
+func pipelineOf(status daemon.Status, name string) (daemon.PipelineStatus, bool) {
+	for _, p := range status.Pipelines {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return daemon.PipelineStatus{}, false
 }
 
 func sorted(s []string) []string {
@@ -723,20 +731,18 @@ func sorted(s []string) []string {
 // windowOf is the window of a pipeline's change queue: the one queue, or
 // the one common to all of them.
 func windowOf(status daemon.Status, pipeline string) (int, error) {
-	for _, p := range status.Pipelines {
-		if p.Name != pipeline {
-			continue
-		}
-		if len(p.Queues) == 0 {
-			return 0, errors.New("the pipeline has no change queue yet")
-		}
-		w := p.Queues[0].Window
-		for _, q := range p.Queues[1:] {
-			if q.Window != w {
-				return 0, fmt.Errorf("the pipeline's change queues have different windows")
-			}
-		}
-		return w, nil
+	p, ok := pipelineOf(status, pipeline)
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("no pipeline %q", pipeline)
+	case len(p.Queues) == 0:
+		return 0, errors.New("the pipeline has no change queue yet")
 	}
-	return 0, fmt.Errorf("no pipeline %q", pipeline)
+	w := p.Queues[0].Window
+	for _, q := range p.Queues[1:] {
+		if q.Window != w {
+			return 0, fmt.Errorf("the pipeline's change queues have different windows")
+		}
+	}
+	return w, nil
 }

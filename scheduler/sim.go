@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +22,7 @@ type Sim struct {
 	builds    map[string]*simBuild
 	order     []string // names, in start order
 	hold      bool
-	rules     []simRule
+	script    Script
 	started   int
 	cancelled int
 	queued    []Update // updates not yet handed to the sink
@@ -48,15 +47,6 @@ type simBuild struct {
 	due    time.Time
 }
 
-// simRule scripts failures: builds of Change's item fail, when their state
-// contains every change of With; a rule with Times > 0 fails only that many
-// builds (a flaky failure).
-type simRule struct {
-	change int
-	with   []int
-	times  int
-	flaky  bool
-}
 
 // NewSim returns a simulated executor.
 func NewSim(opts SimOptions) *Sim {
@@ -204,20 +194,8 @@ func (s *Sim) complete(sb *simBuild) {
 		s.finish(sb, PhaseFailed, fmt.Sprintf("step test failed: the workflow asks to fail (%s)", SimulateAnnotation))
 		return
 	}
-	for i := range s.rules {
-		r := &s.rules[i]
-		if r.change != b.Change || !containsAll(b.Changes, r.with) {
-			continue
-		}
-		if r.flaky {
-			if r.times == 0 {
-				continue
-			}
-			r.times--
-			s.finish(sb, PhaseFailed, "step test failed (flaky)")
-			return
-		}
-		s.finish(sb, PhaseFailed, fmt.Sprintf("step test failed: exit code 1 (change %d fails)", b.Change))
+	if fail, msg := s.script.Outcome(b); fail {
+		s.finish(sb, PhaseFailed, msg)
 		return
 	}
 	s.finish(sb, PhaseSucceeded, "")
@@ -254,29 +232,12 @@ func simAnnotation(wf []byte) string {
 	return doc.Metadata.Annotations[SimulateAnnotation]
 }
 
-func containsAll(have, want []int) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
-}
-
 // Fail makes every build of change's item fail from now on, or only those
 // whose state contains every change in with.
-func (s *Sim) Fail(change int, with []int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rules = append(s.rules, simRule{change: change, with: with})
-}
+func (s *Sim) Fail(change int, with []int) { s.script.Fail(change, with) }
 
 // Flaky makes the next times builds of change's item fail, then pass.
-func (s *Sim) Flaky(change, times int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rules = append(s.rules, simRule{change: change, times: times, flaky: true})
-}
+func (s *Sim) Flaky(change, times int) { s.script.Flaky(change, times) }
 
 // Hold makes builds started from now on wait for a Release (or not).
 func (s *Sim) Hold(hold bool) {
