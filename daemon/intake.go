@@ -27,12 +27,12 @@ type intake struct {
 	projects map[string]bool
 	// send hands inputs to the loop, in order; they count as pending from
 	// before the first is sent, so the daemon is never idle between them.
-	send func(context.Context, ...input) bool
-	dedupe   *gerrit.Dedupe
-	wake     chan struct{}
-	metrics  *metrics
-	now      func() time.Time
-	limit    int // closure size
+	send    func(context.Context, ...input) bool
+	dedupe  *gerrit.Dedupe
+	wake    chan struct{}
+	metrics *metrics
+	now     func() time.Time
+	limit   int // closure size
 }
 
 // sink is where the webhook and the stream reader put events.

@@ -47,7 +47,6 @@ type simBuild struct {
 	due    time.Time
 }
 
-
 // NewSim returns a simulated executor.
 func NewSim(opts SimOptions) *Sim {
 	if opts.Now == nil {
