@@ -54,9 +54,13 @@ type Daemon struct {
 	metrics *metrics
 	est     estimates
 
-	in      chan input
-	pending atomic.Int64 // inputs sent and not yet committed
-	busy    atomic.Int64 // background work that will send inputs (reconcile)
+	in chan input
+	// work counts what is in flight anywhere in the daemon: events in the
+	// inbox, inputs on their way to the loop, actions queued or being
+	// performed, a reconcile under way. Every handoff counts the new unit
+	// before it uncounts the old one, so work is never 0 while anything
+	// moves: that is Idle.
+	work    atomic.Int64
 	loop    *loop
 	intake  *intake
 	pools   []*pool
@@ -149,7 +153,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.intake = &intake{
 		log: d.log.With("component", "intake"), db: d.db, gerrit: d.gerrit, projects: projects, send: d.send,
-		dedupe: gerrit.NewDedupe(4096), wake: make(chan struct{}, 1), metrics: d.metrics, now: d.now,
+		dedupe: gerrit.NewDedupe(4096), wake: make(chan struct{}, 1), metrics: d.metrics, now: d.now, work: &d.work,
 		limit: gerrit.DefaultClosureLimit,
 	}
 	secret := d.opts.WebhookSecret
@@ -168,7 +172,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	d.loop = &loop{
 		log: d.log.With("component", "loop"), db: d.db, eng: d.eng, now: d.now, in: d.in, jobs: d.dispatch,
 		observe: d.observe, tick: func() Status { d.publish(true); st, _, _, _ := d.hub.latest(); return st },
-		consumed: func(n int) { d.pending.Add(int64(-n)) },
+		consumed: func(n int) { d.work.Add(int64(-n)) },
 	}
 	d.setupPools()
 	d.setupMux()
@@ -214,6 +218,7 @@ func (d *Daemon) setupPools() {
 	for _, name := range []string{"merge", "build", "report"} {
 		p := d.byKind[name]
 		p.done = d.jobDone
+		p.inFlight = &d.work
 		p.onRetry = func(j job, err error, wait time.Duration) {
 			d.metrics.actionRetries.WithLabelValues(p.name).Inc()
 			if id := queue.ItemID(itemOf(j.action)); id != 0 {
@@ -252,10 +257,10 @@ func (d *Daemon) jobDone(ctx context.Context, j job, ev queue.Event) {
 
 // send hands an input to the loop, counting it until it is committed.
 func (d *Daemon) send(ctx context.Context, xs ...input) bool {
-	d.pending.Add(int64(len(xs)))
+	d.work.Add(int64(len(xs)))
 	for i, x := range xs {
 		if !submit(ctx, d.in, x) {
-			d.pending.Add(-int64(len(xs) - i))
+			d.work.Add(-int64(len(xs) - i))
 			return false
 		}
 	}

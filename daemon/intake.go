@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gated.dev/gated/gerrit"
@@ -30,6 +31,7 @@ type intake struct {
 	send    func(context.Context, ...input) bool
 	dedupe  *gerrit.Dedupe
 	wake    chan struct{}
+	work    *atomic.Int64 // the daemon's: an inbox entry counts until consumed
 	metrics *metrics
 	now     func() time.Time
 	limit   int // closure size
@@ -47,7 +49,9 @@ func (t *intake) sink(ctx context.Context, ev gerrit.Event) error {
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
+	t.work.Add(1)
 	if _, err := t.db.AddInbox(data); err != nil {
+		t.work.Add(-1)
 		return err // Gerrit's webhook plugin retries on the 503 this gives
 	}
 	select {

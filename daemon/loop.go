@@ -79,7 +79,10 @@ func (l *loop) run(ctx context.Context) error {
 			n := 0
 			for _, x := range batch {
 				if !x.tick {
-					n++
+					n++ // the input
+				}
+				if x.inbox != 0 {
+					n++ // and the inbox entry it consumed
 				}
 			}
 			l.consumed(n)

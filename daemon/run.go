@@ -29,6 +29,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for _, p := range d.pools {
 		p.run(ctx, &wg)
 	}
+	inbox, err := d.db.Inbox()
+	if err != nil {
+		return err
+	}
+	d.work.Add(int64(len(inbox))) // events received before a restart
 	starting, err := d.replayOutbox(ctx)
 	if err != nil {
 		return err
@@ -38,7 +43,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.publish(true) // before the loop owns the engine: the reconcile reads it
-	d.busy.Add(1)   // the first reconcile; see reconcileLoop
+	d.work.Add(1)   // the first reconcile; see reconcileLoop
 	loopErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
@@ -191,10 +196,10 @@ func (d *Daemon) reconcileLoop(ctx context.Context) {
 	interval := time.Duration(d.cfg.Gerrit.ReconcileInterval)
 	for first := true; ; first = false {
 		if !first {
-			d.busy.Add(1)
+			d.work.Add(1)
 		}
 		err := d.intake.reconcile(ctx, d.cfg.Gerrit.ReconcileQuery, d.heldChanges)
-		d.busy.Add(-1)
+		d.work.Add(-1)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("reconcile with Gerrit incomplete; next try later", "error", err, "next_in", interval)
 		}
@@ -267,22 +272,7 @@ func (d *Daemon) pruneLoop(ctx context.Context) {
 // Idle reports whether nothing is in flight: no event waiting, no action
 // unfinished, no answer unconsumed. Builds that run (in the executor) do
 // not count.
-func (d *Daemon) Idle() bool {
-	if d.pending.Load() != 0 || d.busy.Load() != 0 || !d.ready.Load() {
-		return false
-	}
-	for _, p := range d.pools {
-		if p.inflight.Load() != 0 {
-			return false
-		}
-	}
-	in, err := d.db.Inbox()
-	if err != nil || len(in) > 0 {
-		return false
-	}
-	out, err := d.db.Outbox()
-	return err == nil && len(out) == 0
-}
+func (d *Daemon) Idle() bool { return d.ready.Load() && d.work.Load() == 0 }
 
 // Close releases the state file. Call it after Run returned.
 func (d *Daemon) Close() error { return d.db.Close() }

@@ -34,8 +34,9 @@ type pool struct {
 	perform performer
 	shards  []*shard
 	done    func(ctx context.Context, j job, ev queue.Event) // hands the answer to the loop
-	// inflight counts jobs queued or being performed.
-	inflight atomic.Int64
+	// inFlight counts jobs queued or being performed (the daemon's work
+	// counter).
+	inFlight *atomic.Int64
 	retry    backoff
 	onRetry  func(j job, err error, wait time.Duration) // status notes
 }
@@ -57,7 +58,7 @@ func newPool(name string, workers int, log *slog.Logger, perform performer) *poo
 // push queues a job without blocking.
 func (p *pool) push(j job) {
 	s := p.shards[int(itemOf(j.action)%uint64(len(p.shards)))]
-	p.inflight.Add(1)
+	p.inFlight.Add(1)
 	s.mu.Lock()
 	s.jobs = append(s.jobs, j)
 	s.mu.Unlock()
@@ -97,7 +98,7 @@ func (p *pool) work(ctx context.Context, s *shard) {
 			ev, err := p.perform(ctx, j.action, attempt)
 			if err == nil {
 				p.done(ctx, j, ev)
-				p.inflight.Add(-1)
+				p.inFlight.Add(-1)
 				break
 			}
 			if ctx.Err() != nil {

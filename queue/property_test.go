@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var propertyRuns = flag.Int("queue.runs", 2000, "random event sequences in TestProperties")
+var propertyRuns = flag.Int("queue.runs", 1000, "random event sequences per configuration in TestProperties")
 
 // chooser supplies the random decisions of a simulation, from a seeded
 // generator or from a fuzzer's bytes.

@@ -302,7 +302,8 @@ func (w *world) quiesce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !more && w.gated.Idle() && w.exec.Undelivered() == 0 {
+		// The executor hands its updates to gated: ask it first.
+		if !more && w.exec.Undelivered() == 0 && w.gated.Idle() {
 			if more, err = w.feed(ctx); err != nil || !more {
 				return err
 			}
