@@ -142,6 +142,10 @@ type PipelineYAML struct {
 	Success  *ReportYAML   `yaml:"success"`
 	Failure  *ReportYAML   `yaml:"failure"`
 	Retries  *int          `yaml:"retries"`
+	// The gate strategies of queue.PipelineConfig (dependent pipelines).
+	RetryCleared *bool `yaml:"retry-cleared"`
+	Probe        *int  `yaml:"probe"`
+	ProbeGroup   *int  `yaml:"probe-group"`
 
 	Window               *int    `yaml:"window"`
 	WindowFloor          *int    `yaml:"window-floor"`
@@ -439,6 +443,11 @@ func (py PipelineYAML) overlay(base *queue.PipelineConfig) (queue.PipelineConfig
 		}
 	}
 	set(&pc.Retries, py.Retries)
+	if py.RetryCleared != nil {
+		pc.RetryCleared = *py.RetryCleared
+	}
+	set(&pc.Probe, py.Probe)
+	set(&pc.ProbeGroup, py.ProbeGroup)
 	set(&pc.Window.Size, py.Window)
 	set(&pc.Window.Floor, py.WindowFloor)
 	set(&pc.Window.Ceiling, py.WindowCeiling)

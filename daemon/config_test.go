@@ -39,6 +39,9 @@ pipelines:
     window: 10
     window-floor: 2
     retries: 1
+    retry-cleared: true
+    probe: 80
+    probe-group: 4
     reject:
       approval: {Code-Review: [-1, -2]}
   - name: check
@@ -65,6 +68,9 @@ pipelines:
 	if gate.Window.Size != 10 || gate.Window.Floor != 2 || gate.Retries != 1 || gate.Window.DecreaseType != "exponential" {
 		t.Fatalf("gate %+v", gate.Window)
 	}
+	if !gate.RetryCleared || gate.Probe != 80 || gate.ProbeGroup != 4 {
+		t.Fatalf("gate strategy: retry_cleared %v, probe %d, probe_group %d", gate.RetryCleared, gate.Probe, gate.ProbeGroup)
+	}
 	if len(gate.Reject) != 1 || len(gate.Reject[0].Values) != 2 || len(gate.Require) != 2 || !gate.Success.Submit {
 		t.Fatalf("gate filters: reject %+v require %+v", gate.Reject, gate.Require)
 	}
@@ -77,6 +83,7 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"unknown field", minimal + "colour: blue\n", "line 6: field colour not found"},
 		{"bad window", minimal + "pipelines:\n  - name: gate\n    window-floor: 0\n", "line 7: pipelines.0: window: floor must be >= 1"},
+		{"probe-group without probe", minimal + "pipelines:\n  - name: gate\n    probe-group: 4\n", "line 7: pipelines.0: probe_group: must be >= 0, and at most 1 unless probe is set"},
 		{"new pipeline without manager", minimal + "pipelines:\n  - name: deploy\n    trigger: [{event: change-merged}]\n", "line 7: pipelines.0: manager: must be set"},
 		{"bad submit type", minimal + "  org/b: {submit-type: SQUASH}\n", `line 6: projects.org/b.submit-type: unknown submit type "SQUASH"`},
 		{"bad executor", minimal + "executor: {kind: lambda}\n", `line 6: executor.kind: "lambda" is neither argo nor sim`},

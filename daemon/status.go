@@ -46,10 +46,15 @@ type ItemStatus struct {
 	Active bool        `json:"active"`
 	Phase  queue.Phase `json:"phase"`
 	// State is the speculative state: the changes merged, in order.
-	State      []queue.ChangeRef `json:"state"`
-	Attempt    int               `json:"attempt"`
-	Resets     int               `json:"resets,omitempty"`
-	EnqueuedAt time.Time         `json:"enqueued_at"`
+	State []queue.ChangeRef `json:"state"`
+	// Probe is set while the state is a probe: the item's change (with
+	// those of its group) built on the branch tip, never submitted.
+	// Cleared is set once a passed build included the change.
+	Probe      bool      `json:"probe,omitempty"`
+	Cleared    bool      `json:"cleared,omitempty"`
+	Attempt    int       `json:"attempt"`
+	Resets     int       `json:"resets,omitempty"`
+	EnqueuedAt time.Time `json:"enqueued_at"`
 	// Waiting is how long the item has been in the pipeline, in seconds.
 	Waiting float64      `json:"waiting_seconds"`
 	Build   *BuildStatus `json:"build,omitempty"`
@@ -127,7 +132,7 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *estimates
 					Ahead: it.Ahead, Active: managers[p.Name] == queue.Independent || q.Window == 0 || i < q.Window,
 					Phase: it.Phase, State: eng.Chain(it.ID), Attempt: it.Attempt, Resets: it.Resets,
 					EnqueuedAt: it.EnqueuedAt, Waiting: now.Sub(it.EnqueuedAt).Seconds(),
-					Failure: it.Failure, Note: notes[it.ID],
+					Failure: it.Failure, Note: notes[it.ID], Probe: it.Probe, Cleared: it.Cleared,
 				}
 				if b := it.Build; b != nil {
 					bs := &BuildStatus{Name: b.Name, URL: b.URL, Started: b.Started, Links: b.Links, Message: b.Message,

@@ -133,6 +133,8 @@ func TestStrategyValidation(t *testing.T) {
 		{"retry_cleared in an independent pipeline", func(p *PipelineConfig) { p.Manager, p.Retries, p.RetryCleared = Independent, 1, true }},
 		{"negative probe", func(p *PipelineConfig) { p.Probe = -1 }},
 		{"probe in an independent pipeline", func(p *PipelineConfig) { p.Manager, p.Probe = Independent, 2 }},
+		{"probe_group without probe", func(p *PipelineConfig) { p.ProbeGroup = 3 }},
+		{"negative probe_group", func(p *PipelineConfig) { p.Probe, p.ProbeGroup = 2, -1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := gateOnly()

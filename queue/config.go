@@ -73,6 +73,13 @@ type PipelineConfig struct {
 	// in the window, the item is built on the state ahead as usual. See
 	// rules.md.
 	Probe int `json:"probe,omitempty"`
+	// ProbeGroup (with Probe) is how many waiting items one probe builds
+	// together on the branch tip: group testing. A group that passes
+	// clears every change in it for one build; one that fails (or does
+	// not merge) says only that one of them is bad or the build was
+	// flaky, so each of its items is then probed alone. 0 and 1 probe
+	// every item alone. See rules.md.
+	ProbeGroup int `json:"probe_group,omitempty"`
 }
 
 // Trigger matches a Gerrit event.
@@ -215,6 +222,9 @@ func compile(c Config) (*compiled, error) {
 		}
 		if p.Probe < 0 || (p.Probe > 0 && p.Manager != Dependent) {
 			errs = append(errs, fmt.Errorf("%s.probe: must be >= 0, and 0 unless the pipeline is dependent", field))
+		}
+		if p.ProbeGroup < 0 || (p.ProbeGroup > 1 && p.Probe == 0) {
+			errs = append(errs, fmt.Errorf("%s.probe_group: must be >= 0, and at most 1 unless probe is set", field))
 		}
 		if p.Manager == Dependent {
 			if err := p.Window.validate(); err != nil {

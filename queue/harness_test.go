@@ -283,6 +283,10 @@ func (h *harness) run(script string) {
 			h.checkQueue(line)
 			continue
 		}
+		if strings.HasPrefix(line, "cleared ") {
+			h.checkCleared(line)
+			continue
+		}
 		var want []string
 		for i < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i]), "- ") {
 			want = append(want, strings.TrimPrefix(strings.TrimSpace(lines[i]), "- "))
@@ -324,6 +328,28 @@ func (h *harness) checkQueue(line string) {
 	}
 	if strings.Join(got, " ") != strings.TrimSpace(want) {
 		h.t.Fatalf("%q: got queue %q", line, strings.Join(got, " "))
+	}
+}
+
+// checkCleared checks "cleared PIPELINE: N...": the changes whose items
+// are cleared (Item.Cleared), in queue order.
+func (h *harness) checkCleared(line string) {
+	h.t.Helper()
+	name, want, _ := strings.Cut(strings.TrimPrefix(line, "cleared "), ":")
+	p := h.e.pipelines[name]
+	if p == nil {
+		h.t.Fatalf("%q: no pipeline %q", line, name)
+	}
+	var got []string
+	for _, q := range p.Queues {
+		for _, it := range q.Items {
+			if it.Cleared {
+				got = append(got, strconv.Itoa(it.Change.Number))
+			}
+		}
+	}
+	if strings.Join(got, " ") != strings.TrimSpace(want) {
+		h.t.Fatalf("%q: got cleared %q", line, strings.Join(got, " "))
 	}
 }
 

@@ -45,7 +45,7 @@ func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
 		}
 		if q.Window == 0 || i < q.Window {
 			changed = e.prepare(p, it) || changed
-		} else if i < q.Window+e.pipelineConfig(p).Probe {
+		} else if i < q.Window+e.pipelineConfig(p).Probe && e.pipelineConfig(p).ProbeGroup <= 1 {
 			changed = e.probe(p, it) || changed
 		}
 		if it.Ahead == 0 {
@@ -61,6 +61,9 @@ func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
 		if it.Failure == nil {
 			nnfi = it.ID
 		}
+	}
+	if e.pipelineConfig(p).ProbeGroup > 1 {
+		changed = e.probeGroups(p, q) || changed
 	}
 	return changed
 }
@@ -119,7 +122,7 @@ func (e *Engine) prepare(p *PipelineState, it *Item) bool {
 // those of the items ahead of it, then its own dependencies and itself.
 func (e *Engine) chain(it *Item) []ChangeRef {
 	if it.Probe {
-		return []ChangeRef{it.Change}
+		return e.probeChain(it)
 	}
 	var rev []*Item
 	for x := it; x != nil; {

@@ -479,6 +479,10 @@ func TestProperties(t *testing.T) {
 			p.Window.Size, p.Window.Floor = 2, 1
 			p.Retries, p.RetryCleared, p.Probe = 1, true, 3
 		}},
+		{"probe_group", func(p *PipelineConfig) {
+			p.Window.Size, p.Window.Floor = 2, 1
+			p.Retries, p.RetryCleared, p.Probe, p.ProbeGroup = 1, true, 5, 3
+		}},
 	} {
 		t.Run(pc.name, func(t *testing.T) {
 			cfg := testConfig()

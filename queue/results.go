@@ -22,6 +22,10 @@ func (e *Engine) onMergeCompleted(ev MergeCompleted) {
 	}
 	it := l.item
 	e.touch(l.pipeline, l.queue)
+	if ev.Conflict != nil && it.Probe && len(it.ProbeWith) > 0 {
+		e.splitProbe(l) // which of them does not merge is for their own probes to say
+		return
+	}
 	if ev.Conflict != nil {
 		it.Phase = PhaseFailed
 		it.Failure = &Failure{Kind: FailMergeConflict, Message: conflictText(ev.Conflict, it)}

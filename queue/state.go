@@ -100,6 +100,12 @@ type Item struct {
 	// of such a build: that failure is the change's own, and a failure
 	// ahead does not void it.
 	Probe bool `json:"probe,omitempty"`
+	// ProbeWith are the other items whose changes this item's probe
+	// builds with its own (PipelineConfig.ProbeGroup), in queue order.
+	ProbeWith []ItemID `json:"probe_with,omitempty"`
+	// Suspect is set once a group probe that included this item's change
+	// failed: the item is probed alone next.
+	Suspect bool `json:"suspect,omitempty"`
 	// Resets counts gate resets that hit this item.
 	Resets int `json:"resets,omitempty"`
 }

@@ -51,7 +51,7 @@ func TestPromisesHold(t *testing.T) {
 
 // The same seed gives the same run.
 func TestRunIsDeterministic(t *testing.T) {
-	for _, name := range []string{"zuul", "gated-probe"} {
+	for _, name := range []string{"zuul", "gated-probe", "gated-group"} {
 		a, err := Run(short(), strategy(name), 7)
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +69,7 @@ func TestEasyWorkload(t *testing.T) {
 	w := DefaultWorkload()
 	w.Rate, w.Hours, w.Warmup, w.Sigma = 1.5, 24, 1, 0
 	w.Bad, w.Flaky, w.Conflict = 0, 0, 0
-	for _, name := range []string{"serial", "zuul", "gated", "gated-probe"} {
+	for _, name := range []string{"serial", "zuul", "gated", "gated-probe", "gated-group"} {
 		r, err := Run(w, strategy(name), 1)
 		if err != nil {
 			t.Fatal(err)
@@ -80,7 +80,7 @@ func TestEasyWorkload(t *testing.T) {
 		if r.P50 < w.Build {
 			t.Errorf("%s: p50 %v is shorter than a build", name, r.P50)
 		}
-		if name != "gated-probe" && (r.BuildsPerMerge != 1 || r.Resets != 0) {
+		if !strings.HasPrefix(name, "gated-") && (r.BuildsPerMerge != 1 || r.Resets != 0) {
 			t.Errorf("%s: %.2f builds per merge, %d resets; want 1 and 0", name, r.BuildsPerMerge, r.Resets)
 		}
 		if r.Unfinished != 0 || r.WronglyRejected != 0 {

@@ -75,10 +75,19 @@ func Strategies() []Strategy {
 		{
 			Name:  "gated-probe",
 			About: "retry-cleared with a window floor of 20, and the next 40 items probed alone on the tip (probe: 40)",
-			Ours:  true,
+			Ours:  false,
 			Configure: func(p *queue.PipelineConfig) {
 				p.Window = window(20)
 				p.Retries, p.RetryCleared, p.Probe = 1, true, 40
+			},
+		},
+		{
+			Name:  "gated-group",
+			About: "retry-cleared with a window floor of 10, and the next 80 items probed on the tip in groups of 4, the items of a failed group then alone (probe: 80, probe_group: 4)",
+			Ours:  true,
+			Configure: func(p *queue.PipelineConfig) {
+				p.Window = window(10)
+				p.Retries, p.RetryCleared, p.Probe, p.ProbeGroup = 1, true, 80, 4
 			},
 		},
 	}
