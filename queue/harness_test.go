@@ -299,10 +299,44 @@ func (h *harness) run(script string) {
 	}
 }
 
-// checkQueue checks a "queue PIPELINE: items" line.
+// checkQueue checks a "queue PIPELINE: items" line: each item's change,
+// its phase unless waiting or in progress, and what it builds on when that
+// is not the item just ahead of it.
 func (h *harness) checkQueue(line string) {
 	h.t.Helper()
-	name, want, _ := strings.Cut(strings.TrimPrefix(line, "queue "), ":")
+	h.checkItems(line, "queue", func(p *PipelineState, it *Item, prev ItemID) string {
+		s := strconv.Itoa(it.Change.Number)
+		if it.Phase != PhaseWaiting && it.Phase != PhaseBuilding && it.Phase != PhaseMerging {
+			s += ":" + string(it.Phase)
+		}
+		if h.e.pipelineConfig(p).Manager == Dependent && it.Ahead != prev {
+			if it.Ahead == 0 {
+				s += "^tip"
+			} else {
+				s += "^" + strconv.Itoa(h.e.items[it.Ahead].item.Change.Number)
+			}
+		}
+		return s
+	})
+}
+
+// checkCleared checks "cleared PIPELINE: N...": the changes whose items
+// are cleared (Item.Cleared), in queue order.
+func (h *harness) checkCleared(line string) {
+	h.t.Helper()
+	h.checkItems(line, "cleared", func(_ *PipelineState, it *Item, _ ItemID) string {
+		if !it.Cleared {
+			return ""
+		}
+		return strconv.Itoa(it.Change.Number)
+	})
+}
+
+// checkItems checks a "CMD PIPELINE: ..." line against the items of the
+// pipeline in queue order, each as show gives it ("" leaves it out).
+func (h *harness) checkItems(line, cmd string, show func(p *PipelineState, it *Item, prev ItemID) string) {
+	h.t.Helper()
+	name, want, _ := strings.Cut(strings.TrimPrefix(line, cmd+" "), ":")
 	p := h.e.pipelines[name]
 	if p == nil {
 		h.t.Fatalf("%q: no pipeline %q", line, name)
@@ -311,45 +345,14 @@ func (h *harness) checkQueue(line string) {
 	for _, q := range p.Queues {
 		prev := ItemID(0)
 		for _, it := range q.Items {
-			s := strconv.Itoa(it.Change.Number)
-			if it.Phase != PhaseWaiting && it.Phase != PhaseBuilding && it.Phase != PhaseMerging {
-				s += ":" + string(it.Phase)
+			if s := show(p, it, prev); s != "" {
+				got = append(got, s)
 			}
-			if h.e.pipelineConfig(p).Manager == Dependent && it.Ahead != prev {
-				if it.Ahead == 0 {
-					s += "^tip"
-				} else {
-					s += "^" + strconv.Itoa(h.e.items[it.Ahead].item.Change.Number)
-				}
-			}
-			got = append(got, s)
 			prev = it.ID
 		}
 	}
 	if strings.Join(got, " ") != strings.TrimSpace(want) {
-		h.t.Fatalf("%q: got queue %q", line, strings.Join(got, " "))
-	}
-}
-
-// checkCleared checks "cleared PIPELINE: N...": the changes whose items
-// are cleared (Item.Cleared), in queue order.
-func (h *harness) checkCleared(line string) {
-	h.t.Helper()
-	name, want, _ := strings.Cut(strings.TrimPrefix(line, "cleared "), ":")
-	p := h.e.pipelines[name]
-	if p == nil {
-		h.t.Fatalf("%q: no pipeline %q", line, name)
-	}
-	var got []string
-	for _, q := range p.Queues {
-		for _, it := range q.Items {
-			if it.Cleared {
-				got = append(got, strconv.Itoa(it.Change.Number))
-			}
-		}
-	}
-	if strings.Join(got, " ") != strings.TrimSpace(want) {
-		h.t.Fatalf("%q: got cleared %q", line, strings.Join(got, " "))
+		h.t.Fatalf("%q: got %s %q", line, cmd, strings.Join(got, " "))
 	}
 }
 
