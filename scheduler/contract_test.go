@@ -105,3 +105,28 @@ func TestTheExampleWorkflowIsAcceptedFromUntrustedProjects(t *testing.T) {
 		t.Errorf("requests %d, inputs %+v", requests.Load(), wf.Spec.Templates[1].Inputs)
 	}
 }
+
+// Builds start in parallel, and so does rendering: Argo's validator is not
+// safe for concurrent use, so render serializes it (run with -race).
+func TestRenderConcurrently(t *testing.T) {
+	a, _ := offlineArgo(t)
+	file := workflowYAML(`  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: alpine
+      args: ["{{workflow.parameters.gated-revision}}"]
+`)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := a.render(context.Background(), testBuild(file))
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
@@ -10,6 +11,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
+
+// validating serializes Argo's validator: it is not safe for concurrent
+// use (v3.7: a package-level placeholder generator it writes on every
+// call; the race detector found it with builds started in parallel).
+var validating sync.Mutex
 
 // validateWorkflow runs Argo's own validator on the workflow gated is about
 // to submit. Templates it references (workflowTemplateRef, templateRef) are
@@ -33,7 +39,9 @@ func validateWorkflow(ctx context.Context, client wfclientset.Interface, wf *wfv
 		record(err)
 		return t, err
 	})
+	validating.Lock()
 	err := validate.ValidateWorkflow(namespaced, cluster, wf.DeepCopy(), nil, validate.ValidateOpts{Submit: true})
+	validating.Unlock()
 	if transient != nil {
 		return fmt.Errorf("read the templates workflow %s refers to: %w", wf.Name, transient)
 	}
