@@ -26,6 +26,7 @@ var argoScenarios = []string{
 	"check-votes.yaml",
 	"submit-type-cherry-pick.yaml",
 	"flaky-retry.yaml",
+	"restart-while-building.yaml",
 }
 
 // TestScenariosOnArgo runs a representative subset of the scenarios with

@@ -19,6 +19,7 @@ import (
 	"gated.dev/gated/deploy/devcluster"
 	"gated.dev/gated/gerrit"
 	"gated.dev/gated/gerrit/gerrittest"
+	"gated.dev/gated/queue"
 	"gated.dev/gated/scheduler"
 )
 
@@ -101,7 +102,74 @@ func (r *Runner) Run(ctx context.Context, s *Scenario) (bool, error) {
 			return false, fmt.Errorf("%s:%d: %s: %w", s.File, st.Line, st.Kind, err)
 		}
 	}
+	if err := w.noOrphans(ctx); err != nil {
+		w.failures++
+		fmt.Fprintf(w.out(), "FAIL %s: after the last step: %v\n", s.File, err)
+	}
 	return w.failures == 0, nil
+}
+
+func (w *world) out() io.Writer {
+	if w.r.Out == nil {
+		return io.Discard
+	}
+	return w.r.Out
+}
+
+// noOrphans checks what every scenario must end with, whatever it
+// expects: no build runs in the executor (on the cluster, as Argo sees
+// it) that is not the current build of an item gated holds. A cancelled
+// workflow takes the controller a moment to stop, so on the cluster this
+// waits for up to 30 s.
+func (w *world) noOrphans(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if err := w.quiesce(ctx); err != nil {
+			return err
+		}
+		orphans, err := w.orphans(ctx)
+		if err != nil || len(orphans) == 0 {
+			return err
+		}
+		if !w.r.argo() || time.Now().After(deadline) {
+			return fmt.Errorf("builds left running for no item: %v", orphans)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// orphans returns the builds that run for no item's current attempt.
+func (w *world) orphans(ctx context.Context) ([]string, error) {
+	status, err := w.gated.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	current := map[string]bool{}
+	for _, p := range status.Pipelines {
+		for _, q := range p.Queues {
+			for _, it := range q.Items {
+				if it.Phase == queue.PhaseBuilding {
+					current[scheduler.BuildName(p.Name, it.ID.String(), it.Attempt)] = true
+				}
+			}
+		}
+	}
+	builds, err := w.exec.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, b := range builds {
+		if !b.Phase.Done() && !current[b.Name] {
+			out = append(out, b.Name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // world is one running scenario.
@@ -512,10 +580,7 @@ func (w *world) review(r *Review) error {
 
 // report prints one expectation's outcome.
 func (w *world) report(st Step, key string, err error) {
-	out := w.r.Out
-	if out == nil {
-		out = io.Discard
-	}
+	out := w.out()
 	if err != nil {
 		w.failures++
 		fmt.Fprintf(out, "FAIL %s:%d: %s: %v\n", w.s.File, st.Line, key, err)
