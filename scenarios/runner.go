@@ -427,6 +427,16 @@ func (w *world) change(id string) (int, error) {
 	return n, nil
 }
 
+// gerritChange returns what the Gerrit simulator holds of a scenario's
+// change.
+func (w *world) gerritChange(id string) (gerrittest.ChangeState, error) {
+	n, err := w.change(id)
+	if err != nil {
+		return gerrittest.ChangeState{}, err
+	}
+	return w.gerrit.Change(n)
+}
+
 func (w *world) changes(ids []string) ([]int, error) {
 	var out []int
 	for _, id := range ids {
@@ -660,11 +670,7 @@ func (w *world) check(key string, e *Expect, status daemon.Status) error {
 		return wanted(*e.BuildsCancelled, cancelled, func(a, b int) bool { return a == b })
 	case "votes":
 		for _, id := range sortedKeys(e.Votes) {
-			n, err := w.change(id)
-			if err != nil {
-				return err
-			}
-			c, err := w.gerrit.Change(n)
+			c, err := w.gerritChange(id)
 			if err != nil {
 				return err
 			}
@@ -678,11 +684,7 @@ func (w *world) check(key string, e *Expect, status daemon.Status) error {
 		return nil
 	case "comment-contains":
 		for _, id := range sortedKeys(e.CommentContains) {
-			n, err := w.change(id)
-			if err != nil {
-				return err
-			}
-			c, err := w.gerrit.Change(n)
+			c, err := w.gerritChange(id)
 			if err != nil {
 				return err
 			}
