@@ -21,6 +21,7 @@ func (e *Engine) process(p *PipelineState, q *ChangeQueue) bool {
 // built; an item that completed is reported only at the head, where nothing
 // ahead of it can change its result any more.
 func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
+	cp := e.pipelineConfig(p)
 	changed := false
 	var nnfi ItemID
 	for i := 0; i < len(q.Items); i++ {
@@ -45,7 +46,7 @@ func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
 		}
 		if q.Window == 0 || i < q.Window {
 			changed = e.prepare(p, it) || changed
-		} else if i < q.Window+e.pipelineConfig(p).Probe && e.pipelineConfig(p).ProbeGroup <= 1 {
+		} else if i < q.Window+cp.Probe && cp.ProbeGroup <= 1 {
 			changed = e.probe(p, it) || changed
 		}
 		if it.Ahead == 0 {
@@ -62,7 +63,7 @@ func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
 			nnfi = it.ID
 		}
 	}
-	if e.pipelineConfig(p).ProbeGroup > 1 {
+	if cp.ProbeGroup > 1 {
 		changed = e.probeGroups(p, q) || changed
 	}
 	return changed
