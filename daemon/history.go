@@ -6,8 +6,7 @@ import (
 	"gated.dev/gated/queue"
 )
 
-// BuildRecord is one finished build, kept in the history for the status page
-// and for time estimates.
+// BuildRecord is one finished build, kept in the history.
 type BuildRecord struct {
 	Pipeline string            `json:"pipeline"`
 	Item     queue.ItemID      `json:"item"`
@@ -23,28 +22,11 @@ type BuildRecord struct {
 	Finished time.Time         `json:"finished"`
 }
 
-// buildRecord returns the record of a build the event finishes, if it is the
-// current build of a live item (answers for older attempts are ignored by
-// the engine, and not recorded either).
-func buildRecord(eng *queue.Engine, now time.Time, ev queue.Event) (BuildRecord, bool) {
-	bc, ok := ev.(queue.BuildCompleted)
-	if !ok {
-		return BuildRecord{}, false
+// buildRecord is the history's record of a build the engine saw finish.
+func buildRecord(f queue.BuildFinished) BuildRecord {
+	return BuildRecord{
+		Pipeline: f.Pipeline, Item: f.Item, Attempt: f.Attempt, Project: f.Change.Project,
+		Change: f.Change, Changes: f.Changes, Result: f.Result, Message: f.Message, URL: f.URL, Links: f.Links,
+		Started: f.Started, Finished: f.Finished,
 	}
-	it, pipeline, ok := eng.Item(bc.Item)
-	if !ok || it.Attempt != bc.Attempt || it.Phase != queue.PhaseBuilding {
-		return BuildRecord{}, false
-	}
-	rec := BuildRecord{
-		Pipeline: pipeline, Item: it.ID, Attempt: it.Attempt, Project: it.Change.Project,
-		Change: it.Change, Changes: eng.Chain(it.ID), Result: bc.Result, Message: bc.Message, URL: bc.URL, Links: bc.Links,
-		Finished: now,
-	}
-	if it.Build != nil {
-		rec.Started = it.Build.Started
-		if rec.URL == "" {
-			rec.URL = it.Build.URL
-		}
-	}
-	return rec, true
 }

@@ -3,12 +3,9 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"gated.dev/gated/gerrit"
@@ -26,32 +23,44 @@ type intake struct {
 	db       *storage.DB
 	gerrit   *gerrit.Client
 	projects map[string]bool
-	// send hands inputs to the loop, in order; they count as pending from
-	// before the first is sent, so the daemon is never idle between them.
-	send    func(context.Context, ...input) bool
-	dedupe  *gerrit.Dedupe
-	wake    chan struct{}
-	work    *atomic.Int64 // the daemon's: an inbox entry counts until consumed
-	metrics *metrics
-	now     func() time.Time
-	limit   int // closure size
+	mail     *mailbox
+	metrics  *metrics
+	now      func() time.Time
+	limit    int // closure size
+	// store stores an event in the inbox once: the same event by webhook
+	// and stream-events, or a webhook retry, is dropped; an event that
+	// could not be stored is taken when it comes again.
+	store gerrit.Sink
+	wake  chan struct{}
 }
 
-// sink is where the webhook and the stream reader put events.
-func (t *intake) sink(ctx context.Context, ev gerrit.Event) error {
+func newIntake(log *slog.Logger, db *storage.DB, gc *gerrit.Client, projects map[string]bool, mail *mailbox, m *metrics, now func() time.Time) *intake {
+	t := &intake{
+		log: log, db: db, gerrit: gc, projects: projects, mail: mail, metrics: m, now: now,
+		limit: gerrit.DefaultClosureLimit, wake: make(chan struct{}, 1),
+	}
+	t.store = gerrit.NewDedupe(4096).Filter(t.add)
+	return t
+}
+
+// take is where the webhook and the stream reader put events.
+func (t *intake) take(ctx context.Context, ev gerrit.Event) error {
 	if !ev.Relevant() || !t.projects[ev.Project] {
 		return nil
 	}
-	if t.dedupe.Seen(ev.ID()) {
-		return nil
-	}
+	return t.store(ctx, ev)
+}
+
+// add stores an event in the inbox; it counts as work until the loop
+// consumed it.
+func (t *intake) add(_ context.Context, ev gerrit.Event) error {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	t.work.Add(1)
+	t.mail.expect(1)
 	if _, err := t.db.AddInbox(data); err != nil {
-		t.work.Add(-1)
+		t.mail.settle(1)
 		return err // Gerrit's webhook plugin retries on the 503 this gives
 	}
 	select {
@@ -81,7 +90,7 @@ func (t *intake) run(ctx context.Context) {
 					more, err = t.followUp(ctx, x)
 				}
 				if err == nil {
-					if !t.send(ctx, append([]input{x}, more...)...) {
+					if !t.mail.post(ctx, append([]input{x}, more...)...) {
 						return
 					}
 					break
@@ -119,7 +128,7 @@ func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
 		return x, nil
 	}
 	x.eventID = ev.ID()
-	if ev.CreatedOn > 0 && t.metrics != nil {
+	if ev.CreatedOn > 0 {
 		t.metrics.eventLag.Observe(t.now().Sub(time.Unix(ev.CreatedOn, 0)).Seconds())
 	}
 	if ev.Type == "ref-updated" {
@@ -180,15 +189,24 @@ func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
 
 // changeEvent reads a change and its dependency closure from Gerrit.
 func (t *intake) changeEvent(ctx context.Context, typ string, n int) (queue.ChangeEvent, error) {
-	changes, err := t.gerrit.Closure(ctx, n, t.limit)
+	closure, err := t.gerrit.Closure(ctx, n, t.limit)
 	if err != nil {
 		return queue.ChangeEvent{}, err
 	}
-	ce := queue.ChangeEvent{Type: typ, Change: n}
-	for _, c := range changes {
+	return changeEvent(typ, closure), nil
+}
+
+// changeEvent is the engine's event for a change's closure (the change
+// first).
+func changeEvent(typ string, closure []gerrit.Change) queue.ChangeEvent {
+	ce := queue.ChangeEvent{Type: typ}
+	if len(closure) > 0 {
+		ce.Change = closure[0].Number
+	}
+	for _, c := range closure {
 		ce.Changes = append(ce.Changes, toQueueChange(c))
 	}
-	return ce, nil
+	return ce
 }
 
 func toQueueChange(c gerrit.Change) queue.Change {
@@ -219,40 +237,16 @@ func accountName(a gerrit.Account) string {
 // reconcile re-reads from Gerrit every change the gate holds and every
 // change the reconcile query finds (approved changes), and feeds them to the
 // loop as "reconcile" events: a missed event never strands a change.
-func (t *intake) reconcile(ctx context.Context, query string, held func() []int) error {
-	found, err := t.gerrit.Query(ctx, query)
+func (t *intake) reconcile(ctx context.Context, query string, held func(context.Context) ([]int, error)) error {
+	also, err := held(ctx)
 	if err != nil {
-		return fmt.Errorf("reconcile query %q: %w", query, err)
+		return err
 	}
-	seen := map[int]bool{}
-	var nums []int
-	for _, c := range found {
-		if t.projects[c.Project] && !seen[c.Number] {
-			seen[c.Number] = true
-			nums = append(nums, c.Number)
-		}
-	}
-	for _, n := range held() {
-		if !seen[n] {
-			seen[n] = true
-			nums = append(nums, n)
-		}
-	}
-	// Gerrit lists the most recently updated first; older changes were
-	// most likely approved first, and enter first.
-	slices.Sort(nums)
-	var errs []error
-	for _, n := range nums {
-		ce, err := t.changeEvent(ctx, "reconcile", n)
-		if err != nil {
-			if !gerrit.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("change %d: %w", n, err))
-			}
-			continue
-		}
-		if !t.send(ctx, input{event: ce}) {
+	r := gerrit.Reconcile{Query: query, Also: also, ClosureLimit: t.limit, Project: func(p string) bool { return t.projects[p] }}
+	return t.gerrit.Reconcile(ctx, r, func(ctx context.Context, closure []gerrit.Change) error {
+		if !t.mail.post(ctx, input{event: changeEvent("reconcile", closure)}) {
 			return ctx.Err()
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,14 +19,12 @@ type metrics struct {
 	buildsStarted   *prometheus.CounterVec
 	buildsCanceled  *prometheus.CounterVec
 	buildResults    *prometheus.CounterVec
-	resets          prometheus.Counter
+	resets          *prometheus.CounterVec
 	merged          *prometheus.CounterVec
 	mergeSeconds    prometheus.Histogram
 	eventLag        prometheus.Histogram
 	approvalToMerge *prometheus.HistogramVec
 	actionRetries   *prometheus.CounterVec
-
-	lastResets int
 }
 
 func newMetrics() *metrics {
@@ -38,7 +35,7 @@ func newMetrics() *metrics {
 	m.buildsStarted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_builds_started_total", Help: "Builds started."}, []string{"pipeline"})
 	m.buildsCanceled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_builds_cancelled_total", Help: "Builds cancelled because their speculative state became invalid."}, []string{"pipeline"})
 	m.buildResults = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_build_results_total", Help: "Finished builds by result."}, []string{"pipeline", "result"})
-	m.resets = prometheus.NewCounter(prometheus.CounterOpts{Name: "gated_gate_resets_total", Help: "Items whose speculative state was invalidated and rebuilt."})
+	m.resets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_gate_resets_total", Help: "Items whose speculative state was invalidated and rebuilt."}, []string{"pipeline"})
 	m.merged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_changes_merged_total", Help: "Changes submitted by the gate."}, []string{"pipeline"})
 	m.mergeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_merge_seconds", Help: "Time to build a speculative state.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
 	m.eventLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_event_lag_seconds", Help: "Time from a Gerrit event to its application by the gate loop.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)})
@@ -55,10 +52,10 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// observe updates the metrics after a transition; it runs on the loop
-// goroutine. enqueued gives the enqueue time of items that merged.
-func (m *metrics) observe(eng *queue.Engine, tr transition, enqueued map[queue.ItemID]time.Time) {
-	for _, a := range tr.actions {
+// observe updates the metrics after a transition, from the actions it
+// decided and the facts the engine observed; it runs on the loop goroutine.
+func (m *metrics) observe(eng *queue.Engine, actions []queue.Action, facts []queue.Fact) {
+	for _, a := range actions {
 		switch a := a.(type) {
 		case queue.StartBuild:
 			m.buildsStarted.WithLabelValues(a.Pipeline).Inc()
@@ -66,22 +63,17 @@ func (m *metrics) observe(eng *queue.Engine, tr transition, enqueued map[queue.I
 			m.buildsCanceled.WithLabelValues(a.Pipeline).Inc()
 		}
 	}
-	for _, r := range tr.records {
-		m.buildResults.WithLabelValues(r.Pipeline, string(r.Result)).Inc()
-	}
-	for _, ev := range tr.events {
-		if sc, ok := ev.(queue.SubmitCompleted); ok && sc.Merged {
-			if t, ok := enqueued[sc.Item]; ok {
-				m.merged.WithLabelValues("gate").Inc()
-				m.approvalToMerge.WithLabelValues("gate").Observe(tr.now.Sub(t).Seconds())
-			}
+	for _, f := range facts {
+		switch f := f.(type) {
+		case queue.BuildFinished:
+			m.buildResults.WithLabelValues(f.Pipeline, string(f.Result)).Inc()
+		case queue.ChangeMerged:
+			m.merged.WithLabelValues(f.Pipeline).Inc()
+			m.approvalToMerge.WithLabelValues(f.Pipeline).Observe(f.MergedAt.Sub(f.EnqueuedAt).Seconds())
+		case queue.ItemReset:
+			m.resets.WithLabelValues(f.Pipeline).Inc()
 		}
 	}
-	c := eng.Counters()
-	if d := c.Resets - m.lastResets; d > 0 {
-		m.resets.Add(float64(d))
-	}
-	m.lastResets = c.Resets
 	m.queueLength.Reset()
 	m.window.Reset()
 	for _, p := range eng.State().Pipelines {

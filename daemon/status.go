@@ -86,14 +86,14 @@ type estimates struct {
 
 const estimateSamples = 10
 
-func (e *estimates) add(r BuildRecord) {
+func (e *estimates) add(r queue.BuildFinished) {
 	if r.Result != queue.ResultSuccess || r.Started.IsZero() {
 		return
 	}
 	if e.durations == nil {
 		e.durations = map[string][]time.Duration{}
 	}
-	k := r.Pipeline + "\x00" + r.Project
+	k := r.Pipeline + "\x00" + r.Change.Project
 	d := append(e.durations[k], r.Finished.Sub(r.Started))
 	if len(d) > estimateSamples {
 		d = d[len(d)-estimateSamples:]

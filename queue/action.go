@@ -1,11 +1,18 @@
 package queue
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Action is an output of the engine: something a worker must do. Actions
 // are idempotent by design, so the daemon may perform one again after a
-// crash.
-type Action interface{ action() }
+// crash. String describes it for logs; kind names its type in the
+// encoding (MarshalAction).
+type Action interface {
+	fmt.Stringer
+	kind() string
+}
 
 // Merge asks the merger to build an item's speculative state: Changes
 // applied in order onto the branch tips (or onto Bases where given), with
@@ -87,9 +94,29 @@ type Forget struct {
 	Pipeline string `json:"pipeline"`
 }
 
-func (Merge) action()       {}
-func (StartBuild) action()  {}
-func (CancelBuild) action() {}
-func (Report) action()      {}
-func (Submit) action()      {}
-func (Forget) action()      {}
+func (Merge) kind() string       { return "merge" }
+func (StartBuild) kind() string  { return "start-build" }
+func (CancelBuild) kind() string { return "cancel-build" }
+func (Report) kind() string      { return "report" }
+func (Submit) kind() string      { return "submit" }
+func (Forget) kind() string      { return "forget" }
+
+func (a Merge) String() string {
+	return fmt.Sprintf("merge item %d attempt %d (%d changes)", a.Item, a.Attempt, len(a.Changes))
+}
+
+func (a StartBuild) String() string {
+	return fmt.Sprintf("start build of item %d attempt %d (change %s)", a.Item, a.Attempt, a.Change)
+}
+
+func (a CancelBuild) String() string {
+	return fmt.Sprintf("cancel build of item %d attempt %d", a.Item, a.Attempt)
+}
+
+func (a Report) String() string { return fmt.Sprintf("report %s on change %s", a.Kind, a.Change) }
+
+func (a Submit) String() string {
+	return fmt.Sprintf("submit change %s (item %d)", a.Change, a.Item)
+}
+
+func (a Forget) String() string { return fmt.Sprintf("forget item %d", a.Item) }

@@ -27,12 +27,17 @@ import (
 //	push P                       the branch of project P moves outside the gate
 //	refupdate P SHA              Gerrit reports project P's branch at SHA
 //	dequeue N                    an administrator dequeues change N from gate
+//	started P I.A                the executor reports build I.A of pipeline P
+//	                             running (the item may be gone)
+//	listed P:I.A ...             the executor's inventory at start-up
 //
 // Lines starting with "- " after a command are the exact actions it must
 // return, in order; a command followed by none must return none. "queue PIPELINE: ..."
 // lines check a pipeline's items: "1 2:passed 3^1" lists items (by change
 // number) head first, with their phase when not the obvious one and their
-// ahead item after ^ when it is not the previous item.
+// ahead item after ^ when it is not the previous item. "facts: ..." lines
+// check the facts the engine observed since the last such line (Ready),
+// separated by "; ".
 type harness struct {
 	t       *testing.T
 	e       *Engine
@@ -248,9 +253,30 @@ func (h *harness) do(line string) []Action {
 	case "dequeue":
 		n, _ := strconv.Atoi(arg(1))
 		return h.apply(Dequeue{Pipeline: "gate", Change: n})
+	case "started":
+		b := h.buildRef(arg(1) + ":" + arg(2))
+		return h.apply(BuildStarted{Pipeline: b.Pipeline, Item: b.Item, Attempt: b.Attempt, Name: "b", URL: "https://argo/b"})
+	case "listed":
+		var ev BuildsListed
+		for _, s := range f[1:] {
+			ev.Builds = append(ev.Builds, h.buildRef(s))
+		}
+		return h.apply(ev)
 	}
 	h.t.Fatalf("unknown command %q", line)
 	return nil
+}
+
+// buildRef parses "PIPELINE:I.A".
+func (h *harness) buildRef(s string) BuildRef {
+	pipeline, ia, _ := strings.Cut(s, ":")
+	i, a, _ := strings.Cut(ia, ".")
+	item, err1 := strconv.Atoi(i)
+	attempt, err2 := strconv.Atoi(a)
+	if err1 != nil || err2 != nil {
+		h.t.Fatalf("bad build %q: want PIPELINE:ITEM.ATTEMPT", s)
+	}
+	return BuildRef{Pipeline: pipeline, Item: ItemID(item), Attempt: attempt}
 }
 
 func (h *harness) apply(ev Event) []Action {
@@ -285,6 +311,10 @@ func (h *harness) run(script string) {
 		}
 		if strings.HasPrefix(line, "cleared ") {
 			h.checkCleared(line)
+			continue
+		}
+		if want, ok := strings.CutPrefix(line, "facts:"); ok {
+			h.checkFacts(strings.TrimSpace(want))
 			continue
 		}
 		var want []string
@@ -410,6 +440,31 @@ func formatActions(acts []Action) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// checkFacts compares the facts observed since the last Ready with want.
+func (h *harness) checkFacts(want string) {
+	h.t.Helper()
+	rd, err := h.e.Ready()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var got []string
+	for _, f := range rd.Facts {
+		switch f := f.(type) {
+		case BuildFinished:
+			got = append(got, fmt.Sprintf("finished #%d.%d %s [%s] %s", f.Item, f.Attempt, f.Pipeline, refs(f.Changes), f.Result))
+		case ChangeMerged:
+			got = append(got, fmt.Sprintf("merged #%d %s %s after %s", f.Item, f.Pipeline, f.Change, f.MergedAt.Sub(f.EnqueuedAt)))
+		case ItemReset:
+			got = append(got, fmt.Sprintf("reset #%d %s", f.Item, f.Pipeline))
+		default:
+			got = append(got, fmt.Sprintf("%T", f))
+		}
+	}
+	if strings.Join(got, "; ") != want {
+		h.t.Fatalf("facts:\n got: %s\nwant: %s", strings.Join(got, "; "), want)
+	}
 }
 
 // checkInvariants checks what must hold after every transition.

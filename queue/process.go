@@ -199,6 +199,7 @@ func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 	}
 	e.cancel(p, it)
 	e.counts.Resets++
+	e.observe(ItemReset{Pipeline: p.Name, Item: it.ID, Change: it.Change})
 	it.Resets++
 	it.Attempt++
 	it.AttemptAt = e.now
