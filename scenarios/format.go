@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -418,6 +417,3 @@ func orEmpty(s []string) []string {
 	}
 	return s
 }
-
-// String renders a step for output lines.
-func (s Step) String() string { return strings.TrimSpace(fmt.Sprintf("%s (line %d)", s.Kind, s.Line)) }
