@@ -138,7 +138,7 @@ func (l *loop) step(batch []input) error {
 	if !applied && len(t.Inbox) == 0 && len(t.Done) == 0 {
 		return nil // notes, ticks and status requests: nothing to commit
 	}
-	var facts []queue.Fact
+	var facts queue.Facts
 	if applied {
 		rd, err := l.eng.Ready()
 		if err != nil {
@@ -146,14 +146,12 @@ func (l *loop) step(batch []input) error {
 		}
 		t.State, facts = rd.State, rd.Facts
 	}
-	for _, f := range facts {
-		if bf, ok := f.(queue.BuildFinished); ok {
-			data, err := json.Marshal(buildRecord(bf))
-			if err != nil {
-				return fmt.Errorf("encode build record: %w", err)
-			}
-			t.History = append(t.History, data)
+	for _, f := range facts.Builds {
+		data, err := json.Marshal(buildRecord(f))
+		if err != nil {
+			return fmt.Errorf("encode build record: %w", err)
 		}
+		t.History = append(t.History, data)
 	}
 	for _, a := range actions {
 		data, err := queue.MarshalAction(a)
@@ -170,18 +168,16 @@ func (l *loop) step(batch []input) error {
 		l.dispatch(ids[i], a)
 	}
 	if applied {
-		l.observe(now, actions, facts)
+		l.observe(actions, facts)
 	}
 	return nil
 }
 
 // observe updates what derives from a committed transition: estimates,
 // metrics, the status page.
-func (l *loop) observe(now time.Time, actions []queue.Action, facts []queue.Fact) {
-	for _, f := range facts {
-		if bf, ok := f.(queue.BuildFinished); ok {
-			l.est.add(bf)
-		}
+func (l *loop) observe(actions []queue.Action, facts queue.Facts) {
+	for _, f := range facts.Builds {
+		l.est.add(f)
 	}
 	l.metrics.observe(l.eng, actions, facts)
 	l.dirty = true

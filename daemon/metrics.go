@@ -54,7 +54,7 @@ func (m *metrics) handler() http.Handler {
 
 // observe updates the metrics after a transition, from the actions it
 // decided and the facts the engine observed; it runs on the loop goroutine.
-func (m *metrics) observe(eng *queue.Engine, actions []queue.Action, facts []queue.Fact) {
+func (m *metrics) observe(eng *queue.Engine, actions []queue.Action, facts queue.Facts) {
 	for _, a := range actions {
 		switch a := a.(type) {
 		case queue.StartBuild:
@@ -63,16 +63,15 @@ func (m *metrics) observe(eng *queue.Engine, actions []queue.Action, facts []que
 			m.buildsCanceled.WithLabelValues(a.Pipeline).Inc()
 		}
 	}
-	for _, f := range facts {
-		switch f := f.(type) {
-		case queue.BuildFinished:
-			m.buildResults.WithLabelValues(f.Pipeline, string(f.Result)).Inc()
-		case queue.ChangeMerged:
-			m.merged.WithLabelValues(f.Pipeline).Inc()
-			m.approvalToMerge.WithLabelValues(f.Pipeline).Observe(f.MergedAt.Sub(f.EnqueuedAt).Seconds())
-		case queue.ItemReset:
-			m.resets.WithLabelValues(f.Pipeline).Inc()
-		}
+	for _, f := range facts.Builds {
+		m.buildResults.WithLabelValues(f.Pipeline, string(f.Result)).Inc()
+	}
+	for _, f := range facts.Merged {
+		m.merged.WithLabelValues(f.Pipeline).Inc()
+		m.approvalToMerge.WithLabelValues(f.Pipeline).Observe(f.MergedAt.Sub(f.EnqueuedAt).Seconds())
+	}
+	for _, f := range facts.Resets {
+		m.resets.WithLabelValues(f.Pipeline).Inc()
 	}
 	m.queueLength.Reset()
 	m.window.Reset()

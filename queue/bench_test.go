@@ -75,7 +75,7 @@ func (w *benchWorld) merged(a Merge) MergeCompleted {
 func (w *benchWorld) apply(ev Event) {
 	w.now = w.now.Add(time.Second)
 	w.pending = append(w.pending, w.e.Apply(w.now, ev)...)
-	w.e.facts = w.e.facts[:0] // observed, as the daemon's Ready does, without encoding the state
+	w.e.facts = Facts{} // observed, as the daemon's Ready does, without encoding the state
 }
 
 // step applies one event: an approval replacing a merged change, or the

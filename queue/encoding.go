@@ -32,8 +32,8 @@ type Ready struct {
 	// Writing them over the parts stored before gives the parts of the
 	// whole state.
 	State map[string][]byte
-	// Facts are what happened since the last Ready, in order.
-	Facts []Fact
+	// Facts are what happened since the last Ready.
+	Facts Facts
 }
 
 // Ready returns the state's changed parts and the facts since the last
@@ -63,7 +63,7 @@ func (e *Engine) Ready() (Ready, error) {
 	}
 	clear(e.changed)
 	rd := Ready{State: parts, Facts: e.facts}
-	e.facts = nil
+	e.facts = Facts{}
 	return rd, nil
 }
 

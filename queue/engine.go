@@ -29,7 +29,7 @@ type Engine struct {
 	// changed accumulates the queues touched, and facts what happened,
 	// since the last Ready.
 	changed map[*ChangeQueue]*PipelineState
-	facts   []Fact
+	facts   Facts
 
 	counts Counters
 }

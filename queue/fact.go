@@ -2,11 +2,15 @@ package queue
 
 import "time"
 
-// Fact is something that happened in the engine, for observers (the build
-// history, metrics, the status page's estimates): unlike an action, nothing
-// performs it. Engine.Ready hands out the facts since its last call, as
+// Facts are what happened in the engine, for observers (the build
+// history, metrics, the status page's estimates): unlike actions, nothing
+// performs them. Engine.Ready hands out the facts since its last call, as
 // raft's Ready hands out what to persist and send.
-type Fact interface{ fact() }
+type Facts struct {
+	Builds []BuildFinished
+	Merged []ChangeMerged
+	Resets []ItemReset
+}
 
 // BuildFinished is the end of an item's current build, with what the
 // history keeps of it. Answers for older attempts are stale and make no
@@ -44,9 +48,3 @@ type ItemReset struct {
 	Item     ItemID
 	Change   ChangeRef
 }
-
-func (BuildFinished) fact() {}
-func (ChangeMerged) fact()  {}
-func (ItemReset) fact()     {}
-
-func (e *Engine) observe(f Fact) { e.facts = append(e.facts, f) }

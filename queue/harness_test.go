@@ -442,7 +442,8 @@ func formatActions(acts []Action) []string {
 	return out
 }
 
-// checkFacts compares the facts observed since the last Ready with want.
+// checkFacts compares the facts observed since the last Ready with want:
+// builds finished, then changes merged, then resets.
 func (h *harness) checkFacts(want string) {
 	h.t.Helper()
 	rd, err := h.e.Ready()
@@ -450,17 +451,14 @@ func (h *harness) checkFacts(want string) {
 		h.t.Fatal(err)
 	}
 	var got []string
-	for _, f := range rd.Facts {
-		switch f := f.(type) {
-		case BuildFinished:
-			got = append(got, fmt.Sprintf("finished #%d.%d %s [%s] %s", f.Item, f.Attempt, f.Pipeline, refs(f.Changes), f.Result))
-		case ChangeMerged:
-			got = append(got, fmt.Sprintf("merged #%d %s %s after %s", f.Item, f.Pipeline, f.Change, f.MergedAt.Sub(f.EnqueuedAt)))
-		case ItemReset:
-			got = append(got, fmt.Sprintf("reset #%d %s", f.Item, f.Pipeline))
-		default:
-			got = append(got, fmt.Sprintf("%T", f))
-		}
+	for _, f := range rd.Facts.Builds {
+		got = append(got, fmt.Sprintf("finished #%d.%d %s [%s] %s", f.Item, f.Attempt, f.Pipeline, refs(f.Changes), f.Result))
+	}
+	for _, f := range rd.Facts.Merged {
+		got = append(got, fmt.Sprintf("merged #%d %s %s after %s", f.Item, f.Pipeline, f.Change, f.MergedAt.Sub(f.EnqueuedAt)))
+	}
+	for _, f := range rd.Facts.Resets {
+		got = append(got, fmt.Sprintf("reset #%d %s", f.Item, f.Pipeline))
 	}
 	if strings.Join(got, "; ") != want {
 		h.t.Fatalf("facts:\n got: %s\nwant: %s", strings.Join(got, "; "), want)

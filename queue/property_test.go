@@ -416,19 +416,17 @@ func (s *sim) checkSubmit(a Submit) {
 // checkFacts checks that the engine observes what the event did: a build
 // finished only on the answer for an item's current build, a change merged
 // only on a merged submit.
-func (s *sim) checkFacts(ev Event, facts []Fact) {
-	for _, f := range facts {
-		switch f := f.(type) {
-		case BuildFinished:
-			bc, ok := ev.(BuildCompleted)
-			_, listed := ev.(BuildsListed)
-			if !listed && (!ok || bc.Item != f.Item || bc.Attempt != f.Attempt || bc.Result != f.Result) {
-				s.fail("build of item %d attempt %d finished on %v", f.Item, f.Attempt, ev)
-			}
-		case ChangeMerged:
-			if sc, ok := ev.(SubmitCompleted); !ok || !sc.Merged || sc.Item != f.Item {
-				s.fail("change %s merged on %v", f.Change, ev)
-			}
+func (s *sim) checkFacts(ev Event, facts Facts) {
+	for _, f := range facts.Builds {
+		bc, ok := ev.(BuildCompleted)
+		_, listed := ev.(BuildsListed)
+		if !listed && (!ok || bc.Item != f.Item || bc.Attempt != f.Attempt || bc.Result != f.Result) {
+			s.fail("build of item %d attempt %d finished on %v", f.Item, f.Attempt, ev)
+		}
+	}
+	for _, f := range facts.Merged {
+		if sc, ok := ev.(SubmitCompleted); !ok || !sc.Merged || sc.Item != f.Item {
+			s.fail("change %s merged on %v", f.Change, ev)
 		}
 	}
 }

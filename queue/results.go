@@ -114,7 +114,7 @@ func (e *Engine) onBuildCompleted(ev BuildCompleted) {
 	it.Build.URL = firstNonEmpty(ev.URL, it.Build.URL)
 	it.Build.Links = cloneSlice(ev.Links)
 	it.Build.Message = ev.Message
-	e.observe(BuildFinished{
+	e.facts.Builds = append(e.facts.Builds, BuildFinished{
 		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Change: it.Change, Changes: e.chain(it),
 		Result: ev.Result, Message: ev.Message, Name: it.Build.Name, URL: it.Build.URL, Links: it.Build.Links,
 		Started: it.Build.Started, Finished: e.now,
@@ -181,7 +181,7 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 		}
 		q.Window = e.pipelineConfig(p).Window.increase(q.Window)
 		e.counts.Merged++
-		e.observe(ChangeMerged{Pipeline: p.Name, Item: it.ID, Change: it.Change, EnqueuedAt: it.EnqueuedAt, MergedAt: e.now})
+		e.facts.Merged = append(e.facts.Merged, ChangeMerged{Pipeline: p.Name, Item: it.ID, Change: it.Change, EnqueuedAt: it.EnqueuedAt, MergedAt: e.now})
 		e.dequeue(l, true, "", "")
 		for project, tip := range ev.Tips {
 			e.branchMoved(project, it.Change.Branch, tip)
