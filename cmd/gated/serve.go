@@ -72,14 +72,24 @@ func serveDaemon(ctx context.Context, cfg daemon.Config, opts daemon.Options, re
 }
 
 func validate(_ context.Context, args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: gated validate FILE")
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gated validate FILE\n\nChecks a configuration file offline, as serve does before it starts: every\nproblem is printed with its line; the exit status is 1 if there is any.")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
-	if _, err := daemon.LoadConfig(args[0]); err != nil {
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	if _, err := daemon.LoadConfig(fs.Arg(0)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Printf("%s: ok\n", args[0])
+	fmt.Printf("%s: ok\n", fs.Arg(0))
 	return 0
 }
