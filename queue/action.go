@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -113,7 +114,13 @@ func (a CancelBuild) String() string {
 	return fmt.Sprintf("cancel build of item %d attempt %d", a.Item, a.Attempt)
 }
 
-func (a Report) String() string { return fmt.Sprintf("report %s on change %s", a.Kind, a.Change) }
+func (a Report) String() string {
+	first, _, _ := strings.Cut(a.Message, "\n")
+	if len(first) > 160 {
+		first = first[:160] + "…"
+	}
+	return fmt.Sprintf("report %s on change %s: %s", a.Kind, a.Change, first)
+}
 
 func (a Submit) String() string {
 	return fmt.Sprintf("submit change %s (item %d)", a.Change, a.Item)

@@ -126,6 +126,15 @@ func (w *world) check(key string, e *Expect, status daemon.Status) error {
 			}
 		}
 		return nil
+	case "built":
+		for _, pipeline := range sortedKeys(e.Built) {
+			if got := w.built(pipeline); !slices.Equal(got, e.Built[pipeline]) {
+				return fmt.Errorf("wanted %s: %v built, got %v", pipeline, e.Built[pipeline], got)
+			}
+		}
+		return nil
+	case "merged-together":
+		return fmt.Errorf("merged-together needs submission ids, which this runner cannot read yet")
 	case "window":
 		for _, pipeline := range sortedKeys(e.Window) {
 			got, err := windowOf(status, pipeline)
@@ -237,4 +246,19 @@ func windowOf(status daemon.Status, pipeline string) (int, error) {
 		}
 	}
 	return w, nil
+}
+
+// built names the items of a pipeline that started a build, in order of
+// their first build.
+func (w *world) built(pipeline string) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, b := range w.exec.Started() {
+		if b.Pipeline != pipeline || seen[b.Item] {
+			continue
+		}
+		seen[b.Item] = true
+		out = append(out, w.ids2([]int{b.Change})[0])
+	}
+	return out
 }

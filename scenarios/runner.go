@@ -50,6 +50,7 @@ type executor interface {
 	Release(change int)
 	Advance() bool
 	Running() []scheduler.Build
+	Started() []scheduler.Build
 	Counts() (started, cancelled int)
 	Undelivered() int
 }

@@ -44,10 +44,7 @@ func (w *world) step(ctx context.Context, st Step) error {
 	case "upload":
 		err = w.upload(ctx, st.Upload)
 	case "new-patchset":
-		var n int
-		if n, err = w.change(st.NewPatchset.Change); err == nil {
-			_, err = w.gerrit.NewPatchset(ctx, gerrittest.Patchset{Change: n, Files: st.NewPatchset.Files})
-		}
+		err = w.newPatchset(ctx, st.NewPatchset)
 	case "approve":
 		var n int
 		if n, err = w.change(st.Change); err == nil {
@@ -65,7 +62,13 @@ func (w *world) step(ctx context.Context, st Step) error {
 			}
 		}
 	case "push-branch":
-		_, err = w.gerrit.PushBranch(ctx, gerrittest.Push{Project: st.PushBranch.Project, Branch: st.PushBranch.Branch, Files: st.PushBranch.Files})
+		var sha string
+		sha, err = w.gerrit.PushBranch(ctx, gerrittest.Push{Project: st.PushBranch.Project, Branch: st.PushBranch.Branch, Files: st.PushBranch.Files})
+		if err == nil && st.PushBranch.ID != "" {
+			w.pushes[st.PushBranch.ID] = sha
+		}
+	case "advance":
+		w.clock.Add(int64(st.Advance))
 	case "fail", "flaky":
 		w.rules = append(w.rules, st)
 		w.applyRules()
@@ -100,6 +103,21 @@ func (w *world) step(ctx context.Context, st Step) error {
 		return err
 	}
 	return w.quiesce(ctx)
+}
+
+func (w *world) newPatchset(ctx context.Context, np *NewPatchset) error {
+	n, err := w.change(np.Change)
+	if err != nil {
+		return err
+	}
+	in := gerrittest.Patchset{Change: n, Files: np.Files, Message: np.Message}
+	if np.DependsOn != nil {
+		if in.DependsOn, err = w.changes(np.DependsOn); err != nil {
+			return err
+		}
+	}
+	_, err = w.gerrit.NewPatchset(ctx, in)
+	return err
 }
 
 func (w *world) upload(ctx context.Context, u *Upload) error {

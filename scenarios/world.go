@@ -6,10 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
+	"sync/atomic"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"gated.dev/gated/daemon"
 	"gated.dev/gated/gerrit/gerrittest"
@@ -18,17 +16,20 @@ import (
 
 // world is one running scenario.
 type world struct {
-	r        *Runner
-	s        *Scenario
-	dir      string
-	gerrit   *gerrittest.Server
-	exec     executor
-	cfg      daemon.Config
-	gated    *daemon.Daemon
-	cancel   context.CancelFunc
-	done     chan error
-	ids      map[string]int // scenario id → change number
-	names    map[int]string
+	r      *Runner
+	s      *Scenario
+	dir    string
+	gerrit *gerrittest.Server
+	exec   executor
+	cfg    daemon.Config
+	gated  *daemon.Daemon
+	cancel context.CancelFunc
+	done   chan error
+	ids    map[string]int // scenario id → change number
+	names  map[int]string
+	pushes map[string]string // push-branch id → the commit it pushed
+	// clock is how far gated's clock is ahead of the wall clock (advance).
+	clock    atomic.Int64
 	fed      int // Gerrit events handed to gated so far
 	failures int
 	// rules are fail and flaky steps whose changes are not all uploaded
@@ -56,7 +57,7 @@ func (r *Runner) start(ctx context.Context, s *Scenario) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &world{r: r, s: s, dir: dir, ids: map[string]int{}, names: map[int]string{}}
+	w := &world{r: r, s: s, dir: dir, ids: map[string]int{}, names: map[int]string{}, pushes: map[string]string{}}
 	if w.gerrit, err = gerrittest.New(gerrittest.Options{Dir: filepath.Join(dir, "gerrit"), NoSSH: true}); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -80,23 +81,26 @@ func (r *Runner) start(ctx context.Context, s *Scenario) (*world, error) {
 			w.close()
 			return nil, err
 		}
-		cfg.Projects[p.Name] = daemon.ProjectYAML{Queue: p.Queue, SubmitType: p.SubmitType}
+		pc := daemon.ProjectYAML{Queue: p.Queue, SubmitType: p.SubmitType}
+		if p.Config != nil {
+			if err := daemon.DecodeFragment(p.Config, &pc); err != nil {
+				w.close()
+				return nil, fmt.Errorf("project %s: config: %w", p.Name, err)
+			}
+		}
+		cfg.Projects[p.Name] = pc
 	}
 	if s.Config != nil {
-		var frag struct {
-			Pipelines []daemon.PipelineYAML `yaml:"pipelines"`
-		}
-		dec := yaml.NewDecoder(strings.NewReader(string(s.Config)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&frag); err != nil {
+		runner := cfg // what the runner owns, whatever the fragment says
+		if err := daemon.DecodeFragment(s.Config, &cfg); err != nil {
 			w.close()
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		cfg.Pipelines = frag.Pipelines
-		if err := daemon.ValidateFragment(cfg); err != nil {
-			w.close()
-			return nil, fmt.Errorf("config: %w", err)
-		}
+		cfg.DataDir, cfg.Listen, cfg.PublicURL, cfg.Gerrit.URL, cfg.Projects = runner.DataDir, runner.Listen, runner.PublicURL, runner.Gerrit.URL, runner.Projects
+	}
+	if err := daemon.ValidateFragment(cfg); err != nil {
+		w.close()
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	if r.argo() {
 		if err := w.useArgo(ctx, &cfg); err != nil {
@@ -153,6 +157,7 @@ func (w *world) startGated(ctx context.Context) error {
 	}
 	d, err := daemon.New(ctx, w.cfg, daemon.Options{
 		Executor: w.exec, Logger: log, GerritPassword: w.gerrit.Password(gerrittest.GatedUser), WebhookSecret: "scenario",
+		Now: func() time.Time { return time.Now().Add(time.Duration(w.clock.Load())) },
 	})
 	if err != nil {
 		return err

@@ -287,6 +287,17 @@ func (s *Sim) Running() []Build {
 	return out
 }
 
+// Started returns every build started so far, in start order.
+func (s *Sim) Started() []Build {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Build, 0, len(s.order))
+	for _, name := range s.order {
+		out = append(out, s.builds[name].build)
+	}
+	return out
+}
+
 // Counts returns how many builds were started and cancelled so far.
 func (s *Sim) Counts() (started, cancelled int) {
 	s.mu.Lock()
