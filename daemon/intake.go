@@ -1,11 +1,14 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gated.dev/gated/gerrit"
@@ -51,10 +54,17 @@ func (t *intake) take(ctx context.Context, ev gerrit.Event) error {
 	return t.store(ctx, ev)
 }
 
+// inboxEntry is an event as the inbox keeps it, with the time it arrived
+// (older entries are the bare event).
+type inboxEntry struct {
+	Received time.Time     `json:"received"`
+	Event    *gerrit.Event `json:"event"`
+}
+
 // add stores an event in the inbox; it counts as work until the loop
 // consumed it.
 func (t *intake) add(_ context.Context, ev gerrit.Event) error {
-	data, err := json.Marshal(ev)
+	data, err := json.Marshal(inboxEntry{Received: t.now(), Event: &ev})
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
@@ -70,43 +80,49 @@ func (t *intake) add(_ context.Context, ev gerrit.Event) error {
 	return nil
 }
 
-// run hands the inbox to the gate loop, oldest first, until ctx ends.
+// intakeParallel is how many events the intake reads from Gerrit at once.
+const intakeParallel = 8
+
+// run hands the inbox to the gate loop, oldest first, until ctx ends. It
+// reads the changes of up to intakeParallel events from Gerrit at once
+// (Gerrit's answers take far longer than the gate's decisions), and posts
+// them in inbox order. An event whose change cannot be read is tried
+// again, alone, until it is; the events after it are then read afresh.
 func (t *intake) run(ctx context.Context) {
 	var next uint64 // first inbox id not handed over yet
-	retry := backoff{min: time.Second, max: time.Minute}
 	for {
 		entries, err := t.db.Inbox()
 		if err != nil {
 			t.log.Error("cannot read the inbox; retrying", "error", err)
 		}
-		for _, e := range entries {
-			if e.ID < next {
-				continue
+		for {
+			i, _ := slices.BinarySearchFunc(entries, next, func(e storage.Entry, id uint64) int { return cmp.Compare(e.ID, id) })
+			entries = entries[i:]
+			if len(entries) == 0 {
+				break
 			}
-			for attempt := 0; ; attempt++ {
-				x, err := t.enrich(ctx, e)
-				var more []input
-				if err == nil {
-					more, err = t.followUp(ctx, x)
-				}
-				if err == nil {
-					if !t.mail.post(ctx, append([]input{x}, more...)...) {
-						return
+			batch := entries[:min(len(entries), intakeParallel)]
+			read := make([][]input, len(batch))
+			errs := make([]error, len(batch))
+			var wg sync.WaitGroup
+			for i, e := range batch {
+				wg.Go(func() { read[i], errs[i] = t.read(ctx, e) })
+			}
+			wg.Wait()
+			for i, e := range batch {
+				if errs[i] != nil {
+					if read[i] = t.readRetrying(ctx, e, errs[i]); read[i] == nil {
+						return // ctx ended
 					}
-					break
 				}
-				if ctx.Err() != nil {
+				if !t.mail.post(ctx, read[i]...) {
 					return
 				}
-				wait := retry.delay(attempt)
-				t.log.Warn("cannot read the change of an event from Gerrit; retrying", "inbox", e.ID, "error", err, "retry_in", wait.Round(time.Millisecond))
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
+				next = e.ID + 1
+				if errs[i] != nil {
+					break // what came after it was read before it: read it again
 				}
 			}
-			next = e.ID + 1
 		}
 		select {
 		case <-ctx.Done():
@@ -117,17 +133,57 @@ func (t *intake) run(ctx context.Context) {
 	}
 }
 
+// read turns one inbox entry into the loop's inputs: the event, and the
+// re-reads it calls for.
+func (t *intake) read(ctx context.Context, e storage.Entry) ([]input, error) {
+	x, err := t.enrich(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	more, err := t.followUp(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	return append([]input{x}, more...), nil
+}
+
+// readRetrying reads an entry that failed until it succeeds; nil means ctx
+// ended.
+func (t *intake) readRetrying(ctx context.Context, e storage.Entry, err error) []input {
+	retry := backoff{min: time.Second, max: time.Minute}
+	for attempt := 0; ; attempt++ {
+		wait := retry.delay(attempt)
+		t.log.Warn("cannot read the change of an event from Gerrit; retrying", "inbox", e.ID, "error", err, "retry_in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		var xs []input
+		if xs, err = t.read(ctx, e); err == nil {
+			return xs
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
 // enrich turns one inbox entry into the loop's input. Events the gate does
 // not act on, and events about changes Gerrit no longer has, consume the
 // entry without an event.
 func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
 	x := input{inbox: e.ID}
-	var ev gerrit.Event
-	if err := json.Unmarshal(e.Data, &ev); err != nil {
+	var entry inboxEntry
+	if err := json.Unmarshal(e.Data, &entry); err == nil && entry.Event == nil {
+		entry.Event = &gerrit.Event{}
+		err = json.Unmarshal(e.Data, entry.Event)
+	} else if err != nil {
 		t.log.Error("dropping an unreadable event from the inbox", "inbox", e.ID, "error", err)
 		return x, nil
 	}
-	x.eventID = ev.ID()
+	ev := *entry.Event
+	x.eventID, x.arrived = ev.ID(), entry.Received
 	if ev.CreatedOn > 0 {
 		t.metrics.eventLag.Observe(t.now().Sub(time.Unix(ev.CreatedOn, 0)).Seconds())
 	}

@@ -32,6 +32,7 @@ type loop struct {
 	est       estimates
 	notes     map[queue.ItemID]string
 	published time.Time
+	rendering time.Duration // how long the last status took to publish
 	dirty     bool
 }
 
@@ -170,6 +171,12 @@ func (l *loop) step(batch []input) error {
 	if applied {
 		l.observe(actions, facts)
 	}
+	committed := l.now()
+	for _, x := range batch {
+		if x.event != nil && !x.arrived.IsZero() {
+			l.metrics.eventDecision.Observe(committed.Sub(x.arrived).Seconds())
+		}
+	}
 	return nil
 }
 
@@ -204,13 +211,16 @@ func (l *loop) answer(batch []input) {
 	}
 }
 
-// publish renders the status for the page, at most every 100ms unless
-// forced (ticks publish what was held back), and returns the latest.
+// publish renders the status for the page, and returns the latest. Unless
+// forced (ticks publish what was held back), it publishes at most every
+// 100ms, and at most every ten times as long as the last rendering took,
+// so a long queue's status never takes more than a tenth of the loop.
 func (l *loop) publish(force bool) Status {
 	now := l.now()
-	if force || (l.dirty && now.Sub(l.published) >= 100*time.Millisecond) {
+	if force || (l.dirty && now.Sub(l.published) >= max(100*time.Millisecond, 10*l.rendering)) {
+		start := time.Now()
 		l.hub.publish(snapshot(l.eng, now, l.gerritURL, &l.est, l.notes))
-		l.published, l.dirty = now, false
+		l.published, l.dirty, l.rendering = now, false, time.Since(start)
 	}
 	st, _, _, _ := l.hub.latest()
 	return st

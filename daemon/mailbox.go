@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"gated.dev/gated/queue"
 )
@@ -12,9 +13,10 @@ import (
 // finishes, a worker's note, or a request for the status.
 type input struct {
 	event   queue.Event
-	eventID string // Gerrit event id, for deduplication
-	inbox   uint64 // inbox entry consumed
-	done    uint64 // outbox entry finished
+	eventID string    // Gerrit event id, for deduplication
+	arrived time.Time // when the Gerrit event reached gated
+	inbox   uint64    // inbox entry consumed
+	done    uint64    // outbox entry finished
 	// item is the item a worker's input is about: note is a transient
 	// problem it is retrying with the item's action, shown on the status
 	// page until that action is done.

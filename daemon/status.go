@@ -45,7 +45,8 @@ type ItemStatus struct {
 	// Active is true inside the window.
 	Active bool        `json:"active"`
 	Phase  queue.Phase `json:"phase"`
-	// State is the speculative state: the changes merged, in order.
+	// State is the speculative state: the changes merged, in order; empty
+	// for an item waiting outside the window, which has none yet.
 	State []queue.ChangeRef `json:"state"`
 	// Probe is set while the state is a probe: the item's change (with
 	// those of its group) built on the branch tip, never submitted.
@@ -127,12 +128,17 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *estimates
 			}
 			qs := QueueStatus{Name: q.Name, Window: q.Window, Items: []ItemStatus{}}
 			for i, it := range q.Items {
+				active := managers[p.Name] == queue.Independent || q.Window == 0 || i < q.Window
 				is := ItemStatus{
 					ID: it.ID, Change: it.Change, ChangeURL: changeURL(gerritURL, it.Change),
-					Ahead: it.Ahead, Active: managers[p.Name] == queue.Independent || q.Window == 0 || i < q.Window,
-					Phase: it.Phase, State: eng.Chain(it.ID), Attempt: it.Attempt, Resets: it.Resets,
+					Ahead: it.Ahead, Active: active, Phase: it.Phase, Attempt: it.Attempt, Resets: it.Resets,
 					EnqueuedAt: it.EnqueuedAt, Waiting: now.Sub(it.EnqueuedAt).Seconds(),
 					Failure: it.Failure, Note: notes[it.ID], Probe: it.Probe, Cleared: it.Cleared,
+				}
+				if active || it.Phase != queue.PhaseWaiting {
+					// Outside the window an item has no state yet (and
+					// listing the planned one is quadratic in the queue).
+					is.State = eng.Chain(it.ID)
 				}
 				if b := it.Build; b != nil {
 					bs := &BuildStatus{Name: b.Name, URL: b.URL, Started: b.Started, Links: b.Links, Message: b.Message,
