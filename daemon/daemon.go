@@ -144,6 +144,7 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 		&merging{m: d.merger, metrics: d.metrics},
 		&building{exec: d.exec, merger: d.merger, projects: d.cfg.Projects, argo: d.cfg.Executor.Argo, publicURL: d.cfg.PublicURL},
 		&reporting{log: d.log.With("component", "reporter"), gerrit: d.gerrit, user: d.cfg.Gerrit.User, merger: d.merger, publicURL: d.cfg.PublicURL},
+		d.intake,
 	)
 	d.loop = &loop{
 		log: d.log.With("component", "loop"), db: d.db, eng: eng, now: d.now, mail: d.mail, work: d.work,

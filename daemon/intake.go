@@ -245,17 +245,33 @@ func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
 
 // changeEvent reads a change and its dependency closure from Gerrit.
 func (t *intake) changeEvent(ctx context.Context, typ string, n int) (queue.ChangeEvent, error) {
+	readAt := t.now()
 	closure, err := t.gerrit.Closure(ctx, n, t.limit)
 	if err != nil {
 		return queue.ChangeEvent{}, err
 	}
-	return changeEvent(typ, closure), nil
+	return changeEvent(typ, closure, readAt), nil
+}
+
+// refresh reads an event's change and closure again, for the engine, which
+// would not decide on a snapshot older than one it applied. A change Gerrit
+// no longer shows needs nothing more.
+func (t *intake) refresh(ctx context.Context, r queue.Refresh) (queue.Event, error) {
+	again, err := t.changeEvent(ctx, r.Event.Type, r.Event.Change)
+	if gerrit.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	again.Approvals, again.Comment, again.Author = r.Event.Approvals, r.Event.Comment, r.Event.Author
+	return again, nil
 }
 
 // changeEvent is the engine's event for a change's closure (the change
-// first).
-func changeEvent(typ string, closure []gerrit.Change) queue.ChangeEvent {
-	ce := queue.ChangeEvent{Type: typ}
+// first), read from readAt on.
+func changeEvent(typ string, closure []gerrit.Change, readAt time.Time) queue.ChangeEvent {
+	ce := queue.ChangeEvent{Type: typ, ReadAt: readAt}
 	if len(closure) > 0 {
 		ce.Change = closure[0].Number
 	}
@@ -298,9 +314,9 @@ func (t *intake) reconcile(ctx context.Context, query string, held func(context.
 	if err != nil {
 		return err
 	}
-	r := gerrit.Reconcile{Query: query, Also: also, ClosureLimit: t.limit, Project: func(p string) bool { return t.projects[p] }}
-	return t.gerrit.Reconcile(ctx, r, func(ctx context.Context, closure []gerrit.Change) error {
-		if !t.mail.post(ctx, input{event: changeEvent("reconcile", closure)}) {
+	r := gerrit.Reconcile{Query: query, Also: also, ClosureLimit: t.limit, Project: func(p string) bool { return t.projects[p] }, Now: t.now}
+	return t.gerrit.Reconcile(ctx, r, func(ctx context.Context, closure []gerrit.Change, readAt time.Time) error {
+		if !t.mail.post(ctx, input{event: changeEvent("reconcile", closure, readAt)}) {
 			return ctx.Err()
 		}
 		return nil

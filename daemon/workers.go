@@ -19,9 +19,10 @@ type workers struct {
 	merging   *merging
 	building  *building
 	reporting *reporting
+	reading   *intake
 }
 
-func newWorkers(log *slog.Logger, mail *mailbox, metrics *metrics, m *merging, b *building, r *reporting) *workers {
+func newWorkers(log *slog.Logger, mail *mailbox, metrics *metrics, m *merging, b *building, r *reporting, read *intake) *workers {
 	return &workers{
 		merges:    newPool("merger", 2, log, mail, metrics),
 		builds:    newPool("builder", 4, log, mail, metrics),
@@ -29,6 +30,7 @@ func newWorkers(log *slog.Logger, mail *mailbox, metrics *metrics, m *merging, b
 		merging:   m,
 		building:  b,
 		reporting: r,
+		reading:   read,
 	}
 }
 
@@ -56,6 +58,9 @@ func (w *workers) dispatch(id uint64, a queue.Action) {
 	case queue.Submit:
 		p, j.item = w.reports, a.Item
 		j.perform = func(ctx context.Context, _ int) (queue.Event, error) { return w.reporting.submit(ctx, a) }
+	case queue.Refresh:
+		p = w.reports // Gerrit's work
+		j.perform = func(ctx context.Context, _ int) (queue.Event, error) { return w.reading.refresh(ctx, a) }
 	default:
 		panic(fmt.Sprintf("gated: no worker performs %T", a)) // a new action kind without a worker: a programming error
 	}

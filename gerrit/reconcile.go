@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // Reconcile says which changes a reconcile reads: so that a missed event
@@ -22,10 +23,12 @@ type Reconcile struct {
 	Also []int
 	// ClosureLimit bounds the closure of each change (see Closure).
 	ClosureLimit int
+	// Now is the clock that dates each read for fn; default time.Now.
+	Now func() time.Time
 }
 
 // Reconcile reads the closure (see Closure) of every change r selects and
-// hands each to fn, the change first, lowest change number first: Gerrit
+// hands each to fn, the change first, with the time its read began, lowest change number first: Gerrit
 // lists the most recently updated first, and older changes were most
 // likely approved first. Changes Gerrit no longer shows are skipped, and
 // so are changes it refuses to show (a 4xx), with an error. When Gerrit
@@ -33,7 +36,10 @@ type Reconcile struct {
 // client's retries are spent), the run stops there, so that no change
 // overtakes an older one; the next run starts again from the oldest. The
 // errors are returned together.
-func (c *Client) Reconcile(ctx context.Context, r Reconcile, fn func(context.Context, []Change) error) error {
+func (c *Client) Reconcile(ctx context.Context, r Reconcile, fn func(ctx context.Context, closure []Change, readAt time.Time) error) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
 	found, err := c.Query(ctx, r.Query)
 	if err != nil {
 		return fmt.Errorf("reconcile query %q: %w", r.Query, err)
@@ -49,6 +55,7 @@ func (c *Client) Reconcile(ctx context.Context, r Reconcile, fn func(context.Con
 	nums = slices.Compact(nums)
 	var errs []error
 	for _, n := range nums {
+		readAt := r.Now()
 		closure, err := c.Closure(ctx, n, r.ClosureLimit)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -63,7 +70,7 @@ func (c *Client) Reconcile(ctx context.Context, r Reconcile, fn func(context.Con
 			}
 			continue
 		}
-		if err := fn(ctx, closure); err != nil {
+		if err := fn(ctx, closure, readAt); err != nil {
 			errs = append(errs, fmt.Errorf("change %d: %w", n, err))
 		}
 	}

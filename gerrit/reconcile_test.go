@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"gated.dev/gated/gerrit/gerrittest"
 )
@@ -29,7 +30,7 @@ func TestReconcileReadsWhatTheQueryFindsAndWhatIsHeld(t *testing.T) {
 	err := c.Reconcile(context.Background(), Reconcile{
 		Query: "status:open label:Workflow=1", Also: []int{held, a, 9999},
 		Project: func(p string) bool { return p != "org/other" },
-	}, func(_ context.Context, closure []Change) error {
+	}, func(_ context.Context, closure []Change, _ time.Time) error {
 		var ns []int
 		for _, ch := range closure {
 			ns = append(ns, ch.Number)
@@ -59,7 +60,7 @@ func TestReconcileReportsFailuresAndGoesOn(t *testing.T) {
 		review(t, s, n, gerrittest.AliceUser, map[string]int{"Workflow": 1})
 	}
 	var seen []int
-	err := c.Reconcile(context.Background(), Reconcile{Query: "label:Workflow=1"}, func(_ context.Context, closure []Change) error {
+	err := c.Reconcile(context.Background(), Reconcile{Query: "label:Workflow=1"}, func(_ context.Context, closure []Change, _ time.Time) error {
 		seen = append(seen, closure[0].Number)
 		if closure[0].Number == x {
 			return errors.New("engine busy")
@@ -98,7 +99,7 @@ func TestReconcileStopsWhereGerritIsUnavailable(t *testing.T) {
 				review(t, s, n, gerrittest.AliceUser, map[string]int{"Workflow": 1})
 			}
 			var seen []string
-			err := c.Reconcile(context.Background(), Reconcile{Query: "label:Workflow=1"}, func(_ context.Context, closure []Change) error {
+			err := c.Reconcile(context.Background(), Reconcile{Query: "label:Workflow=1"}, func(_ context.Context, closure []Change, _ time.Time) error {
 				seen = append(seen, names[closure[0].Number])
 				if closure[0].Number == x { // y's reads fail, however often they are tried
 					s.InjectFault(gerrittest.Fault{Path: fmt.Sprintf("~%d", y), Status: tc.status, Count: 1000})

@@ -95,12 +95,21 @@ type Forget struct {
 	Pipeline string `json:"pipeline"`
 }
 
+// Refresh asks for a change event to be read from Gerrit again: the engine
+// already applied a snapshot of one of its changes that was read after
+// this event's, so it will not decide on this one. The answer is the same
+// event (its trigger kept) with fresh snapshots.
+type Refresh struct {
+	Event ChangeEvent `json:"event"`
+}
+
 func (Merge) kind() string       { return "merge" }
 func (StartBuild) kind() string  { return "start-build" }
 func (CancelBuild) kind() string { return "cancel-build" }
 func (Report) kind() string      { return "report" }
 func (Submit) kind() string      { return "submit" }
 func (Forget) kind() string      { return "forget" }
+func (Refresh) kind() string     { return "refresh" }
 
 func (a Merge) String() string {
 	return fmt.Sprintf("merge item %d attempt %d (%d changes)", a.Item, a.Attempt, len(a.Changes))
@@ -127,3 +136,7 @@ func (a Submit) String() string {
 }
 
 func (a Forget) String() string { return fmt.Sprintf("forget item %d", a.Item) }
+
+func (a Refresh) String() string {
+	return fmt.Sprintf("read %s of change %d again (a newer snapshot was applied)", a.Event.Type, a.Event.Change)
+}

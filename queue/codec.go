@@ -20,6 +20,7 @@ var actionDecoders = map[string]func([]byte) (Action, error){
 	Report{}.kind():      decodeAction[Report],
 	Submit{}.kind():      decodeAction[Submit],
 	Forget{}.kind():      decodeAction[Forget],
+	Refresh{}.kind():     decodeAction[Refresh],
 }
 
 func decodeAction[A Action](data []byte) (Action, error) {

@@ -31,6 +31,10 @@ type Engine struct {
 	changed map[*ChangeQueue]*PipelineState
 	facts   Facts
 
+	// reads is when the newest applied read of each change began (see
+	// snapshots.go); not part of the state.
+	reads map[int]time.Time
+
 	counts Counters
 }
 

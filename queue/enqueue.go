@@ -4,12 +4,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // onChange refreshes the items of every change the event carries a snapshot
 // of (dequeueing those that can no longer stay), then enqueues the event's
 // change in every pipeline whose trigger matches.
 func (e *Engine) onChange(ev ChangeEvent) {
+	if e.stale(ev) {
+		again := ev
+		again.Changes, again.ReadAt = nil, time.Time{}
+		e.emit(Refresh{Event: again})
+		return
+	}
+	e.recordReads(ev)
 	snaps := map[int]*Change{}
 	for i := range ev.Changes {
 		c := &ev.Changes[i]

@@ -1,6 +1,9 @@
 package queue
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Event is an input to the engine: something happened in Gerrit, or a worker
 // finished an action. String describes it for logs.
@@ -28,6 +31,10 @@ type ChangeEvent struct {
 	// Changes are fresh snapshots of the change, of every change it needs
 	// (transitively) and of the open changes that need it.
 	Changes []Change `json:"changes"`
+	// ReadAt is when the reading of these snapshots from Gerrit began
+	// (zero: unknown). Reads overlap (events, reconciles) and a slow one
+	// may arrive after a newer one: see Refresh.
+	ReadAt time.Time `json:"read_at,omitzero"`
 }
 
 // Approval is one entry of an event's approvals.

@@ -30,6 +30,9 @@ import (
 //	started P I.A                the executor reports build I.A of pipeline P
 //	                             running (the item may be gone)
 //	listed P:I.A ...             the executor's inventory at start-up
+//	slow CMD ...                 CMD, its snapshots read a minute before now
+//	                             (older than the reads applied since)
+//	refresh                      answer the last Refresh: read its event again
 //
 // Lines starting with "- " after a command are the exact actions it must
 // return, in order; a command followed by none must return none. "queue PIPELINE: ..."
@@ -42,6 +45,8 @@ type harness struct {
 	t       *testing.T
 	e       *Engine
 	now     time.Time
+	slow    bool         // the next event's read began a minute ago
+	refresh *ChangeEvent // the last Refresh asked for
 	changes map[int]*Change
 	tips    map[string]string
 	pushes  int
@@ -86,7 +91,10 @@ func (h *harness) tip(project string) string {
 
 // event builds a ChangeEvent for change n carrying every known change.
 func (h *harness) event(typ string, n int, approvals []Approval, comment, author string) ChangeEvent {
-	ev := ChangeEvent{Type: typ, Change: n, Approvals: approvals, Comment: comment, Author: author}
+	ev := ChangeEvent{Type: typ, Change: n, Approvals: approvals, Comment: comment, Author: author, ReadAt: h.now}
+	if h.slow {
+		ev.ReadAt = h.now.Add(-time.Minute)
+	}
 	for _, k := range slices.Sorted(maps.Keys(h.changes)) {
 		c := *h.changes[k]
 		c.Votes = slices.Clone(c.Votes)
@@ -256,6 +264,17 @@ func (h *harness) do(line string) []Action {
 	case "started":
 		b := h.buildRef(arg(1) + ":" + arg(2))
 		return h.apply(BuildStarted{Pipeline: b.Pipeline, Item: b.Item, Attempt: b.Attempt, Name: "b", URL: "https://argo/b"})
+	case "slow":
+		h.slow = true
+		defer func() { h.slow = false }()
+		return h.do(strings.Join(f[1:], " "))
+	case "refresh":
+		if h.refresh == nil {
+			h.t.Fatalf("%q: no Refresh was asked for", line)
+		}
+		ev := h.event(h.refresh.Type, h.refresh.Change, h.refresh.Approvals, h.refresh.Comment, h.refresh.Author)
+		h.refresh = nil
+		return h.apply(ev)
 	case "listed":
 		var ev BuildsListed
 		for _, s := range f[1:] {
@@ -281,6 +300,11 @@ func (h *harness) buildRef(s string) BuildRef {
 
 func (h *harness) apply(ev Event) []Action {
 	acts := h.e.Apply(h.now, ev)
+	for _, a := range acts {
+		if r, ok := a.(Refresh); ok {
+			h.refresh = &r.Event
+		}
+	}
 	checkInvariants(h.t, h.e)
 	return acts
 }
@@ -434,6 +458,8 @@ func formatActions(acts []Action) []string {
 			s = fmt.Sprintf("submit #%d.%d %s %s expect %s", a.Item, a.Attempt, a.Pipeline, a.Change, kv(a.Expect))
 		case Forget:
 			s = fmt.Sprintf("forget #%d %s", a.Item, a.Pipeline)
+		case Refresh:
+			s = fmt.Sprintf("refresh %s %d", a.Event.Type, a.Event.Change)
 		default:
 			s = fmt.Sprintf("%T", a)
 		}

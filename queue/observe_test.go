@@ -130,6 +130,37 @@ func TestObserve(t *testing.T) {
 			- forget #1 gate
 			facts: finished #1.2 gate [1,1] success; merged #1 gate 1,1 after 8s
 		`},
+		{"a snapshot read before one already applied decides nothing: its event is read again", `
+			change 1
+			approve 1
+			- merge #1.1 gate [1,1]
+			// Gerrit lost the approval, but the read that says so began
+			// before the approval's: it must not dequeue.
+			slow unapprove 1
+			- refresh comment-added 1
+			queue gate: 1
+			refresh
+			- forget #1 gate
+			- report gate 1,1 dequeue
+			queue gate:
+		`},
+		{"a slow read does not enqueue a change unapproved meanwhile; its trigger is kept for the fresh read", `
+			change 1
+			change 2 needs=1
+			approve 2
+			- report gate 2,1 refusal
+			slow approve 1
+			- refresh comment-added 1
+			queue gate:
+			refresh
+			- merge #1.1 gate [1,1]
+			queue gate: 1 2
+		`},
+		{"a slow read is applied when nothing newer of its changes was", `
+			change 1
+			slow approve 1
+			- merge #1.1 gate [1,1]
+		`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			newHarness(t, gateOnly()).run(tc.script)

@@ -49,8 +49,9 @@ type sim struct {
 	trees   map[string]string // commit → the tree it has (gated's merges)
 	pushes  int
 
-	pending []Action // actions not answered yet
-	done    []Event  // answers already given, for duplicate delivery
+	pending []Action      // actions not answered yet
+	done    []Event       // answers already given, for duplicate delivery
+	sent    []ChangeEvent // recent Gerrit events, for late copies (slow reads)
 
 	building map[ItemID]int                 // item → attempt with a build running
 	passed   map[ItemID]map[int]bool        // item → attempts whose build passed
@@ -104,12 +105,16 @@ func (s *sim) openChanges() []*Change {
 }
 
 func (s *sim) changeEvent(typ string, c *Change, approvals []Approval, comment, author string) ChangeEvent {
-	ev := ChangeEvent{Type: typ, Change: c.Number, Approvals: approvals, Comment: comment, Author: author}
+	ev := ChangeEvent{Type: typ, Change: c.Number, Approvals: approvals, Comment: comment, Author: author, ReadAt: s.now}
 	for n := 1; n < s.nextNum; n++ {
 		x := *s.changes[n]
 		x.Votes = slices.Clone(x.Votes)
 		x.Needs = slices.Clone(x.Needs)
 		ev.Changes = append(ev.Changes, x)
+	}
+	s.sent = append(s.sent, ev)
+	if len(s.sent) > 30 {
+		s.sent = s.sent[1:]
 	}
 	return ev
 }
@@ -218,6 +223,8 @@ func (s *sim) answer() Event {
 		ev = BuildCompleted{Item: a.Item, Attempt: a.Attempt, Result: res}
 	case Submit:
 		ev = s.submit(a)
+	case Refresh:
+		ev = s.changeEvent(a.Event.Type, s.changes[a.Event.Change], a.Event.Approvals, a.Event.Comment, a.Event.Author)
 	}
 	s.done = append(s.done, ev)
 	return ev
@@ -274,9 +281,12 @@ func (s *sim) approved(c *Change) bool {
 // step plays one event and checks the engine's promises.
 func (s *sim) step() {
 	var ev Event
-	if len(s.pending) > 0 && s.rnd.intn(10) < 6 {
+	switch {
+	case len(s.sent) > 0 && s.rnd.intn(15) == 0:
+		ev = s.sent[s.rnd.intn(len(s.sent))] // a slow read, arriving late
+	case len(s.pending) > 0 && s.rnd.intn(10) < 6:
 		ev = s.answer()
-	} else {
+	default:
 		ev = s.gerritEvent()
 	}
 	s.now = s.now.Add(time.Duration(1+s.rnd.intn(60)) * time.Second)
@@ -292,7 +302,7 @@ func (s *sim) step() {
 			}
 		}
 	case ChangeEvent:
-		if c := s.changes[ev.Change]; ev.Type == "comment-added" && len(ev.Approvals) > 0 && s.approved(c) {
+		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev) && s.approved(c) {
 			s.waiting[c.Number] = true
 		}
 	}
@@ -320,7 +330,7 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 	reported := map[int]bool{}
 	for _, a := range acts {
 		switch a := a.(type) {
-		case Merge, Submit:
+		case Merge, Submit, Refresh:
 			s.pending = append(s.pending, a)
 		case StartBuild:
 			if att, ok := s.building[a.Item]; ok {
@@ -374,6 +384,9 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 		if after[n] || reported[n] || !c.Open() || !s.approved(c) {
 			delete(s.waiting, n)
 			continue
+		}
+		if slices.ContainsFunc(s.pending, func(a Action) bool { r, ok := a.(Refresh); return ok && r.Event.Change == n }) {
+			continue // decided once read again
 		}
 		// Told before, for the same reason: refusals are reported once.
 		if why := s.e.pipelines["gate"].Refused[n]; why != "" && slices.ContainsFunc(s.told[n], func(m string) bool { return strings.Contains(m, why) }) {
@@ -444,7 +457,12 @@ func (s *sim) checkRoundTrip() {
 		s.fail("encode(decode(encode(state))) differs:\n%s\n%s", data, again)
 	}
 	if s.rnd.intn(10) == 0 {
-		s.e = fromParts // a restart: carry on with the restored engine
+		// A restart: carry on with the restored engine. Reads from Gerrit
+		// die with the process (after a restart, the inbox is read anew),
+		// so no snapshot read before it arrives after it.
+		s.e = fromParts
+		s.sent = nil
+		s.done = slices.DeleteFunc(s.done, func(ev Event) bool { _, read := ev.(ChangeEvent); return read })
 	}
 }
 
