@@ -2,7 +2,6 @@ package merger
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -23,21 +22,6 @@ func (r *repo) writeCommit(c *object.Commit) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("%s: write commit: %w", r.project, err)
 	}
 	return h, nil
-}
-
-// syntheticTime stamps the scaffolding commits of cherry-picks, which no
-// state refers to; a constant makes them shared by every pick of the same
-// trees.
-var syntheticTime = time.Unix(0, 0).UTC()
-
-// scaffold writes a commit of tree on parents that exists only to steer
-// merge-ort: its identity and time are constant.
-func (r *repo) scaffold(tree plumbing.Hash, parents ...plumbing.Hash) (plumbing.Hash, error) {
-	sig := object.Signature{Name: "gated", Email: "scaffold@gated.invalid", When: syntheticTime}
-	return r.writeCommit(&object.Commit{
-		Author: sig, Committer: sig, Message: "gated: merge scaffold\n",
-		TreeHash: tree, ParentHashes: parents,
-	})
 }
 
 // subject is the first line of a commit message.

@@ -179,9 +179,9 @@ func (r *reference) apply(typ, tip string, changes []string) (verdict, error) {
 		case (typ == MergeIfNecessary || typ == RebaseIfNecessary || merge && typ != MergeAlways) && r.ancestor("HEAD", c):
 			_, err = r.git("merge", "--quiet", "--ff-only", c)
 		case typ == MergeIfNecessary || typ == MergeAlways || merge:
-			_, err = r.git("merge", "--quiet", "--no-ff", "--no-edit", c)
+			_, err = r.git("merge", "--quiet", "--no-ff", "--no-edit", "-s", "recursive", "-X", "no-renames", "-X", "diff-algorithm=histogram", c)
 		default:
-			_, err = r.git("cherry-pick", "--allow-empty", "--keep-redundant-commits", c)
+			_, err = r.git("cherry-pick", "--allow-empty", "--keep-redundant-commits", "--strategy=recursive", "-X", "no-renames", "-X", "diff-algorithm=histogram", c)
 		}
 		if err != nil {
 			return r.conflict(i)

@@ -6,27 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
+
+	"gated.dev/gated/merger/jgitmerge"
 )
 
 // waitDelay bounds how long a cancelled git may keep its output open.
 const waitDelay = 5 * time.Second
 
-// gitEnv is the environment of every git the merger runs: no system or
-// user configuration (so that merges depend on the repository alone), no
-// prompts, untranslated messages.
-func gitEnv() []string {
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_CONFIG_GLOBAL=" + os.DevNull,
-		"GIT_TERMINAL_PROMPT=0",
-		"LC_ALL=C",
-	}
-}
+// gitEnv is the environment of every git the merger runs, the one its
+// merges need: no system or user configuration or attributes, no prompts,
+// untranslated messages.
+func gitEnv() []string { return jgitmerge.Env() }
 
 // gitCommand prepares the system git to run on the bare repository dir.
 func gitCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {

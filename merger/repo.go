@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"gated.dev/gated/merger/jgitmerge"
 )
 
 // memoSize bounds the step outcomes remembered per project: enough for
@@ -33,10 +35,12 @@ type repo struct {
 	git     *git.Repository
 	storage *filesystem.Storage
 	memo    *memo
+	// engine merges as Gerrit's JGit does, and knows the commit graph.
+	engine *jgitmerge.Engine
 }
 
-func newRepo(project, dir string) *repo {
-	return &repo{project: project, dir: dir, memo: newMemo(memoSize)}
+func newRepo(project, dir string, attributes bool) *repo {
+	return &repo{project: project, dir: dir, memo: newMemo(memoSize), engine: jgitmerge.New(dir, attributes)}
 }
 
 // open opens the repository, creating it if needed. Callers hold r.mu.
@@ -101,6 +105,15 @@ func (r *repo) commit(h plumbing.Hash) (*object.Commit, error) {
 		return nil, fmt.Errorf("%s: read commit %s: %w", r.project, h, err)
 	}
 	return c, nil
+}
+
+// isAncestor reports whether commit a is b or an ancestor of b.
+func (r *repo) isAncestor(a, b plumbing.Hash) (bool, error) {
+	in, err := r.engine.IsAncestor(r.storage, a, b)
+	if err != nil {
+		return false, fmt.Errorf("%s: is %s an ancestor of %s: %w", r.project, a, b, err)
+	}
+	return in, nil
 }
 
 // resolve returns the commit a ref points at, or false.

@@ -111,7 +111,7 @@ func (m *Merger) decide(ctx context.Context, s *branchState, c *object.Commit, t
 		if parents == 0 {
 			return refused(nil, "a root commit cannot be rebased onto a branch"), nil
 		}
-		rel, err := s.relate(ctx, c)
+		rel, err := s.relate(c)
 		switch {
 		case err != nil:
 			return outcome{}, err
@@ -131,7 +131,7 @@ func (m *Merger) decide(ctx context.Context, s *branchState, c *object.Commit, t
 // decideMerge integrates a change by fast-forward or merge commit:
 // MERGE_IF_NECESSARY, MERGE_ALWAYS, FAST_FORWARD_ONLY.
 func (m *Merger) decideMerge(ctx context.Context, s *branchState, c *object.Commit, typ string) (outcome, error) {
-	rel, err := s.relate(ctx, c)
+	rel, err := s.relate(c)
 	switch {
 	case err != nil:
 		return outcome{}, err
@@ -149,21 +149,22 @@ func (m *Merger) decideMerge(ctx context.Context, s *branchState, c *object.Comm
 		return outcome{kind: mergeCommit, tree: c.TreeHash}, nil
 	}
 	m.merges.Add(1)
-	tm, err := s.r.mergeTree(ctx, s.head, c.Hash)
+	res, err := s.r.engine.Merge(ctx, s.r.storage, s.head, c.Hash)
 	if err != nil {
-		return outcome{}, err
+		return outcome{}, fmt.Errorf("%s: merge %s into %s: %w", s.r.project, c.Hash, s.head, err)
 	}
-	if len(tm.reasons) > 0 {
-		return refused(tm.conflicts, "merge conflict: %s", strings.Join(tm.reasons, "; ")), nil
+	if len(res.Conflicts) > 0 {
+		return refused(res.Paths(), "merge conflict: %s", strings.Join(res.Reasons(), "; ")), nil
 	}
-	return outcome{kind: mergeCommit, tree: tm.tree}, nil
+	return outcome{kind: mergeCommit, tree: res.Tree}, nil
 }
 
 // decidePick applies the change's diff against its parent onto the state,
-// as a rebase or cherry-pick does: a merge-ort three-way merge whose base
-// is the parent's tree. git merge-tree takes no base before git 2.40, so
-// the base is imposed by scaffolding: two commits of the state's and the
-// change's trees on one root commit of the parent's tree.
+// as a rebase or cherry-pick does: a three-way merge whose base is the
+// parent's tree. JGit's "ours" is the state for a cherry-pick and the
+// change for a rebase (Gerrit's RebaseChangeOp merges the new base into
+// the change), which decides whose attributes apply and whose lines come
+// first in a union.
 func (m *Merger) decidePick(ctx context.Context, s *branchState, c *object.Commit, cherryPick bool) (outcome, error) {
 	parent, err := s.r.commit(c.ParentHashes[0])
 	if err != nil {
@@ -173,40 +174,28 @@ func (m *Merger) decidePick(ctx context.Context, s *branchState, c *object.Commi
 	if err != nil {
 		return outcome{}, err
 	}
-	base, ours, theirs := parent.TreeHash, head.TreeHash, c.TreeHash
-	tree := theirs
+	base, state, change := parent.TreeHash, head.TreeHash, c.TreeHash
+	tree := change
 	switch {
-	case ours == base:
-	case theirs == base:
-		tree = ours
+	case state == base:
+	case change == base:
+		tree = state
 	default:
-		root, err := s.r.scaffold(base)
-		if err != nil {
-			return outcome{}, err
-		}
-		x, err := s.r.scaffold(ours, root)
-		if err != nil {
-			return outcome{}, err
-		}
-		y, err := s.r.scaffold(theirs, root)
-		if err != nil {
-			return outcome{}, err
+		verb, ours, theirs := "rebase", change, state
+		if cherryPick {
+			verb, ours, theirs = "cherry-pick", state, change
 		}
 		m.merges.Add(1)
-		tm, err := s.r.mergeTree(ctx, x, y)
+		res, err := s.r.engine.MergeTrees(ctx, s.r.storage, base, ours, theirs)
 		if err != nil {
-			return outcome{}, err
+			return outcome{}, fmt.Errorf("%s: %s %s onto %s: %w", s.r.project, verb, c.Hash, s.head, err)
 		}
-		if len(tm.reasons) > 0 {
-			verb := "rebase"
-			if cherryPick {
-				verb = "cherry-pick"
-			}
-			return refused(tm.conflicts, "%s conflict: %s", verb, strings.Join(tm.reasons, "; ")), nil
+		if len(res.Conflicts) > 0 {
+			return refused(res.Paths(), "%s conflict: %s", verb, strings.Join(res.Reasons(), "; ")), nil
 		}
-		tree = tm.tree
+		tree = res.Tree
 	}
-	if cherryPick && tree == ours {
+	if cherryPick && tree == state {
 		// Gerrit skips a cherry-pick that changes nothing.
 		return outcome{kind: keep}, nil
 	}
@@ -224,13 +213,13 @@ type relation struct {
 	missing plumbing.Hash
 }
 
-func (s *branchState) relate(ctx context.Context, c *object.Commit) (relation, error) {
+func (s *branchState) relate(c *object.Commit) (relation, error) {
 	if c.Hash == s.head {
 		return relation{merged: true, fastForward: true}, nil
 	}
-	bases, err := s.r.mergeBases(ctx, s.head, c.Hash)
+	bases, err := s.r.engine.MergeBases(s.r.storage, s.head, c.Hash)
 	if err != nil {
-		return relation{}, err
+		return relation{}, fmt.Errorf("%s: merge bases of %s and %s: %w", s.r.project, s.head, c.Hash, err)
 	}
 	var rel relation
 	if len(bases) == 1 {
@@ -247,7 +236,7 @@ func (s *branchState) relate(ctx context.Context, c *object.Commit) (relation, e
 		if len(c.ParentHashes) > 1 {
 			// With one parent, the parent is in the state exactly when it
 			// is the merge base; with several, ask.
-			if in, err = s.r.isAncestor(ctx, p, s.head); err != nil {
+			if in, err = s.r.isAncestor(p, s.head); err != nil {
 				return relation{}, err
 			}
 		}
@@ -295,7 +284,7 @@ func (m *Merger) inBranch(ctx context.Context, s *branchState, commit plumbing.H
 	if !ok {
 		return false, nil
 	}
-	return s.r.isAncestor(ctx, commit, tip)
+	return s.r.isAncestor(commit, tip)
 }
 
 // materialize writes the commit of a step with the request's time.
