@@ -12,7 +12,7 @@ import (
 
 // Op is one change to the files of a commit.
 type Op struct {
-	kind    byte // 'M' write, 'D' delete, 'R' rename
+	kind    byte // 'M' write, 'G' gitlink, 'D' delete, 'R' rename
 	path    string
 	from    string
 	mode    string
@@ -32,6 +32,12 @@ func Exec(path, content string) Op {
 // Symlink sets a symbolic link to target.
 func Symlink(path, target string) Op {
 	return Op{kind: 'M', path: path, mode: "120000", content: target}
+}
+
+// Gitlink sets a submodule's commit (a gitlink; the commit need not
+// exist).
+func Gitlink(path, commit string) Op {
+	return Op{kind: 'G', path: path, mode: "160000", content: commit}
 }
 
 // Delete removes a file or a directory.
@@ -78,6 +84,8 @@ func (s *Stream) Commit(ref string, parents []string, msg string, ops ...Op) str
 		switch op.kind {
 		case 'M':
 			fmt.Fprintf(b, "M %s inline %s\ndata %d\n%s\n", op.mode, quote(op.path), len(op.content), op.content)
+		case 'G':
+			fmt.Fprintf(b, "M 160000 %s %s\n", op.content, quote(op.path))
 		case 'D':
 			fmt.Fprintf(b, "D %s\n", quote(op.path))
 		case 'R':
