@@ -37,6 +37,10 @@ type repo struct {
 	memo    *memo
 	// engine merges as Gerrit's JGit does, and knows the commit graph.
 	engine *jgitmerge.Engine
+	// repaired: the refs a crash may have broken were repaired, which
+	// the first open does; later ones (after each fetch) need not walk
+	// every ref again.
+	repaired bool
 }
 
 func newRepo(project, dir string, attributes bool) *repo {
@@ -52,9 +56,12 @@ func (r *repo) open() error {
 		if err := r.create(); err != nil {
 			return err
 		}
-	} else if err := repairRefs(r.dir); err != nil {
-		return fmt.Errorf("repair repository of %s: %w", r.project, err)
+	} else if !r.repaired {
+		if err := repairRefs(r.dir); err != nil {
+			return fmt.Errorf("repair repository of %s: %w", r.project, err)
+		}
 	}
+	r.repaired = true
 	st := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRU(32*cache.MiByte),
 		filesystem.Options{MaxOpenDescriptors: 16})
 	g, err := git.Open(st, nil)

@@ -175,17 +175,18 @@ func blobOrEmpty(x entry) plumbing.Hash {
 }
 
 // emptySide decides a content merge one of whose sides is empty, as
-// JGit's MergeAlgorithm does: the other side changed the file, so it is a
-// conflict, or with merge=union, the other side's content; a virtual base
-// takes the conflict as JGit writes it, everything of one side against
-// nothing of the other.
+// JGit's MergeAlgorithm does: if the other side did not change the
+// content either, the emptiness wins; if it did, it is a conflict, or with
+// merge=union, the other side's content; a virtual base takes the
+// conflict as JGit writes it, everything of one side against nothing of
+// the other.
 func (m *treeMerge) emptySide(j *contentJob, union bool) error {
 	other := j.t
 	if empty(j.t) {
 		other = j.o
 	}
 	switch {
-	case empty(other):
+	case empty(other), !j.b.absent() && other.hash == j.b.hash:
 		j.done, j.result = true, emptyBlob
 		return nil
 	case union:

@@ -118,6 +118,10 @@ func rulesCases() []rulesCase {
 			ours: plain.with("a.txt", "empty:"), theirs: plain.with("a.txt", ed18), conflicts: []string{"a.txt"}},
 		{name: "an empty file added against a non-empty one conflicts", base: plain,
 			ours: plain.with("new.txt", "empty:"), theirs: plain.with("new.txt", "new\n"), conflicts: []string{"new.txt"}},
+		{name: "a file emptied on one side and deleted on the other", base: plain,
+			ours: plain.with("a.txt", ""), theirs: plain.with("a.txt", "empty:"), conflicts: []string{"a.txt"}},
+		{name: "a file emptied on one side, its mode changed on the other, stays empty", base: plain,
+			ours: plain.with("a.txt", "empty:"), theirs: plain.with("a.txt", "exec:"+text(20)), want: files{"a.txt": "exec:"}},
 		{name: "a mode changed on one side and the file deleted on the other is deleted", base: plain,
 			ours: plain.with("a.txt", ""), theirs: plain.with("a.txt", "exec:"+text(20)), want: files{"a.txt": ""}},
 		{name: "a file added with different modes conflicts", base: plain,
@@ -321,7 +325,9 @@ func checkRules(t *testing.T, st *filesystem.Storage, c rulesCase, res Result) {
 				t.Fatal(err)
 			}
 			got = string(data)
-			if f.Mode.String() == "0100755" {
+			if f.Mode.String() == "0100755" && got == "" {
+				got = "exec:"
+			} else if f.Mode.String() == "0100755" {
 				got = "exec:" + got
 			}
 		}
