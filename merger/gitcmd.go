@@ -3,7 +3,6 @@ package merger
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -66,15 +65,6 @@ func (e *gitError) Error() string {
 }
 
 func (e *gitError) Unwrap() error { return e.err }
-
-// exitCode is the exit status of a git that ran and failed, or -1.
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	return -1
-}
 
 // checkGit verifies that the system git can do what the merger needs:
 // merge-ort without a work tree (git merge-tree --write-tree, git 2.38).

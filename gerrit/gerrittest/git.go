@@ -88,13 +88,6 @@ func (r *repo) run(ctx context.Context, stdin []byte, env []string, args ...stri
 	return stdout.Bytes(), nil
 }
 
-// line runs git and returns its output's first line.
-func (r *repo) line(ctx context.Context, args ...string) (string, error) {
-	out, err := r.run(ctx, nil, nil, args...)
-	s, _, _ := strings.Cut(string(out), "\n")
-	return s, err
-}
-
 // exitCode is the exit status of a failed git command, or -1.
 func exitCode(err error) int {
 	var ge *gitError
