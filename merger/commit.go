@@ -5,21 +5,16 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"gated.dev/gated/merger/jgitmerge"
 )
 
 // writeCommit stores a commit and returns its id. The encoding is
 // deterministic, so equal inputs give equal ids.
 func (r *repo) writeCommit(c *object.Commit) (plumbing.Hash, error) {
-	obj := r.storage.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("%s: encode commit: %w", r.project, err)
-	}
-	if h := obj.Hash(); r.has(h) {
-		return h, nil
-	}
-	h, err := r.storage.SetEncodedObject(obj)
+	h, err := jgitmerge.WriteCommit(r.storage, c)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("%s: write commit: %w", r.project, err)
+		return plumbing.ZeroHash, fmt.Errorf("%s: %w", r.project, err)
 	}
 	return h, nil
 }

@@ -139,7 +139,7 @@ func (m *Merger) allRepos() []*repo {
 type Stats struct {
 	// Fetches from remotes.
 	Fetches int64
-	// Merges run by merge-ort: merges, rebases and cherry-picks.
+	// Merges run: merges, rebases and cherry-picks.
 	Merges int64
 	// Reused steps: changes whose outcome on the same state was known
 	// from an earlier request, so that only a commit was written.

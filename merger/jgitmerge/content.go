@@ -237,24 +237,18 @@ func (m *treeMerge) jgitMarkers(h, x, y plumbing.Hash) (plumbing.Hash, error) {
 }
 
 func writeBlob(st storer.EncodedObjectStorer, data []byte) (plumbing.Hash, error) {
-	obj := st.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
-	obj.SetSize(int64(len(data)))
-	w, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := w.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, err := st.SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write blob: %w", err)
-	}
-	return h, nil
+	return store(st, "blob", func(obj plumbing.EncodedObject) error {
+		obj.SetType(plumbing.BlobObject)
+		obj.SetSize(int64(len(data)))
+		w, err := obj.Writer()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		return w.Close()
+	})
 }
 
 // fileAt is a blob at a path of a synthetic tree.
@@ -274,24 +268,34 @@ func (m *treeMerge) scaffold(files []fileAt, parents ...plumbing.Hash) (plumbing
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return Scaffold(m.st, tree, parents...)
+	return scaffoldCommit(m.st, tree, parents...)
 }
 
-// Scaffold writes a commit of tree on parents that exists only to steer a
-// merge: its identity and time are constant.
-func Scaffold(st storer.EncodedObjectStorer, tree plumbing.Hash, parents ...plumbing.Hash) (plumbing.Hash, error) {
+// scaffoldCommit writes a commit of tree on parents that exists only to
+// steer git's merge: its identity and time are constant.
+func scaffoldCommit(st storer.EncodedObjectStorer, tree plumbing.Hash, parents ...plumbing.Hash) (plumbing.Hash, error) {
 	sig := object.Signature{Name: "gated", Email: "scaffold@gated.invalid", When: scaffoldTime}
+	return WriteCommit(st, &object.Commit{Author: sig, Committer: sig, Message: "gated: merge scaffold\n", TreeHash: tree, ParentHashes: parents})
+}
+
+// WriteCommit stores a commit, unless the store has it, and returns its
+// id. The encoding is deterministic, so equal commits have equal ids.
+func WriteCommit(st storer.EncodedObjectStorer, c *object.Commit) (plumbing.Hash, error) {
+	return store(st, "commit", c.Encode)
+}
+
+// store writes the object encode makes, unless the store has it.
+func store(st storer.EncodedObjectStorer, what string, encode func(plumbing.EncodedObject) error) (plumbing.Hash, error) {
 	obj := st.NewEncodedObject()
-	c := &object.Commit{Author: sig, Committer: sig, Message: "gated: merge scaffold\n", TreeHash: tree, ParentHashes: parents}
-	if err := c.Encode(obj); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
+	if err := encode(obj); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("encode %s: %w", what, err)
 	}
 	if st.HasEncodedObject(obj.Hash()) == nil {
 		return obj.Hash(), nil
 	}
 	h, err := st.SetEncodedObject(obj)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write commit: %w", err)
+		return plumbing.ZeroHash, fmt.Errorf("write %s: %w", what, err)
 	}
 	return h, nil
 }

@@ -13,10 +13,14 @@
 //     of its three versions holds a NUL byte anywhere, a carriage return not
 //     followed by a line feed, or is over 50 MiB (git looks for a NUL in the
 //     first 8,000 bytes);
-//   - an empty file on one side and a change on the other conflict;
+//   - a file emptied (or added empty) on one side and whose content the
+//     other side changed conflicts;
 //   - a gitlink or a symbolic link changed on both sides conflicts, as does a
-//     file on one side and a directory on the other, or a file modified on
-//     one side and deleted on the other; modes merge as JGit merges them;
+//     file on one side and a directory on the other (also where the base
+//     had a directory one side replaced with a file), or a file modified on
+//     one side and deleted on the other — but a file whose mode alone one
+//     side changed and the other deleted is deleted; modes merge as JGit
+//     merges them (a file added with different modes conflicts);
 //   - several merge bases are merged into a virtual base, conflicts and
 //     all, as RecursiveMerger does;
 //   - .gitattributes are ignored, as Gerrit ignores them unless

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -34,8 +35,33 @@ func Env() []string {
 // attr.tree says otherwise (older gits ignore the key).
 var NoAttributes = []string{"-c", "attr.tree=" + EmptyTree}
 
-// waitDelay bounds how long a cancelled git may keep its output open.
-const waitDelay = 5 * time.Second
+// WaitDelay bounds how long a cancelled git may keep its output open.
+const WaitDelay = 5 * time.Second
+
+// Command prepares the system git to run on the repository gitDir, in
+// Env.
+func Command(ctx context.Context, gitDir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"--git-dir=" + gitDir}, args...)...)
+	cmd.Env = Env()
+	cmd.WaitDelay = WaitDelay
+	return cmd
+}
+
+// Run runs a prepared git with stdin and returns its standard output; args
+// name it in errors, which carry what it printed.
+func Run(ctx context.Context, cmd *exec.Cmd, stdin io.Reader, args []string) ([]byte, error) {
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		ge := &gitError{args: args, stderr: strings.TrimSpace(stderr.String()), err: err}
+		if ctx.Err() != nil {
+			ge.err = ctx.Err()
+		}
+		return stdout.Bytes(), ge
+	}
+	return stdout.Bytes(), nil
+}
 
 // gitError is a failed git command, with what it printed.
 type gitError struct {
@@ -63,24 +89,13 @@ func exitCode(err error) int {
 	return -1
 }
 
-// run runs git on the repository gitDir, in workTree when it is not empty,
-// and returns its standard output.
+// run runs git on the repository gitDir, in workTree when it is not
+// empty, and returns its standard output.
 func run(ctx context.Context, gitDir, workTree string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Env = append(Env(), "GIT_DIR="+gitDir)
+	cmd := Command(ctx, gitDir, args...)
 	if workTree != "" {
 		cmd.Env = append(cmd.Env, "GIT_WORK_TREE="+workTree)
 		cmd.Dir = workTree
 	}
-	cmd.WaitDelay = waitDelay
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		ge := &gitError{args: args, stderr: strings.TrimSpace(stderr.String()), err: err}
-		if ctx.Err() != nil {
-			ge.err = ctx.Err()
-		}
-		return stdout.Bytes(), ge
-	}
-	return stdout.Bytes(), nil
+	return Run(ctx, cmd, nil, args)
 }

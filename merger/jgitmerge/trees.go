@@ -302,16 +302,5 @@ func (m *treeMerge) write(d *dirNode) (plumbing.Hash, error) {
 // writeTree stores a tree of entries, in git's order.
 func writeTree(st storer.EncodedObjectStorer, entries []object.TreeEntry) (plumbing.Hash, error) {
 	sort.Sort(object.TreeEntrySorter(entries))
-	obj := st.NewEncodedObject()
-	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("encode tree: %w", err)
-	}
-	if st.HasEncodedObject(obj.Hash()) == nil {
-		return obj.Hash(), nil
-	}
-	h, err := st.SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write tree: %w", err)
-	}
-	return h, nil
+	return store(st, "tree", (&object.Tree{Entries: entries}).Encode)
 }
