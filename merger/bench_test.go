@@ -182,8 +182,6 @@ func benchQueueRequests(submitType string) []Request {
 	reqs := queueRequests("bench", changes)
 	for i := range reqs {
 		reqs[i].Bases = map[string]string{BaseKey(benchProject, "master"): bench.tip}
-		// now, after the history, as a gate stamps its states
-		reqs[i].Time = bench.now.Add(time.Duration(i) * time.Minute)
 	}
 	return reqs
 }

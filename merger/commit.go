@@ -12,10 +12,18 @@ import (
 // writeCommit stores a commit and returns its id. The encoding is
 // deterministic, so equal inputs give equal ids.
 func (r *repo) writeCommit(c *object.Commit) (plumbing.Hash, error) {
+	obj := r.storage.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%s: encode commit: %w", r.project, err)
+	}
+	if r.known[obj.Hash()] {
+		return obj.Hash(), nil
+	}
 	h, err := jgitmerge.WriteCommit(r.storage, c)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("%s: %w", r.project, err)
 	}
+	r.remember(h)
 	return h, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"gated.dev/gated/merger/mergertest"
 )
@@ -81,7 +80,7 @@ func (f *fixture) cached(m *Merger, id string) (tree string, parents []string) {
 
 // request is a request of the fixture's changes at a fixed time.
 func request(ref string, changes ...ChangeRef) Request {
-	return Request{Changes: changes, Ref: ref, Time: time.Unix(1750000000, 0)}
+	return Request{Changes: changes, Ref: ref}
 }
 
 func lines(n int, prefix string) string {

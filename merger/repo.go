@@ -37,6 +37,10 @@ type repo struct {
 	memo    *memo
 	// engine merges as Gerrit's JGit does, and knows the commit graph.
 	engine *jgitmerge.Engine
+	// known holds objects found or written since the last GC, which
+	// spares a look in the store for each: a queue's items write and
+	// read the same commits over and over.
+	known map[plumbing.Hash]bool
 	// repaired: the refs a crash may have broken were repaired, which
 	// the first open does; later ones (after each fetch) need not walk
 	// every ref again.
@@ -44,7 +48,8 @@ type repo struct {
 }
 
 func newRepo(project, dir string, attributes bool) *repo {
-	return &repo{project: project, dir: dir, memo: newMemo(memoSize), engine: jgitmerge.New(dir, attributes)}
+	return &repo{project: project, dir: dir, memo: newMemo(memoSize), engine: jgitmerge.New(dir, attributes),
+		known: map[plumbing.Hash]bool{}}
 }
 
 // open opens the repository, creating it if needed. Callers hold r.mu.
@@ -103,7 +108,24 @@ func (r *repo) close() error {
 
 // has reports whether the object is in the repository.
 func (r *repo) has(h plumbing.Hash) bool {
-	return r.storage.HasEncodedObject(h) == nil
+	if r.known[h] {
+		return true
+	}
+	if r.storage.HasEncodedObject(h) != nil {
+		return false
+	}
+	r.remember(h)
+	return true
+}
+
+// knownLimit bounds the objects known; past it, the set starts over.
+const knownLimit = 1 << 16
+
+func (r *repo) remember(h plumbing.Hash) {
+	if len(r.known) >= knownLimit {
+		clear(r.known)
+	}
+	r.known[h] = true
 }
 
 func (r *repo) commit(h plumbing.Hash) (*object.Commit, error) {

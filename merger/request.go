@@ -3,7 +3,6 @@ package merger
 import (
 	"fmt"
 	"strings"
-	"time"
 )
 
 // Gerrit's submit types, as its REST API spells them. They say how a change
@@ -71,9 +70,6 @@ type Request struct {
 	// Ref is where each project's result is recorded (a ref under
 	// refs/gated/, for example refs/gated/gate/17) until Forget.
 	Ref string
-	// Time stamps the commits the merger creates, so that the same request
-	// yields the same commits.
-	Time time.Time
 }
 
 // Result is a speculative state.
@@ -97,9 +93,6 @@ const RefPrefix = "refs/gated/"
 func (req *Request) validate() error {
 	if err := checkStateRef(req.Ref); err != nil {
 		return err
-	}
-	if req.Time.IsZero() {
-		return fmt.Errorf("request for %s has no commit time", req.Ref)
 	}
 	branches := map[string]string{}
 	for i, c := range req.Changes {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	mt "gated.dev/gated/merger/mergertest"
 )
@@ -98,7 +97,6 @@ func TestMergeErrors(t *testing.T) {
 		name string
 		req  Request
 	}{
-		{"no time", with(func(r *Request) { r.Time = time.Time{} })},
 		{"a ref outside refs/gated", with(func(r *Request) { r.Ref = "refs/heads/master" })},
 		{"an invalid ref", with(func(r *Request) { r.Ref = "refs/gated/a..b" })},
 		{"a project outside the cache", with(func(r *Request) { r.Changes[0].Project = "../escape" })},

@@ -18,7 +18,9 @@ type branchState struct {
 	branch string
 	base   plumbing.Hash
 	head   plumbing.Hash
-	key    stateKey
+	// headTime is head's commit time.
+	headTime time.Time
+	key      stateKey
 	// ahead holds the commits of the changes applied so far: a change may
 	// sit on one of them even when a rebase left it out of head's history.
 	ahead map[plumbing.Hash]bool
@@ -63,7 +65,7 @@ func refused(files []string, format string, args ...any) outcome {
 
 // apply applies one change to the state the way its submit type makes
 // Gerrit submit it.
-func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plumbing.Hash, when time.Time) error {
+func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plumbing.Hash) error {
 	commit, err := s.r.commit(rev)
 	if err != nil {
 		return fmt.Errorf("change %s: %w", c, err)
@@ -84,11 +86,11 @@ func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plu
 	if out.refusal != "" {
 		return &ConflictError{Change: c, Files: slices.Clone(out.files), Reason: out.refusal}
 	}
-	head, err := m.materialize(s, out, c, commit, when)
+	head, when, err := m.materialize(s, out, c, commit)
 	if err != nil {
 		return fmt.Errorf("change %s: %w", c, err)
 	}
-	s.head, s.key = head, key
+	s.head, s.headTime, s.key = head, when, key
 	s.ahead[rev] = true
 	return nil
 }
@@ -287,25 +289,34 @@ func (m *Merger) inBranch(ctx context.Context, s *branchState, commit plumbing.H
 	return s.r.isAncestor(commit, tip)
 }
 
-// materialize writes the commit of a step with the request's time.
-func (m *Merger) materialize(s *branchState, out outcome, c ChangeRef, commit *object.Commit, when time.Time) (plumbing.Hash, error) {
+// materialize writes the commit of a step, dated the later of the state's
+// and the change's times: a pure function of the two, never before its
+// history (which would make every merge-base walk go through it all).
+func (m *Merger) materialize(s *branchState, out outcome, c ChangeRef, commit *object.Commit) (plumbing.Hash, time.Time, error) {
+	when := s.headTime
+	if commit.Committer.When.After(when) {
+		when = commit.Committer.When
+	}
 	sig := m.signature(when)
+	var h plumbing.Hash
+	var err error
 	switch out.kind {
 	case keep:
-		return s.head, nil
+		return s.head, s.headTime, nil
 	case fastForward:
-		return commit.Hash, nil
+		return commit.Hash, commit.Committer.When, nil
 	case mergeCommit:
-		return s.r.writeCommit(&object.Commit{
+		h, err = s.r.writeCommit(&object.Commit{
 			Author: sig, Committer: sig,
 			Message:  fmt.Sprintf("Merge \"%s\"\n\nSpeculative merge of change %s (%s) into %s.\n", subject(commit.Message), c, c.GitRef(), s.branch),
 			TreeHash: out.tree, ParentHashes: []plumbing.Hash{s.head, commit.Hash},
 		})
 	default:
-		return s.r.writeCommit(&object.Commit{
+		h, err = s.r.writeCommit(&object.Commit{
 			Author: commit.Author, Committer: sig,
 			Message: commit.Message, Encoding: commit.Encoding,
 			TreeHash: out.tree, ParentHashes: []plumbing.Hash{s.head},
 		})
 	}
+	return h, sig.When, err
 }

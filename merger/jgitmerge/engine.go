@@ -21,13 +21,16 @@ type Engine struct {
 	attributes bool
 	graph      *graph
 	attrs      *attrCache
+	// trees holds the trees merges read, by id: trees never change, and
+	// the merges of a queue read the same ones over and over.
+	trees map[plumbing.Hash]map[string]entry
 }
 
 // New returns an engine for the repository whose git directory is gitDir,
 // which merges as JGit does when Gerrit's core.useGitattributesForMerge
 // is attributes (false by default, and in every Gerrit before 3.12).
 func New(gitDir string, attributes bool) *Engine {
-	e := &Engine{gitDir: gitDir, attributes: attributes, graph: newGraph()}
+	e := &Engine{gitDir: gitDir, attributes: attributes, graph: newGraph(), trees: map[plumbing.Hash]map[string]entry{}}
 	if attributes {
 		e.attrs = newAttrCache()
 	}

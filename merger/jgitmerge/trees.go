@@ -77,19 +77,30 @@ func (m *treeMerge) conflict(p, reason string) {
 	m.conflicts = append(m.conflicts, Conflict{Path: p, Reason: reason})
 }
 
+// treeLimit bounds the trees an engine keeps; past it, it starts over.
+const treeLimit = 1 << 16
+
 // readTree reads a tree's entries by name; the zero hash is an empty tree.
+// The result is shared: callers do not change it.
 func (m *treeMerge) readTree(h plumbing.Hash) (map[string]entry, error) {
-	out := map[string]entry{}
 	if h == plumbing.ZeroHash || h.String() == EmptyTree {
+		return nil, nil
+	}
+	if out, ok := m.e.trees[h]; ok {
 		return out, nil
 	}
 	t, err := object.GetTree(m.st, h)
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
 	}
+	out := make(map[string]entry, len(t.Entries))
 	for _, te := range t.Entries {
 		out[te.Name] = entry{mode: te.Mode, hash: te.Hash}
 	}
+	if len(m.e.trees) >= treeLimit {
+		clear(m.e.trees)
+	}
+	m.e.trees[h] = out
 	return out, nil
 }
 
