@@ -182,6 +182,8 @@ func benchQueueRequests(submitType string) []Request {
 	reqs := queueRequests("bench", changes)
 	for i := range reqs {
 		reqs[i].Bases = map[string]string{BaseKey(benchProject, "master"): bench.tip}
+		// now, after the history, as a gate makes its requests
+		reqs[i].Time = bench.now.Add(time.Duration(i) * time.Minute)
 	}
 	return reqs
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"gated.dev/gated/merger/mergertest"
 )
@@ -80,7 +81,7 @@ func (f *fixture) cached(m *Merger, id string) (tree string, parents []string) {
 
 // request is a request of the fixture's changes at a fixed time.
 func request(ref string, changes ...ChangeRef) Request {
-	return Request{Changes: changes, Ref: ref}
+	return Request{Changes: changes, Ref: ref, Time: time.Unix(1750000000, 0)}
 }
 
 func lines(n int, prefix string) string {

@@ -3,18 +3,20 @@ package merger
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	mt "gated.dev/gated/merger/mergertest"
 )
 
 // queueRequests returns the requests of a queue of changes: item k holds
-// the changes of the items ahead and its own.
+// the changes of the items ahead and its own, and its own time.
 func queueRequests(pipeline string, changes []ChangeRef) []Request {
 	reqs := make([]Request, len(changes))
 	for k := range changes {
 		reqs[k] = Request{
 			Changes: changes[:k+1],
 			Ref:     fmt.Sprintf("refs/gated/%s/%d", pipeline, k+1),
+			Time:    time.Unix(1750000000+int64(k)*60, 0),
 		}
 	}
 	return reqs

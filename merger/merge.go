@@ -18,9 +18,10 @@ import (
 // first in merge order; nothing is recorded then. Equal requests give
 // equal commits, and so do equal states of different requests: merge,
 // rebase and cherry-pick commits carry the merger's identity as committer
-// and, as time, the later of the state's and the change's (so that the
-// state of a queue item shares the commits of the item ahead, and a
-// retry, even by another process, makes the same ones). Steps already taken by an
+// and, as time, the later of the state's and the change's, unless that is
+// after req.Time (so that the state of a queue item shares the commits of
+// the item ahead, and a retry, even by another process, makes the same
+// ones). Steps already taken by an
 // earlier request on the same base with the same changes before them are
 // not merged again.
 func (m *Merger) Merge(ctx context.Context, req Request) (Result, error) {
@@ -128,7 +129,7 @@ func (m *Merger) build(ctx context.Context, g *projectChanges, req Request) (*br
 		ahead: map[plumbing.Hash]bool{},
 	}
 	for i, c := range g.changes {
-		if err := m.apply(ctx, s, c, revs[i]); err != nil {
+		if err := m.apply(ctx, s, c, revs[i], req.Time); err != nil {
 			return nil, g.at[i], err
 		}
 	}

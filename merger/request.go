@@ -3,6 +3,7 @@ package merger
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Gerrit's submit types, as its REST API spells them. They say how a change
@@ -70,6 +71,9 @@ type Request struct {
 	// Ref is where each project's result is recorded (a ref under
 	// refs/gated/, for example refs/gated/gate/17) until Forget.
 	Ref string
+	// Time is when the request is made: no commit the merger writes is
+	// dated after it, should a change come from a clock ahead.
+	Time time.Time
 }
 
 // Result is a speculative state.
@@ -93,6 +97,9 @@ const RefPrefix = "refs/gated/"
 func (req *Request) validate() error {
 	if err := checkStateRef(req.Ref); err != nil {
 		return err
+	}
+	if req.Time.IsZero() {
+		return fmt.Errorf("request for %s has no time", req.Ref)
 	}
 	branches := map[string]string{}
 	for i, c := range req.Changes {

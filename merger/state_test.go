@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	mt "gated.dev/gated/merger/mergertest"
 )
@@ -98,6 +99,7 @@ func TestMergeErrors(t *testing.T) {
 		req  Request
 	}{
 		{"a ref outside refs/gated", with(func(r *Request) { r.Ref = "refs/heads/master" })},
+		{"no time", with(func(r *Request) { r.Time = time.Time{} })},
 		{"an invalid ref", with(func(r *Request) { r.Ref = "refs/gated/a..b" })},
 		{"a project outside the cache", with(func(r *Request) { r.Changes[0].Project = "../escape" })},
 		{"an unknown submit type", with(func(r *Request) { r.Changes[0].SubmitType = "INHERIT" })},

@@ -65,7 +65,7 @@ func refused(files []string, format string, args ...any) outcome {
 
 // apply applies one change to the state the way its submit type makes
 // Gerrit submit it.
-func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plumbing.Hash) error {
+func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plumbing.Hash, now time.Time) error {
 	commit, err := s.r.commit(rev)
 	if err != nil {
 		return fmt.Errorf("change %s: %w", c, err)
@@ -86,7 +86,7 @@ func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plu
 	if out.refusal != "" {
 		return &ConflictError{Change: c, Files: slices.Clone(out.files), Reason: out.refusal}
 	}
-	head, when, err := m.materialize(s, out, c, commit)
+	head, when, err := m.materialize(s, out, c, commit, now)
 	if err != nil {
 		return fmt.Errorf("change %s: %w", c, err)
 	}
@@ -290,12 +290,16 @@ func (m *Merger) inBranch(ctx context.Context, s *branchState, commit plumbing.H
 }
 
 // materialize writes the commit of a step, dated the later of the state's
-// and the change's times: a pure function of the two, never before its
-// history (which would make every merge-base walk go through it all).
-func (m *Merger) materialize(s *branchState, out outcome, c ChangeRef, commit *object.Commit) (plumbing.Hash, time.Time, error) {
+// and the change's times: a function of the two, never before its history
+// (which would make every merge-base walk go through it all), nor after
+// now.
+func (m *Merger) materialize(s *branchState, out outcome, c ChangeRef, commit *object.Commit, now time.Time) (plumbing.Hash, time.Time, error) {
 	when := s.headTime
 	if commit.Committer.When.After(when) {
 		when = commit.Committer.When
+	}
+	if when.After(now) {
+		when = now
 	}
 	sig := m.signature(when)
 	var h plumbing.Hash
