@@ -16,6 +16,12 @@ import (
 // JGitEnv names the classpath of a JGit build (its classes or jar, with
 // JavaEWAH, commons-codec and slf4j-api) that tests compare merges with.
 // Without it, the tests that need a JGit are skipped: CI has no JGit.
+// Debian's libjgit-java is 4.11, older than the rules Gerrit merges by
+// (binary by content since 6.0, attributes since 6.10.1), so build one:
+// javac the org.eclipse.jgit sources of a release (7.3 is Gerrit 3.12's)
+// with /usr/share/java/{javaewah,commons-codec,slf4j-api}.jar from
+// libjavaewah-java, libcommons-codec-java and libslf4j-java, and put the
+// classes, the sources' resources directory and those jars on the path.
 const JGitEnv = "GATED_JGIT_CLASSPATH"
 
 //go:embed jgit/JGitMerge.java
