@@ -146,7 +146,7 @@ func (s *Server) NewPatchset(ctx context.Context, in Patchset) (int, error) {
 		if parent, err = s.rebaseTarget(ctx, c); err != nil {
 			return 0, err
 		}
-		tree, conflicts, err := r.pick(ctx, cur, parent)
+		tree, conflicts, err := r.pick(ctx, cur, parent, true)
 		if err != nil {
 			return 0, err
 		}
