@@ -278,4 +278,3 @@ func TestTruncatedFileIsRefused(t *testing.T) {
 		})
 	}
 }
-
