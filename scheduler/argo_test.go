@@ -468,3 +468,45 @@ func TestPodQuotaExceededIsReportedWhileTheBuildWaits(t *testing.T) {
 	}
 	h.awaitPhase(b.Name(), scheduler.PhaseSucceeded)
 }
+
+// Whenever gated lists workflows (Run starting, a watch recovering from
+// an outage), it nudges the unfinished ones, so that Argo's controller
+// looks at them again: it drops a status update that failed while the API
+// server was away, and would retry only at its 20-minute resync.
+func TestListingNudgesUnfinishedWorkflows(t *testing.T) {
+	h := newHarness(t)
+	running := h.build("18", workflow(step{name: "test", annotations: map[string]string{devcluster.AnnotationDuration: "1h"}}))
+	done := h.build("19", workflow(step{name: "test"}))
+	h.start(running)
+	h.start(done)
+	h.run()
+	h.awaitPhase(running.Name(), scheduler.PhaseRunning)
+	h.awaitPhase(done.Name(), scheduler.PhaseSucceeded)
+
+	client, err := h.c.Argo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nudgedAt := func(name string) string {
+		wf, err := client.ArgoprojV1alpha1().Workflows(h.ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wf.Annotations[scheduler.AnnotationNudged]
+	}
+	before := map[string]string{running.Name(): nudgedAt(running.Name()), done.Name(): nudgedAt(done.Name())}
+
+	later := newHarness(t, func(cfg *scheduler.Config) { cfg.Namespaces = []string{h.ns} })
+	later.run() // lists, as gated does after a restart
+	later.awaitPhase(done.Name(), scheduler.PhaseSucceeded)
+	deadline := time.Now().Add(30 * time.Second)
+	for nudgedAt(running.Name()) == before[running.Name()] {
+		if time.Now().After(deadline) {
+			t.Fatal("the running workflow was not nudged")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if nudgedAt(done.Name()) != before[done.Name()] {
+		t.Error("a finished workflow was nudged")
+	}
+}
