@@ -176,13 +176,19 @@ func TestServeUnderLoad(t *testing.T) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	var closedByServer, slowClients atomic.Int64
+	var lastClose atomic.Int64 // the latest a slow client was closed, since start
 	// closed waits until the server closes conn, and counts it.
-	closed := func(conn net.Conn, within time.Duration) {
+	closed := func(group string, conn net.Conn, within time.Duration) {
 		conn.SetReadDeadline(time.Now().Add(within))
 		_, err := io.Copy(io.Discard, conn)
 		var ne net.Error
 		if err == nil || !(errors.As(err, &ne) && ne.Timeout()) {
 			closedByServer.Add(1)
+			if d := int64(time.Since(start)); d > lastClose.Load() {
+				lastClose.Store(d)
+			}
+		} else {
+			t.Errorf("a client that %s was not closed by the server within %s", group, within)
 		}
 	}
 	dial := func() net.Conn {
@@ -212,7 +218,7 @@ func TestServeUnderLoad(t *testing.T) {
 					time.Sleep(200 * time.Millisecond)
 				}
 			}()
-			closed(conn, 5*time.Second)
+			closed("sends its body slowly", conn, 10*time.Second)
 		})
 	}
 	// 50 clients that never finish their headers.
@@ -225,7 +231,7 @@ func TestServeUnderLoad(t *testing.T) {
 			defer conn.Close()
 			slowClients.Add(1)
 			fmt.Fprintf(conn, "GET /git/%s/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: gated\r\n", big)
-			closed(conn, 5*time.Second)
+			closed("never finishes its headers", conn, 10*time.Second)
 		})
 	}
 	// 20 builds that ask for the pack and stop reading it.
@@ -239,7 +245,7 @@ func TestServeUnderLoad(t *testing.T) {
 			slowClients.Add(1)
 			fmt.Fprintf(conn, "POST /git/%s/git-upload-pack HTTP/1.1\r\nHost: gated\r\nAuthorization: %s\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: %d\r\n\r\n%s", big, auth, len(request), request)
 			time.Sleep(3 * time.Second) // not reading; git must not wait for it
-			closed(conn, 8*time.Second)
+			closed("stops reading", conn, 15*time.Second)
 		})
 	}
 	// 40 builds fetching at once, each retrying on 503 as a build's fetch
@@ -326,17 +332,14 @@ func TestServeUnderLoad(t *testing.T) {
 		t.Fatal("the server did not close: a request is stuck")
 	}
 	elapsed := time.Since(start)
-	t.Logf("%s: %d slow clients (%d closed by the server), %d of 40 fetches done (%d answers 503, slowest %s), %d probes (%d answered 200, slowest %s); git processes at most %d (counted) and %d (seen in /proc), cap %d",
-		elapsed.Round(time.Millisecond), slowClients.Load(), closedByServer.Load(), fetched.Load(), busy.Load(), time.Duration(slowest.Load()).Round(time.Millisecond),
+	t.Logf("%s: %d slow clients (%d closed by the server, the last %s after the start), %d of 40 fetches done (%d answers 503, slowest %s), %d probes (%d answered 200, slowest %s); git processes at most %d (counted) and %d (seen in /proc), cap %d",
+		elapsed.Round(time.Millisecond), slowClients.Load(), closedByServer.Load(), time.Duration(lastClose.Load()).Round(time.Millisecond), fetched.Load(), busy.Load(), time.Duration(slowest.Load()).Round(time.Millisecond),
 		probes.Load(), probeOK.Load(), time.Duration(probeMax.Load()).Round(time.Millisecond), gs.peak.Load(), sampled.Load(), slots)
 	if gs.peak.Load() > slots || sampled.Load() > slots {
 		t.Errorf("git processes went over the cap of %d: %d counted, %d seen", slots, gs.peak.Load(), sampled.Load())
 	}
 	if fetched.Load() != 40 {
 		t.Errorf("%d of 40 fetches succeeded", fetched.Load())
-	}
-	if closedByServer.Load() != slowClients.Load() {
-		t.Errorf("the server closed %d of %d slow clients' connections", closedByServer.Load(), slowClients.Load())
 	}
 	if max := time.Duration(probeMax.Load()); max > o.QueueWait+2*time.Second || probeOK.Load() == 0 {
 		t.Errorf("probes: slowest %s, %d of %d answered 200", max, probeOK.Load(), probes.Load())
