@@ -191,63 +191,46 @@ func TestServeUnderLoad(t *testing.T) {
 			t.Errorf("a client that %s was not closed by the server within %s", group, within)
 		}
 	}
-	dial := func() net.Conn {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Error(err)
-			return nil
+	// slow starts n clients of a group on raw connections: each sends what
+	// send sends, then waits for the server to close its connection.
+	slow := func(n int, group string, within time.Duration, send func(net.Conn)) {
+		for range n {
+			wg.Go(func() {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer conn.Close()
+				slowClients.Add(1)
+				send(conn)
+				closed(group, conn, within)
+			})
 		}
-		return conn
 	}
 	request := "0032want " + head + "\n00000009done\n"
+	post := fmt.Sprintf("POST /git/%s/git-upload-pack HTTP/1.1\r\nHost: gated\r\nAuthorization: %s\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: %d\r\n\r\n", big, auth, len(request))
 	// 100 builds that send their body a byte at a time.
-	for range 100 {
-		wg.Go(func() {
-			conn := dial()
-			if conn == nil {
-				return
-			}
-			defer conn.Close()
-			slowClients.Add(1)
-			fmt.Fprintf(conn, "POST /git/%s/git-upload-pack HTTP/1.1\r\nHost: gated\r\nAuthorization: %s\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: %d\r\n\r\n", big, auth, len(request))
-			go func() {
-				for i := range len(request) {
-					if _, err := conn.Write([]byte{request[i]}); err != nil {
-						return
-					}
-					time.Sleep(200 * time.Millisecond)
+	slow(100, "sends its body slowly", 10*time.Second, func(conn net.Conn) {
+		io.WriteString(conn, post)
+		go func() {
+			for i := range len(request) {
+				if _, err := conn.Write([]byte{request[i]}); err != nil {
+					return
 				}
-			}()
-			closed("sends its body slowly", conn, 10*time.Second)
-		})
-	}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}()
+	})
 	// 50 clients that never finish their headers.
-	for range 50 {
-		wg.Go(func() {
-			conn := dial()
-			if conn == nil {
-				return
-			}
-			defer conn.Close()
-			slowClients.Add(1)
-			fmt.Fprintf(conn, "GET /git/%s/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: gated\r\n", big)
-			closed("never finishes its headers", conn, 10*time.Second)
-		})
-	}
+	slow(50, "never finishes its headers", 10*time.Second, func(conn net.Conn) {
+		fmt.Fprintf(conn, "GET /git/%s/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: gated\r\n", big)
+	})
 	// 20 builds that ask for the pack and stop reading it.
-	for range 20 {
-		wg.Go(func() {
-			conn := dial()
-			if conn == nil {
-				return
-			}
-			defer conn.Close()
-			slowClients.Add(1)
-			fmt.Fprintf(conn, "POST /git/%s/git-upload-pack HTTP/1.1\r\nHost: gated\r\nAuthorization: %s\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: %d\r\n\r\n%s", big, auth, len(request), request)
-			time.Sleep(3 * time.Second) // not reading; git must not wait for it
-			closed("stops reading", conn, 15*time.Second)
-		})
-	}
+	slow(20, "stops reading", 15*time.Second, func(conn net.Conn) {
+		io.WriteString(conn, post+request)
+		time.Sleep(3 * time.Second) // not reading; git must not wait for it
+	})
 	// 40 builds fetching at once, each retrying on 503 as a build's fetch
 	// step would.
 	cloneURL, _ := key.URL(srv.URL+"/git/"+small, "gated-gate-1-1", []string{small}, time.Now().Add(time.Hour))

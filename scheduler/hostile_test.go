@@ -74,6 +74,15 @@ const goCI = `  entrypoint: test
     container: {image: golang:1.26, command: [go, test, ./...]}
 `
 
+const secretVolume = `  entrypoint: main
+  volumes:
+  - name: creds
+    secret: {secretName: deploy}
+  templates:
+  - name: main
+    container: {image: alpine}
+`
+
 func allow(names ...string) func(*Policy) {
 	return func(p *Policy) { p.AllowedTemplates = names }
 }
@@ -97,14 +106,7 @@ var hostileCases = []hostileCase{
 `},
 	{name: "podSpecPatch when trusted", trusted: true, spec: "  podSpecPatch: '{\"nodeName\": \"big\"}'\n" + benignSpec},
 	{name: "serviceAccountName when trusted", trusted: true, spec: "  serviceAccountName: deployer\n" + benignSpec},
-	{name: "secret volume when trusted", trusted: true, spec: `  entrypoint: main
-  volumes:
-  - name: creds
-    secret: {secretName: deploy}
-  templates:
-  - name: main
-    container: {image: alpine}
-`},
+	{name: "secret volume when trusted", trusted: true, spec: secretVolume},
 	{name: "imagePullSecrets when trusted", trusted: true, spec: "  imagePullSecrets: [{name: registry}]\n" + benignSpec},
 	{name: "hardened pod", spec: withMain("  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}, sysctls: [{name: net.ipv4.ip_local_port_range, value: '1024 65535'}]}\n",
 		"      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}\n      ports: [{containerPort: 8080}]\n")},
@@ -342,14 +344,7 @@ var hostileCases = []hostileCase{
 	{name: "another namespace", meta: "  namespace: kube-system\n", field: "metadata.namespace", rule: "project's namespace", spec: benignSpec},
 	{name: "secret in env", field: "spec.templates[0].container.env[0].valueFrom.secretKeyRef", rule: "Secrets", spec: withMain("", "      env:\n      - name: TOKEN\n        valueFrom: {secretKeyRef: {name: deploy, key: token}}\n")},
 	{name: "secret in envFrom", field: "spec.templates[0].container.envFrom[0].secretRef", rule: "Secrets", spec: withMain("", "      envFrom:\n      - secretRef: {name: deploy}\n")},
-	{name: "secret volume", field: "spec.volumes[0].secret", rule: "Secrets", spec: `  entrypoint: main
-  volumes:
-  - name: creds
-    secret: {secretName: deploy}
-  templates:
-  - name: main
-    container: {image: alpine}
-`},
+	{name: "secret volume", field: "spec.volumes[0].secret", rule: "Secrets", spec: secretVolume},
 	{name: "secret in an artifact location", field: "spec.templates[0].outputs.artifacts[0].s3.accessKeySecret", rule: "Secrets", spec: `  entrypoint: main
   templates:
   - name: main
