@@ -28,7 +28,7 @@ spec:
   workflowTemplateRef: {name: go-ci}
 `
 
-const checkConfig = `gerrit: {url: https://review.example.com}
+const checkConfig = `gerrit: {url: https://review.example.com, password-env: GERRIT_PASSWORD}
 executor:
   argo: {max-deadline: 10m, namespace: builds}
 projects:
