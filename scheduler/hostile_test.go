@@ -488,6 +488,7 @@ var hostileCases = []hostileCase{
     metadata: {annotations: {container.apparmor.security.beta.kubernetes.io/main: unconfined}}
     container: {image: alpine}
 `},
+	{name: "deleted before gated reads the result", trusted: true, field: "spec.ttlStrategy", rule: "retention", spec: "  ttlStrategy: {secondsAfterCompletion: 0}\n" + benignSpec},
 	{name: "podDisruptionBudget selecting other pods", field: "spec.podDisruptionBudget.selector", rule: "selector", spec: "  podDisruptionBudget: {minAvailable: 1, selector: {}}\n" + benignSpec},
 
 	// Limits and fan-out (finding 6).

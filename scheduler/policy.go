@@ -112,6 +112,7 @@ const (
 	ruleMemoize        = "memoization (a ConfigMap cache shared by the namespace) is allowed only in trusted projects"
 	ruleMetrics        = "custom Prometheus metrics (emitted by Argo's controller for every workflow) are allowed only in trusted projects"
 	ruleScheduling     = "an untrusted workflow may not choose its %s"
+	ruleTTL            = "gated deletes a build's workflow after its retention; a ttlStrategy would delete it before gated has read its result"
 	rulePDBSelector    = "a podDisruptionBudget may not have a selector: it would hold pods other than the build's"
 	ruleDeadline       = "activeDeadlineSeconds must be between 1 and %d (%s)"
 	ruleParallelism    = "parallelism must be between 0 and %d"

@@ -131,6 +131,8 @@ func (c *policyCheck) checkField(path, name string, parent reflect.Type, v refle
 		if !c.trusted {
 			c.violate(path, fmt.Sprintf(ruleScheduling, name))
 		}
+	case "ttlStrategy":
+		c.violate(path, ruleTTL)
 	case "dataSource", "dataSourceRef":
 		if !c.trusted {
 			c.violate(path, ruleDataSource)
