@@ -110,7 +110,7 @@ var hostileCases = []hostileCase{
 	{name: "imagePullSecrets when trusted", trusted: true, spec: "  imagePullSecrets: [{name: registry}]\n" + benignSpec},
 	{name: "hardened pod", spec: withMain("  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}, sysctls: [{name: net.ipv4.ip_local_port_range, value: '1024 65535'}]}\n",
 		"      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}\n      ports: [{containerPort: 8080}]\n")},
-	{name: "user labels and annotations", meta: "  labels: {team: api}\n  annotations: {gated.dev/simulate: fail, example.com/owner: api}\n", spec: "  podMetadata:\n    labels: {app: ci}\n    annotations: {devcluster.gated.dev/duration: 2s}\n" + benignSpec},
+	{name: "user labels and annotations", meta: "  labels: {team: api}\n  annotations: {gated.dev/simulate: fail, example.com/owner: api}\n", spec: "  podMetadata:\n    labels: {app: ci, app.kubernetes.io/name: api}\n    annotations: {devcluster.gated.dev/duration: 2s}\n" + benignSpec},
 	{name: "artifacts under the build's prefix", spec: `  entrypoint: main
   templates:
   - name: main

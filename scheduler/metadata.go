@@ -43,13 +43,17 @@ var reservedDomains = []string{"gated.dev", "argoproj.io", "kubernetes.io", "k8s
 // reservedKey reports whether a label or annotation key is reserved: its
 // prefix is one of reservedDomains or a subdomain of argoproj.io,
 // kubernetes.io or k8s.io (gated.dev's subdomains are free: the
-// development cluster reads devcluster.gated.dev/*).
+// development cluster reads devcluster.gated.dev/*; so are Kubernetes'
+// recommended labels, app.kubernetes.io/*, which are the user's).
 func reservedKey(key string) bool {
 	prefix, _, ok := strings.Cut(key, "/")
 	if !ok {
 		return false
 	}
 	prefix = strings.ToLower(prefix)
+	if prefix == "app.kubernetes.io" {
+		return false
+	}
 	if slices.Contains(reservedDomains, prefix) {
 		return true
 	}
