@@ -158,3 +158,18 @@ func TestServeRefusesRequests(t *testing.T) {
 		}
 	})
 }
+
+// The configuration's validation refuses project names the cache could not
+// hold safely: names git could take for an option, names that leave the
+// cache or collide with its layout.
+func TestValidProjectName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"org/project": true, "tools/gated": true, "a": true,
+		"--upload-pack=touch /tmp/x": false, "org/-x": false, "org/.git": false, "org/repo.git": false,
+		"../etc": false, "org/../etc": false, "/abs": false, "org//x": false, "": false, "org\\x": false, "c:x": false,
+	} {
+		if err := ValidProjectName(name); (err == nil) != ok {
+			t.Errorf("ValidProjectName(%q) = %v, want ok %v", name, err, ok)
+		}
+	}
+}

@@ -82,8 +82,8 @@ func NewArgo(cfg Config) (*Argo, error) {
 	if cfg.REST == nil {
 		return nil, fmt.Errorf("argo executor: no Kubernetes configuration")
 	}
-	if cfg.Policy.MaxDeadline < time.Second || cfg.Policy.MaxParallelism < 1 {
-		return nil, fmt.Errorf("argo executor: policy needs a max deadline of at least 1s and a max parallelism of at least 1 (have %s, %d)", cfg.Policy.MaxDeadline, cfg.Policy.MaxParallelism)
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("argo executor: %w", err)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -197,5 +199,82 @@ func TestCorruptFileIsRefused(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("a corrupt file was opened and read without error")
+	}
+}
+
+// A truncated file (a copy cut short, `head -c 20000 gated.db`) is refused
+// with an error that says so. bbolt would crash the process with SIGBUS,
+// so each Open runs in a child process: a crash fails the case cleanly.
+func TestTruncatedFileIsRefused(t *testing.T) {
+	if path := os.Getenv("GATED_STORAGE_OPEN"); path != "" {
+		db, err := Open(path)
+		if err == nil {
+			_, err = db.State()
+			db.Close()
+		}
+		fmt.Printf("open: %v\n", err)
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gated.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 64 {
+		part := bytes.Repeat([]byte{byte(i)}, 4000)
+		if _, err := db.Commit(Transition{State: map[string][]byte{fmt.Sprint("part", i): part}}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := readMeta(f, int64(4096))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := int(m.pgid) * int(m.pageSize)
+	t.Logf("file %d bytes, meta page says %d pages of %d (%d bytes)", len(data), m.pgid, m.pageSize, need)
+	if need <= 20000 {
+		t.Fatalf("the file needs only %d bytes; the test wants more", need)
+	}
+	cases := []struct {
+		name string
+		size int
+		want string // in the child's output
+	}{
+		{"cut as in the report", 20000, "the file is truncated"},
+		{"one byte short", need - 1, "the file is truncated"},
+		{"the meta pages only", 2 * int(m.pageSize), "the file is truncated"},
+		{"one meta page", int(m.pageSize) + 100, "the file is truncated"},
+		{"less than a header", 10, "not a gated database"},
+		{"whole", len(data), "open: <nil>"},
+		{"longer, with zeros", len(data) + 8192, "open: <nil>"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cut := filepath.Join(t.TempDir(), "gated.db")
+			content := append(append([]byte{}, data...), make([]byte, max(0, tc.size-len(data)))...)[:tc.size]
+			if err := os.WriteFile(cut, content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0], "-test.run=^TestTruncatedFileIsRefused$")
+			cmd.Env = append(os.Environ(), "GATED_STORAGE_OPEN="+cut)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the child crashed (%v):\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("child said:\n%s\nwant %q", out, tc.want)
+			}
+		})
 	}
 }

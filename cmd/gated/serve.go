@@ -50,7 +50,12 @@ func serveDaemon(ctx context.Context, cfg daemon.Config, opts daemon.Options, re
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Headers are bounded here, and keep-alive connections left idle. A
+	// ReadTimeout or WriteTimeout would also end the long-lived live
+	// updates (/api/events: net/http cancels a request whose read deadline
+	// passes), so the handlers that read bodies or write much bound that
+	// themselves (/git, /gerrit/events: http.ResponseController).
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
