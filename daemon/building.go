@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"gated.dev/gated/gitcredential"
 	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
 	"gated.dev/gated/scheduler"
@@ -41,8 +45,11 @@ type building struct {
 	projects map[string]ProjectYAML
 	argo     ArgoConfig
 	// publicURL is gated's URL as build pods reach it: they fetch
-	// speculative states from its /git endpoint.
+	// speculative states from its /git endpoint, with a credential gitKey
+	// mints for the build.
 	publicURL string
+	gitKey    *gitcredential.Key
+	now       func() time.Time
 }
 
 func (w *building) cancel(ctx context.Context, a queue.CancelBuild) error {
@@ -81,10 +88,17 @@ func (w *building) start(ctx context.Context, a queue.StartBuild) (queue.Event, 
 	b := scheduler.Build{
 		Pipeline: a.Pipeline, Item: a.Item.String(), Attempt: a.Attempt, Project: project,
 		Change: a.Change.Number, Patchset: a.Change.Patchset, Revision: revision, Heads: a.Heads,
-		GitURL: w.publicURL + "/git/" + project, Workflow: wf, Namespace: ns, Trusted: pc.Trusted,
+		Workflow: wf, Namespace: ns, Trusted: pc.Trusted,
 	}
 	for _, c := range a.Changes {
 		b.Changes = append(b.Changes, c.Number)
+	}
+	// The build may fetch every project of its state (gated-changes), until
+	// its deadline has passed with some time to start.
+	projects := slices.Sorted(maps.Keys(a.Heads))
+	expiry := w.now().Add(time.Duration(w.argo.MaxDeadline) + 30*time.Minute)
+	if b.GitURL, err = w.gitKey.URL(w.publicURL+"/git/"+project, b.Name(), projects, expiry); err != nil {
+		return nil, fmt.Errorf("credential for build %s: %w", b.Name(), err)
 	}
 	u, err := w.exec.Start(ctx, b)
 	var def *scheduler.DefinitionError

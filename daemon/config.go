@@ -16,7 +16,9 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
+	"gated.dev/gated/scheduler"
 )
 
 // Config is gated's configuration, read from one YAML file.
@@ -55,6 +57,11 @@ type GerritConfig struct {
 	ReconcileQuery string `yaml:"reconcile-query"`
 	// Timeout bounds each try of a REST request.
 	Timeout Duration `yaml:"timeout"`
+	// UseGitattributesForMerge is Gerrit's core.useGitattributesForMerge
+	// (Gerrit 3.12, default off), which REST does not show: with it, the
+	// merger follows the binary, -merge and merge=union attributes as
+	// Gerrit's JGit does.
+	UseGitattributesForMerge bool `yaml:"use-gitattributes-for-merge"`
 }
 
 // WebhookConfig is the webhook endpoint's authentication.
@@ -95,6 +102,18 @@ type ArgoConfig struct {
 	MaxDeadline Duration `yaml:"max-deadline"`
 	// MaxParallelism caps the parallelism of untrusted workflows.
 	MaxParallelism int `yaml:"max-parallelism"`
+	// MaxFanOut caps a step's withItems and withSequence (0: the
+	// scheduler's default).
+	MaxFanOut int `yaml:"max-fan-out"`
+	// PodSecurity is the Pod Security Standards level every build pod
+	// must meet: baseline (default) or restricted.
+	PodSecurity string `yaml:"pod-security"`
+	// AllowedTemplates and AllowedClusterTemplates are the
+	// WorkflowTemplates (in a build's namespace) and
+	// ClusterWorkflowTemplates that untrusted workflows may refer to;
+	// gated reads and checks them at submit.
+	AllowedTemplates        []string `yaml:"allowed-templates"`
+	AllowedClusterTemplates []string `yaml:"allowed-cluster-templates"`
 	// Retention is how long workflows of finished items are kept.
 	Retention Duration `yaml:"retention"`
 	// Artifacts, if set, is the S3 store where Argo keeps artifacts.
@@ -407,6 +426,20 @@ func (c Config) validateExecutor(p *problems) {
 	}
 	if a.MaxParallelism < 1 {
 		p.add(path("max-parallelism"), "must be at least 1")
+	} else if time.Duration(a.MaxDeadline) >= time.Second {
+		if err := a.Policy().Validate(); err != nil {
+			p.add([]string{"executor", "argo"}, "%v", err)
+		}
+	}
+	for _, list := range []struct {
+		key   string
+		names []string
+	}{{"allowed-templates", a.AllowedTemplates}, {"allowed-cluster-templates", a.AllowedClusterTemplates}} {
+		for _, name := range list.names {
+			if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
+				p.add(path(list.key), "%q is not a template name: %s", name, strings.Join(msgs, "; "))
+			}
+		}
 	}
 	if a.Retention < 0 {
 		p.add(path("retention"), "must not be negative")
@@ -431,6 +464,8 @@ func (pr ProjectYAML) validate(p *problems, name string) {
 	path := func(k ...string) []string { return append([]string{"projects", name}, k...) }
 	if err := validProjectName(name); err != nil {
 		p.add(path(), "%v", err)
+	} else if err := merger.ValidProjectName(name); err != nil {
+		p.add(path(), "%v", err)
 	}
 	if err := (queue.Config{Projects: map[string]queue.ProjectConfig{name: {SubmitType: pr.SubmitType}}}).Validate(); err != nil {
 		p.add(path("submit-type"), "unknown submit type %q", pr.SubmitType)
@@ -444,6 +479,14 @@ func (pr ProjectYAML) validate(p *problems, name string) {
 		if err := validRepoPath(pr.WorkflowFile); err != nil {
 			p.add(path("workflow-file"), "%v", err)
 		}
+	}
+}
+
+// Policy is the policy untrusted workflows are held to.
+func (a ArgoConfig) Policy() scheduler.Policy {
+	return scheduler.Policy{
+		MaxDeadline: time.Duration(a.MaxDeadline), MaxParallelism: int64(a.MaxParallelism), MaxFanOut: a.MaxFanOut,
+		PodSecurity: a.PodSecurity, AllowedTemplates: a.AllowedTemplates, AllowedClusterTemplates: a.AllowedClusterTemplates,
 	}
 }
 

@@ -113,6 +113,10 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"project name with ..", noProjects + "projects: {org/../x: {}}\n", "org/../x"},
 		{"namespace a path", minimal + "  org/b: {namespace: ../../etc}\n", `projects.org/b.namespace: "../../etc" is not a Kubernetes namespace name`},
 		{"default namespace a path", minimal + "executor: {argo: {namespace: ../../etc}}\n", `executor.argo.namespace: "../../etc" is not a Kubernetes namespace name`},
+		{"unknown pod security level", minimal + "executor: {argo: {pod-security: privileged}}\n", "executor.argo:"},
+		{"a template name that is an expression", minimal + "executor: {argo: {allowed-templates: [\"{{inputs.parameters.t}}\"]}}\n", "executor.argo.allowed-templates: \"{{inputs.parameters.t}}\" is not a template name"},
+		{"negative fan-out", minimal + "executor: {argo: {max-fan-out: -1}}\n", "executor.argo:"},
+		{"project name the merger refuses", noProjects + "projects: {org/-x: {}}\n", "org/-x"},
 		{"workflow file outside the repository", minimal + "  org/b: {workflow-file: ../../secret}\n", "is not a clean path inside the repository"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

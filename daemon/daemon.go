@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gated.dev/gated/gerrit"
+	"gated.dev/gated/gitcredential"
 	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
 	"gated.dev/gated/scheduler"
@@ -48,6 +49,9 @@ type Daemon struct {
 	exec    Executor
 	hub     *hub
 	metrics *metrics
+	// gitKey mints and checks the credentials builds fetch speculative
+	// states with.
+	gitKey *gitcredential.Key
 
 	mail    *mailbox
 	loop    *loop
@@ -114,7 +118,11 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 		return err
 	}
 	d.log.Info("Gerrit client ready", "gerrit", gc) // gc logs no password (gerrit.Config.LogValue)
-	if d.merger, err = merger.New(ctx, filepath.Join(d.cfg.DataDir, "git"), d.gerrit.GitRemote, merger.WithLogger(d.log.With("component", "merger"))); err != nil {
+	if d.merger, err = merger.New(ctx, filepath.Join(d.cfg.DataDir, "git"), d.gerrit.GitRemote, merger.WithLogger(d.log.With("component", "merger")),
+		merger.WithGitattributesForMerge(d.cfg.Gerrit.UseGitattributesForMerge)); err != nil {
+		return err
+	}
+	if d.gitKey, err = gitcredential.LoadOrCreateKey(filepath.Join(d.cfg.DataDir, "git-credential.key")); err != nil {
 		return err
 	}
 	if d.exec = opts.Executor; d.exec == nil {
@@ -142,7 +150,7 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 	}
 	d.work = newWorkers(d.log, d.mail, d.metrics,
 		&merging{m: d.merger, metrics: d.metrics},
-		&building{exec: d.exec, merger: d.merger, projects: d.cfg.Projects, argo: d.cfg.Executor.Argo, publicURL: d.cfg.PublicURL},
+		&building{exec: d.exec, merger: d.merger, projects: d.cfg.Projects, argo: d.cfg.Executor.Argo, publicURL: d.cfg.PublicURL, gitKey: d.gitKey, now: d.now},
 		&reporting{log: d.log.With("component", "reporter"), gerrit: d.gerrit, user: d.cfg.Gerrit.User, merger: d.merger, publicURL: d.cfg.PublicURL},
 		d.intake,
 	)
@@ -227,7 +235,7 @@ func newExecutor(cfg Config, log *slog.Logger) (Executor, error) {
 	}
 	sc := scheduler.Config{
 		REST: rc, UIURL: ac.UIURL, Retention: time.Duration(ac.Retention), Log: log.With("component", "argo"),
-		Policy: scheduler.Policy{MaxDeadline: time.Duration(ac.MaxDeadline), MaxParallelism: int64(ac.MaxParallelism)},
+		Policy: ac.Policy(),
 	}
 	for ns := range namespaces {
 		sc.Namespaces = append(sc.Namespaces, ns)

@@ -104,9 +104,13 @@ func (t *intake) run(ctx context.Context) {
 			batch := entries[:min(len(entries), intakeParallel)]
 			read := make([][]input, len(batch))
 			errs := make([]error, len(batch))
+			// The batch's reads count as begun together: posted in inbox
+			// order, none of them is older than another (see
+			// queue.ChangeEvent.ReadAt).
+			readAt := t.now()
 			var wg sync.WaitGroup
 			for i, e := range batch {
-				wg.Go(func() { read[i], errs[i] = t.read(ctx, e) })
+				wg.Go(func() { read[i], errs[i] = t.read(ctx, e, readAt) })
 			}
 			wg.Wait()
 			for i, e := range batch {
@@ -134,13 +138,13 @@ func (t *intake) run(ctx context.Context) {
 }
 
 // read turns one inbox entry into the loop's inputs: the event, and the
-// re-reads it calls for.
-func (t *intake) read(ctx context.Context, e storage.Entry) ([]input, error) {
-	x, err := t.enrich(ctx, e)
+// re-reads it calls for, dated as read from readAt on.
+func (t *intake) read(ctx context.Context, e storage.Entry, readAt time.Time) ([]input, error) {
+	x, err := t.enrich(ctx, e, readAt)
 	if err != nil {
 		return nil, err
 	}
-	more, err := t.followUp(ctx, x)
+	more, err := t.followUp(ctx, x, readAt)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +164,7 @@ func (t *intake) readRetrying(ctx context.Context, e storage.Entry, err error) [
 		case <-time.After(wait):
 		}
 		var xs []input
-		if xs, err = t.read(ctx, e); err == nil {
+		if xs, err = t.read(ctx, e, t.now()); err == nil {
 			return xs
 		}
 		if ctx.Err() != nil {
@@ -172,7 +176,7 @@ func (t *intake) readRetrying(ctx context.Context, e storage.Entry, err error) [
 // enrich turns one inbox entry into the loop's input. Events the gate does
 // not act on, and events about changes Gerrit no longer has, consume the
 // entry without an event.
-func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
+func (t *intake) enrich(ctx context.Context, e storage.Entry, readAt time.Time) (input, error) {
 	x := input{inbox: e.ID}
 	var entry inboxEntry
 	if err := json.Unmarshal(e.Data, &entry); err == nil && entry.Event == nil {
@@ -199,7 +203,7 @@ func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
 	if n == 0 {
 		return x, nil
 	}
-	ce, err := t.changeEvent(ctx, ev.Type, n)
+	ce, err := t.changeEvent(ctx, ev.Type, n, readAt)
 	if err != nil {
 		if gerrit.IsNotFound(err) {
 			t.log.Warn("event for a change Gerrit does not show; ignored", "change", n, "type", ev.Type)
@@ -221,7 +225,7 @@ func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
 // followUp re-reads, after a change merged, the open changes connected to
 // it: an approved change that was kept out of a change queue because it
 // needed the merged one (from another queue) may enter now.
-func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
+func (t *intake) followUp(ctx context.Context, x input, readAt time.Time) ([]input, error) {
 	ce, ok := x.event.(queue.ChangeEvent)
 	if !ok || ce.Type != "change-merged" {
 		return nil, nil
@@ -231,7 +235,7 @@ func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
 		if c.Number == ce.Change || c.Status != queue.StatusNew {
 			continue
 		}
-		again, err := t.changeEvent(ctx, "reconcile", c.Number)
+		again, err := t.changeEvent(ctx, "reconcile", c.Number, readAt)
 		if gerrit.IsNotFound(err) {
 			continue
 		}
@@ -243,9 +247,9 @@ func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
 	return more, nil
 }
 
-// changeEvent reads a change and its dependency closure from Gerrit.
-func (t *intake) changeEvent(ctx context.Context, typ string, n int) (queue.ChangeEvent, error) {
-	readAt := t.now()
+// changeEvent reads a change and its dependency closure from Gerrit; the
+// read began at readAt or later.
+func (t *intake) changeEvent(ctx context.Context, typ string, n int, readAt time.Time) (queue.ChangeEvent, error) {
 	closure, err := t.gerrit.Closure(ctx, n, t.limit)
 	if err != nil {
 		return queue.ChangeEvent{}, err
@@ -257,7 +261,7 @@ func (t *intake) changeEvent(ctx context.Context, typ string, n int) (queue.Chan
 // would not decide on a snapshot older than one it applied. A change Gerrit
 // no longer shows needs nothing more.
 func (t *intake) refresh(ctx context.Context, r queue.Refresh) (queue.Event, error) {
-	again, err := t.changeEvent(ctx, r.Event.Type, r.Event.Change)
+	again, err := t.changeEvent(ctx, r.Event.Type, r.Event.Change, t.now())
 	if gerrit.IsNotFound(err) {
 		return nil, nil
 	}

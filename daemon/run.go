@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gated.dev/gated/gerrit"
+	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
 	"gated.dev/gated/scheduler"
 )
@@ -256,7 +257,9 @@ func (d *Daemon) setupMux() {
 	mux.Handle("GET /{$}", statusHandler(d.hub))
 	mux.Handle("GET /api/status", apiStatusHandler(d.hub))
 	mux.Handle("GET /api/events", eventsHandler(d.hub, 250*time.Millisecond))
-	mux.Handle("/git/", d.merger.Handler())
+	mux.Handle("/git/", d.merger.GitServer(merger.GitServer{Authorize: func(project, user, password string) error {
+		return d.gitKey.Verify(project, user, password, d.now())
+	}}))
 	mux.Handle("GET /metrics", d.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

@@ -14,7 +14,7 @@ import (
 // workers perform the actions the gate loop decides, each kind on a pool of
 // its own, and post each answer back to the loop.
 type workers struct {
-	merges, builds, reports *pool
+	merges, builds, reports, reads *pool
 
 	merging   *merging
 	building  *building
@@ -27,6 +27,7 @@ func newWorkers(log *slog.Logger, mail *mailbox, metrics *metrics, m *merging, b
 		merges:    newPool("merger", 2, log, mail, metrics),
 		builds:    newPool("builder", 4, log, mail, metrics),
 		reports:   newPool("reporter", 1, log, mail, metrics),
+		reads:     newPool("reader", 2, log, mail, metrics),
 		merging:   m,
 		building:  b,
 		reporting: r,
@@ -59,7 +60,7 @@ func (w *workers) dispatch(id uint64, a queue.Action) {
 		p, j.item = w.reports, a.Item
 		j.perform = func(ctx context.Context, _ int) (queue.Event, error) { return w.reporting.submit(ctx, a) }
 	case queue.Refresh:
-		p = w.reports // Gerrit's work
+		p, j.item = w.reads, queue.ItemID(a.Event.Change) // the change, to keep one change's reads in order
 		j.perform = func(ctx context.Context, _ int) (queue.Event, error) { return w.reading.refresh(ctx, a) }
 	default:
 		panic(fmt.Sprintf("gated: no worker performs %T", a)) // a new action kind without a worker: a programming error
@@ -69,7 +70,7 @@ func (w *workers) dispatch(id uint64, a queue.Action) {
 
 // run starts every pool; the workers stop when ctx is done.
 func (w *workers) run(ctx context.Context, wg *sync.WaitGroup) {
-	for _, p := range []*pool{w.merges, w.builds, w.reports} {
+	for _, p := range []*pool{w.merges, w.builds, w.reports, w.reads} {
 		p.run(ctx, wg)
 	}
 }

@@ -81,10 +81,6 @@ func (o GitServer) withDefaults() GitServer {
 	return o
 }
 
-// Handler serves the cache read-only with the defaults of GitServer and
-// no authorization.
-func (m *Merger) Handler() http.Handler { return m.GitServer(GitServer{}) }
-
 // GitServer serves the cache read-only over git's smart HTTP protocol, at
 // /git/<project> (a trailing .git is accepted), for build pods to fetch the
 // states they were given: `git fetch <url>/git/<project> <sha>` or a clone

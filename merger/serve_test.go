@@ -28,7 +28,7 @@ func TestServe(t *testing.T) {
 	if _, err := f.m.Merge(t.Context(), request("refs/gated/gate/18", f.change(2, h.clash, MergeIfNecessary))); err == nil {
 		t.Fatal("the clash merged")
 	}
-	srv := httptest.NewServer(f.m.Handler())
+	srv := httptest.NewServer(f.m.GitServer(GitServer{}))
 	t.Cleanup(srv.Close)
 	url := srv.URL + "/git/" + f.project
 	work := t.TempDir()
@@ -94,7 +94,7 @@ func TestServeRefusesRequests(t *testing.T) {
 	if _, err := f.m.Merge(t.Context(), request("refs/gated/gate/1", f.change(1, h.onBase, MergeIfNecessary))); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(f.m.Handler())
+	srv := httptest.NewServer(f.m.GitServer(GitServer{}))
 	t.Cleanup(srv.Close)
 	cases := []struct {
 		name, method, path string

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"gated.dev/gated/daemon"
 	"gated.dev/gated/scheduler"
@@ -64,7 +63,7 @@ func workflowCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		*trusted = *trusted || pc.Trusted
 	}
-	policy := policyOf(cfg)
+	policy := cfg.Executor.Argo.Policy()
 	refused := false
 	for _, file := range fs.Args() {
 		if !checkWorkflowFile(stdout, policy, file, namespace, *trusted) {
@@ -75,13 +74,6 @@ func workflowCommand(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// policyOf is the policy a deployment holds workflows to, as serve makes
-// it (daemon's newExecutor).
-func policyOf(cfg daemon.Config) scheduler.Policy {
-	ac := cfg.Executor.Argo
-	return scheduler.Policy{MaxDeadline: time.Duration(ac.MaxDeadline), MaxParallelism: int64(ac.MaxParallelism)}
 }
 
 // checkWorkflowFile prints the verdict on one file and reports whether it
