@@ -12,15 +12,24 @@ import (
 // reset); the bound only stops a run that would not end.
 const forecastBudget = 64
 
+// forecastDepth is how many items of each queue, from its head, a forecast
+// looks at. Nothing behind an item changes when it merges, so cutting the
+// queue there changes no forecast of the items kept; it bounds the cost of
+// a run forward (quadratic in the items) on long queues, where the
+// forecasts far back would say little anyway (see the throughput
+// simulator's figures).
+const forecastDepth = 50
+
 // Forecast returns when each item of the dependent pipelines is expected
 // to merge, by running a copy of the engine forward from now: every merge,
 // build and submit it asks for is answered on a virtual clock after its
 // estimated duration, and succeeds. Builds run at once (a cluster's
 // capacity is not modelled), builds under way end their estimated
-// duration after they started. Left out are the items that will not merge
-// (failing ones, pipelines that do not submit) and those whose merge waits
-// on a build of a project without an estimate, their own or one ahead of
-// them in their queue. The engine itself is not changed.
+// duration after they started. Left out are the items beyond the first
+// forecastDepth of their queue, the items that will not merge (failing
+// ones, pipelines that do not submit) and those whose merge waits on a
+// build of a project without an estimate, their own or one ahead of them
+// in their queue. The engine itself is not changed.
 func (e *Engine) Forecast(now time.Time, est *Estimates) map[ItemID]time.Time {
 	c, err := e.copyDependent()
 	if err != nil {
@@ -48,13 +57,21 @@ func (e *Engine) Forecast(now time.Time, est *Estimates) map[ItemID]time.Time {
 }
 
 // copyDependent returns an engine with a copy of the dependent pipelines'
-// state, through the state's encoding (which round-trips it exactly).
+// state, each queue cut after forecastDepth items, through the state's
+// encoding (which round-trips it exactly).
 func (e *Engine) copyDependent() (*Engine, error) {
 	st := State{NextItem: e.st.NextItem, Branches: e.st.Branches}
 	for _, p := range e.st.Pipelines {
-		if e.pipelineConfig(p).Manager == Dependent {
-			st.Pipelines = append(st.Pipelines, p)
+		if e.pipelineConfig(p).Manager != Dependent {
+			continue
 		}
+		cut := &PipelineState{Name: p.Name, Refused: p.Refused}
+		for _, q := range p.Queues {
+			c := *q
+			c.Items = c.Items[:min(len(c.Items), forecastDepth)]
+			cut.Queues = append(cut.Queues, &c)
+		}
+		st.Pipelines = append(st.Pipelines, cut)
 	}
 	data, err := json.Marshal(st)
 	if err != nil {

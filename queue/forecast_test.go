@@ -126,6 +126,23 @@ func TestForecast(t *testing.T) {
 	}
 }
 
+// Only the first forecastDepth items of a queue are forecast: the cost of
+// a forecast stays bounded however long the queue.
+func TestForecastStopsAtItsDepth(t *testing.T) {
+	h := newHarness(t, gateOnly())
+	for n := 1; n <= forecastDepth+5; n++ {
+		h.do(fmt.Sprintf("change %d", n))
+		h.do(fmt.Sprintf("approve %d", n))
+	}
+	fc := h.e.Forecast(h.now, estimatesOf(map[string]time.Duration{"p": time.Minute}))
+	q := h.e.pipelines["gate"].Queues[0]
+	for i, it := range q.Items {
+		if _, ok := fc[it.ID]; ok != (i < forecastDepth) {
+			t.Fatalf("item %d of the queue: forecast %v", i+1, ok)
+		}
+	}
+}
+
 // A forecast runs a copy: the engine's state, its facts and what it does
 // next are as if it never ran.
 func TestForecastLeavesTheEngineAlone(t *testing.T) {
@@ -186,27 +203,30 @@ func TestEstimates(t *testing.T) {
 	}
 }
 
-// BenchmarkForecast runs a gate of 50 items forward; the baseline is one
-// copy of the state, which every forecast makes first.
+// BenchmarkForecast runs gates of 20, 50 and 10,000 items forward (of
+// which a forecast looks at the first forecastDepth); the baseline is the
+// copy of the state every forecast makes first.
 func BenchmarkForecast(b *testing.B) {
-	h := newHarness(&testing.T{}, gateOnly())
-	for n := 1; n <= 50; n++ {
-		h.do(fmt.Sprintf("change %d", n))
-		h.do(fmt.Sprintf("approve %d", n))
-	}
 	est := estimatesOf(map[string]time.Duration{"p": 30 * time.Minute})
-	b.Run("copy", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := h.e.copyDependent(); err != nil {
-				b.Fatal(err)
-			}
+	for _, items := range []int{20, 50, 10_000} {
+		h := newHarness(&testing.T{}, gateOnly())
+		for n := 1; n <= items; n++ {
+			h.do(fmt.Sprintf("change %d", n))
+			h.do(fmt.Sprintf("approve %d", n))
 		}
-	})
-	b.Run("forecast", func(b *testing.B) {
-		for b.Loop() {
-			if fc := h.e.Forecast(h.now, est); len(fc) != 50 {
-				b.Fatalf("forecast of %d items", len(fc))
+		b.Run(fmt.Sprintf("items=%d/copy", items), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := h.e.copyDependent(); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+		b.Run(fmt.Sprintf("items=%d/forecast", items), func(b *testing.B) {
+			for b.Loop() {
+				if fc := h.e.Forecast(h.now, est); len(fc) != min(items, forecastDepth) {
+					b.Fatalf("forecast of %d items", len(fc))
+				}
+			}
+		})
+	}
 }
