@@ -157,7 +157,13 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 	d.loop = &loop{
 		log: d.log.With("component", "loop"), db: d.db, eng: eng, now: d.now, mail: d.mail, work: d.work,
 		metrics: d.metrics, hub: d.hub, gerritURL: strings.TrimSuffix(d.cfg.Gerrit.URL, "/"), notes: map[queue.ItemID]string{},
+		timed: map[uint64]timedAction{},
 	}
+	n, err := learnHistory(d.db, &d.loop.est)
+	if err != nil {
+		return err
+	}
+	d.log.Debug("build estimates learnt from the history", "builds", n)
 	d.setupMux()
 	return nil
 }
@@ -220,7 +226,7 @@ func readSecret(file, env string) (string, error) {
 func newExecutor(cfg Config, log *slog.Logger) (Executor, error) {
 	if cfg.Executor.Kind == "sim" {
 		d := time.Duration(cfg.Executor.SimDuration)
-		return scheduler.NewSim(scheduler.SimOptions{Duration: func(scheduler.Build) time.Duration { return d }, URL: cfg.PublicURL + "/sim"}), nil
+		return scheduler.NewSim(scheduler.SimOptions{Duration: func(scheduler.Build) time.Duration { return d }}), nil
 	}
 	ac := cfg.Executor.Argo
 	rc, err := scheduler.RESTConfig(ac.Kubeconfig)

@@ -14,4 +14,9 @@
 // perform them and post their answers back. What the engine observed
 // (Engine.Ready's facts) feeds the history, metrics and estimates; the
 // daemon decides nothing the engine could decide.
+//
+// The web side: the status page (web.go, with its filter in
+// statusfilter.go), the build history as JSON and HTML and a page per build
+// (builds.go) and per change (change.go), all rendered by html/template
+// from web/*.html (pages.go).
 package daemon

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -29,11 +27,25 @@ type loop struct {
 	hub     *hub
 
 	gerritURL string
-	est       estimates
 	notes     map[queue.ItemID]string
 	published time.Time
 	rendering time.Duration // how long the last status took to publish
 	dirty     bool
+
+	// est learns how long builds, merges and submits take; forecast is
+	// the engine's state run forward over it, as of forecastAt.
+	est        queue.Estimates
+	forecast   map[queue.ItemID]time.Time
+	forecastAt time.Time
+	// timed are the merges and submits under way, by outbox id, with when
+	// they were dispatched: their answers teach est.
+	timed map[uint64]timedAction
+}
+
+// timedAction is a merge or a submit under way.
+type timedAction struct {
+	submit bool
+	since  time.Time
 }
 
 // maxBatch bounds how many inputs share one transaction.
@@ -83,8 +95,29 @@ func (l *loop) run(ctx context.Context) error {
 // dispatch hands a committed action to the workers; it counts as work
 // until its answer is consumed.
 func (l *loop) dispatch(id uint64, a queue.Action) {
+	switch a.(type) {
+	case queue.Merge:
+		l.timed[id] = timedAction{since: l.now()}
+	case queue.Submit:
+		l.timed[id] = timedAction{submit: true, since: l.now()}
+	}
 	l.mail.expect(1)
 	l.work.dispatch(id, a)
+}
+
+// timeAnswer learns from the answer to a merge or a submit how long it
+// took.
+func (l *loop) timeAnswer(done uint64, now time.Time) {
+	t, ok := l.timed[done]
+	if !ok {
+		return
+	}
+	delete(l.timed, done)
+	if t.submit {
+		l.est.ObserveSubmit(now.Sub(t.since))
+	} else {
+		l.est.ObserveMerge(now.Sub(t.since))
+	}
 }
 
 // step applies and commits one batch.
@@ -110,6 +143,7 @@ func (l *loop) step(batch []input) error {
 		}
 		if x.done != 0 {
 			t.Done = append(t.Done, x.done)
+			l.timeAnswer(x.done, now)
 		}
 		if x.event == nil {
 			continue
@@ -148,11 +182,11 @@ func (l *loop) step(batch []input) error {
 		t.State, facts = rd.State, rd.Facts
 	}
 	for _, f := range facts.Builds {
-		data, err := json.Marshal(buildRecord(f))
+		b, err := storageBuild(buildRecord(f))
 		if err != nil {
-			return fmt.Errorf("encode build record: %w", err)
+			return err
 		}
-		t.History = append(t.History, data)
+		t.History = append(t.History, b)
 	}
 	for _, a := range actions {
 		data, err := queue.MarshalAction(a)
@@ -184,9 +218,10 @@ func (l *loop) step(batch []input) error {
 // metrics, the status page.
 func (l *loop) observe(actions []queue.Action, facts queue.Facts) {
 	for _, f := range facts.Builds {
-		l.est.add(f)
+		l.est.ObserveBuild(f)
 	}
 	l.metrics.observe(l.eng, actions, facts)
+	l.forecast = nil // the state changed
 	l.dirty = true
 	l.publish(false)
 }
@@ -219,11 +254,24 @@ func (l *loop) publish(force bool) Status {
 	now := l.now()
 	if force || (l.dirty && now.Sub(l.published) >= max(100*time.Millisecond, 10*l.rendering)) {
 		start := time.Now()
-		l.hub.publish(snapshot(l.eng, now, l.gerritURL, &l.est, l.notes))
+		l.hub.publish(snapshot(l.eng, now, l.gerritURL, &l.est, l.forecastAsOf(now), l.notes))
 		l.published, l.dirty, l.rendering = now, false, time.Since(start)
 	}
 	st, _, _, _ := l.hub.latest()
 	return st
+}
+
+// forecastRefresh is how long a forecast of an unchanged state is shown:
+// as time passes, builds that run over their estimate push it back.
+const forecastRefresh = 5 * time.Second
+
+// forecastAsOf returns the forecast of the current state, run again when
+// the state changed or the last one is older than forecastRefresh.
+func (l *loop) forecastAsOf(now time.Time) map[queue.ItemID]time.Time {
+	if l.forecast == nil || now.Sub(l.forecastAt) >= forecastRefresh {
+		l.forecast, l.forecastAt = l.eng.Forecast(now, &l.est), now
+	}
+	return l.forecast
 }
 
 // describe names actions in logs.

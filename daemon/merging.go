@@ -42,7 +42,7 @@ func (w *merging) merge(ctx context.Context, m queue.Merge, attempt int) (queue.
 	}
 	start := time.Now()
 	res, err := w.m.Merge(ctx, req)
-	w.metrics.mergeSeconds.Observe(time.Since(start).Seconds())
+	w.metrics.mergeSeconds.WithLabelValues(m.Pipeline).Observe(time.Since(start).Seconds())
 	var conflict *merger.ConflictError
 	switch {
 	case errors.As(err, &conflict):

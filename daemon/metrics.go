@@ -21,7 +21,8 @@ type metrics struct {
 	buildResults    *prometheus.CounterVec
 	resets          *prometheus.CounterVec
 	merged          *prometheus.CounterVec
-	mergeSeconds    prometheus.Histogram
+	mergeSeconds    *prometheus.HistogramVec
+	buildSeconds    *prometheus.HistogramVec
 	eventLag        prometheus.Histogram
 	eventDecision   prometheus.Histogram
 	approvalToMerge *prometheus.HistogramVec
@@ -38,13 +39,14 @@ func newMetrics() *metrics {
 	m.buildResults = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_build_results_total", Help: "Finished builds by result."}, []string{"pipeline", "result"})
 	m.resets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_gate_resets_total", Help: "Items whose speculative state was invalidated and rebuilt."}, []string{"pipeline"})
 	m.merged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_changes_merged_total", Help: "Changes submitted by the gate."}, []string{"pipeline"})
-	m.mergeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_merge_seconds", Help: "Time to build a speculative state.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
+	m.mergeSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gated_merge_seconds", Help: "Time to build a speculative state.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"pipeline"})
+	m.buildSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gated_build_duration_seconds", Help: "Duration of finished builds whose start was seen, by result.", Buckets: prometheus.ExponentialBuckets(1, 2, 16)}, []string{"pipeline", "result"})
 	m.eventLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_event_lag_seconds", Help: "Time from a Gerrit event to its application by the gate loop.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)})
 	m.eventDecision = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_event_decision_seconds", Help: "Time from a Gerrit event's arrival at gated to the commit of what the gate decided on it (its actions are dispatched then).",
 		Buckets: []float64{.001, .0025, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .15, .25, .5, 1, 2.5, 5, 10, 30, 60}})
 	m.approvalToMerge = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gated_approval_to_merge_seconds", Help: "Time from enqueue to submit.", Buckets: prometheus.ExponentialBuckets(10, 2, 14)}, []string{"pipeline"})
 	m.actionRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_action_retries_total", Help: "Actions retried after a transient failure (Gerrit, Kubernetes, git unavailable)."}, []string{"worker"})
-	for _, c := range []prometheus.Collector{m.queueLength, m.window, m.buildsStarted, m.buildsCanceled, m.buildResults, m.resets, m.merged, m.mergeSeconds, m.eventLag, m.eventDecision, m.approvalToMerge, m.actionRetries,
+	for _, c := range []prometheus.Collector{m.queueLength, m.window, m.buildsStarted, m.buildsCanceled, m.buildResults, m.resets, m.merged, m.mergeSeconds, m.buildSeconds, m.eventLag, m.eventDecision, m.approvalToMerge, m.actionRetries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -68,6 +70,9 @@ func (m *metrics) observe(eng *queue.Engine, actions []queue.Action, facts queue
 	}
 	for _, f := range facts.Builds {
 		m.buildResults.WithLabelValues(f.Pipeline, string(f.Result)).Inc()
+		if !f.Started.IsZero() {
+			m.buildSeconds.WithLabelValues(f.Pipeline, string(f.Result)).Observe(f.Finished.Sub(f.Started).Seconds())
+		}
 	}
 	for _, f := range facts.Merged {
 		m.merged.WithLabelValues(f.Pipeline).Inc()

@@ -257,6 +257,12 @@ func (d *Daemon) setupMux() {
 	mux.Handle("GET /{$}", statusHandler(d.hub))
 	mux.Handle("GET /api/status", apiStatusHandler(d.hub))
 	mux.Handle("GET /api/events", eventsHandler(d.hub, 250*time.Millisecond))
+	pg := &pages{db: d.db, hub: d.hub, publicURL: d.cfg.PublicURL, gerritURL: d.loop.gerritURL}
+	pg.steps, _ = d.exec.(stepper)
+	mux.HandleFunc("GET /api/builds", pg.apiBuilds)
+	mux.HandleFunc("GET /builds", pg.builds)
+	mux.HandleFunc("GET /build/{name}", pg.build)
+	mux.HandleFunc("GET /change/{number}", pg.change)
 	mux.Handle("/git/", d.merger.GitServer(merger.GitServer{Authorize: func(project, user, password string) error {
 		return d.gitKey.Verify(project, user, password, d.now())
 	}}))

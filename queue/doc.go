@@ -14,7 +14,9 @@
 // them back) and what to observe (facts: a build finished, a change
 // merged, an item was reset), so the daemon records history and metrics
 // without deciding anything itself. The throughput simulator reuses the
-// engine unchanged on a virtual clock.
+// engine unchanged on a virtual clock, and so does Engine.Forecast: a copy
+// of the state run forward over Estimates (learnt from the facts), every
+// action answered as a success, says when each item is expected to merge.
 //
 // The rules, and where they differ from Zuul, are documented in rules.md.
 package queue

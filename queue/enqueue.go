@@ -153,7 +153,7 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 	}
 	q := e.queueFor(p, c)
 	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Needs: cloneSlice(c.Needs),
+		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Needs: cloneSlice(c.Needs),
 		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
 	}
 	e.st.NextItem++
@@ -211,7 +211,7 @@ func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*
 	}
 	q := e.queueFor(p, c)
 	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Deps: deps,
+		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Deps: deps,
 		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
 	}
 	e.st.NextItem++

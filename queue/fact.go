@@ -23,6 +23,7 @@ type BuildFinished struct {
 	// merge order.
 	Change   ChangeRef
 	Changes  []ChangeRef
+	Subject  string // the change's subject, for the history's readers
 	Result   Result
 	Message  string
 	Name     string // the build's name in the executor

@@ -116,7 +116,7 @@ func (e *Engine) onBuildCompleted(ev BuildCompleted) {
 	it.Build.Message = ev.Message
 	e.facts.Builds = append(e.facts.Builds, BuildFinished{
 		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Change: it.Change, Changes: e.chain(it),
-		Result: ev.Result, Message: ev.Message, Name: it.Build.Name, URL: it.Build.URL, Links: it.Build.Links,
+		Subject: it.Subject, Result: ev.Result, Message: ev.Message, Name: it.Build.Name, URL: it.Build.URL, Links: it.Build.Links,
 		Started: it.Build.Started, Finished: e.now,
 	})
 	if ev.Result == ResultLost {

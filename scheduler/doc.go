@@ -9,8 +9,10 @@
 // both through an interface it defines (daemon.Executor: Start, Cancel,
 // Run, and List, every build, for the inventory at start-up). Argo adds
 // Forget and Collect (the workflows of items that left their pipeline are
-// deleted after a retention period) and Delete; Sim adds the scripted
-// results, held builds and virtual time the scenario runner drives.
+// deleted after a retention period) and Delete; both tell a build's Steps
+// (Argo: the workflow's nodes, with the end of each failed pod's log read
+// through the Kubernetes API); Sim adds the scripted results, held builds
+// and virtual time the scenario runner drives.
 //
 // Start is idempotent: a workflow's name derives from the pipeline, the
 // item and the attempt (Build.Name), so submitting again after a crash

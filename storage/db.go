@@ -30,7 +30,7 @@ var (
 )
 
 // SchemaVersion is the version of the file layout this package writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrForeign is returned for a file that is not a gated database, or one
 // written by a newer gated.
@@ -227,6 +227,8 @@ var migrations = []func(*bolt.Tx) error{
 		}
 		return nil
 	},
+	// 1 → 2: the build history's indexes.
+	migrateHistoryIndexes,
 }
 
 // Close closes the database.

@@ -37,7 +37,7 @@ func TestTransitionIsDurableAcrossReopen(t *testing.T) {
 		EventIDs: []string{"ev-1"},
 		Inbox:    []uint64{in1},
 		Actions:  [][]byte{[]byte("merge"), []byte("build")},
-		History:  [][]byte{[]byte("h1")},
+		History:  []Build{{Pipeline: "gate", Project: "org/a", Change: 7, Result: "success", Name: "b1", Data: []byte("h1")}},
 	}, t0)
 	if err != nil {
 		t.Fatal(err)
@@ -73,9 +73,9 @@ func TestTransitionIsDurableAcrossReopen(t *testing.T) {
 	if len(outbox) != 1 || outbox[0].ID != ids[1] || string(outbox[0].Data) != "build" {
 		t.Fatalf("outbox %v: want only the build", outbox)
 	}
-	hist, _ := db.History(0)
-	if len(hist) != 1 || string(hist[0]) != "h1" {
-		t.Fatalf("history %q", hist)
+	hist, _ := db.History(HistoryQuery{Change: 7})
+	if len(hist.Builds) != 1 || string(hist.Builds[0].Data) != "h1" || hist.Builds[0].Name != "b1" {
+		t.Fatalf("history %+v", hist)
 	}
 }
 
@@ -96,7 +96,7 @@ func TestPrune(t *testing.T) {
 	db, _ := openTemp(t)
 	for i := range 10 {
 		at := t0.Add(time.Duration(i) * time.Hour)
-		db.Commit(Transition{EventIDs: []string{fmt.Sprintf("ev%d", i)}, History: [][]byte{[]byte(fmt.Sprintf("h%d", i))}}, at)
+		db.Commit(Transition{EventIDs: []string{fmt.Sprintf("ev%d", i)}, History: []Build{{Project: "p", Change: i + 1, Name: fmt.Sprint("b", i), Data: []byte(fmt.Sprintf("h%d", i))}}}, at)
 	}
 	n, err := db.Prune(t0.Add(3*time.Hour), 5)
 	if err != nil {
@@ -106,9 +106,16 @@ func TestPrune(t *testing.T) {
 	if n != 3+5 {
 		t.Fatalf("pruned %d records, want 8", n)
 	}
-	hist, _ := db.History(0)
-	if got := fmt.Sprint(hist); got != fmt.Sprint([][]byte{[]byte("h5"), []byte("h6"), []byte("h7"), []byte("h8"), []byte("h9")}) {
-		t.Fatalf("history after prune: %q", hist)
+	if got := historyData(t, db, HistoryQuery{}); got != "h9 h8 h7 h6 h5" {
+		t.Fatalf("history after prune: %s", got)
+	}
+	for _, q := range []HistoryQuery{{Change: 3}, {Project: "p", Limit: 100}} {
+		if got := historyData(t, db, q); strings.Contains(got, "h3") || strings.Contains(got, "h4 ") {
+			t.Fatalf("a pruned build is still indexed (%+v): %s", q, got)
+		}
+	}
+	if _, found, _ := db.BuildNamed("b4"); found {
+		t.Fatal("a pruned build is still found by name")
 	}
 	if seen, _ := db.Seen("ev2"); seen {
 		t.Fatal("old event id kept")
@@ -116,9 +123,8 @@ func TestPrune(t *testing.T) {
 	if seen, _ := db.Seen("ev3"); !seen {
 		t.Fatal("recent event id pruned")
 	}
-	last, _ := db.History(2)
-	if len(last) != 2 || string(last[1]) != "h9" {
-		t.Fatalf("History(2) = %q, want the newest two", last)
+	if got := historyData(t, db, HistoryQuery{Limit: 2}); got != "h9 h8" {
+		t.Fatalf("a page of 2: %s, want the newest two", got)
 	}
 }
 
