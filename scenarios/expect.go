@@ -134,7 +134,12 @@ func (w *world) check(key string, e *Expect, status daemon.Status) error {
 		}
 		return nil
 	case "merged-together":
-		return fmt.Errorf("merged-together needs submission ids, which this runner cannot read yet")
+		for _, group := range e.MergedTogether {
+			if err := w.mergedTogether(group); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "window":
 		for _, pipeline := range sortedKeys(e.Window) {
 			got, err := windowOf(status, pipeline)
@@ -261,4 +266,33 @@ func (w *world) built(pipeline string) []string {
 		out = append(out, w.ids2([]int{b.Change})[0])
 	}
 	return out
+}
+
+// mergedTogether checks that one submit merged exactly the changes of
+// group: they share one Gerrit submission id, which no other change has.
+func (w *world) mergedTogether(group []string) error {
+	if len(group) == 0 {
+		return fmt.Errorf("an empty group: name the changes one submit merged")
+	}
+	ids := map[string][]string{} // submission id → the scenario's changes
+	for _, id := range sortedKeys(w.ids) {
+		c, err := w.gerritChange(id)
+		if err != nil {
+			return err
+		}
+		if c.SubmissionID != "" {
+			ids[c.SubmissionID] = append(ids[c.SubmissionID], id)
+		}
+	}
+	first, err := w.gerritChange(group[0])
+	if err != nil {
+		return err
+	}
+	if first.SubmissionID == "" {
+		return fmt.Errorf("wanted %v merged by one submit, but %s is not merged", group, group[0])
+	}
+	if got := ids[first.SubmissionID]; !slices.Equal(sorted(got), sorted(group)) {
+		return fmt.Errorf("wanted %v merged by one submit, but submission %s merged %v", group, first.SubmissionID, got)
+	}
+	return nil
 }
