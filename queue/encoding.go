@@ -19,9 +19,10 @@ func QueuePart(pipeline, queue string) string { return "queue\x00" + pipeline + 
 
 // meta is the state without its queues.
 type meta struct {
-	NextItem ItemID                    `json:"next_item"`
-	Refused  map[string]map[int]string `json:"refused,omitempty"` // pipeline → refusals
-	Branches map[string]*BranchState   `json:"branches,omitempty"`
+	NextItem         ItemID                    `json:"next_item"`
+	Refused          map[string]map[int]string `json:"refused,omitempty"` // pipeline → refusals
+	Branches         map[string]*BranchState   `json:"branches,omitempty"`
+	SubmitWholeTopic bool                      `json:"submit_whole_topic,omitempty"`
 }
 
 // Ready is what the engine has for its owner after one or more calls of
@@ -40,7 +41,7 @@ type Ready struct {
 // call, and starts accumulating anew.
 func (e *Engine) Ready() (Ready, error) {
 	parts := map[string][]byte{}
-	m := meta{NextItem: e.st.NextItem, Branches: e.st.Branches}
+	m := meta{NextItem: e.st.NextItem, Branches: e.st.Branches, SubmitWholeTopic: e.st.SubmitWholeTopic}
 	for _, p := range e.st.Pipelines {
 		if len(p.Refused) > 0 {
 			if m.Refused == nil {
@@ -81,7 +82,7 @@ func RestoreParts(cfg Config, parts map[string][]byte) (*Engine, error) {
 	if m.NextItem == 0 {
 		return nil, fmt.Errorf("decode queue state: next_item is 0")
 	}
-	st := State{NextItem: m.NextItem, Branches: m.Branches}
+	st := State{NextItem: m.NextItem, Branches: m.Branches, SubmitWholeTopic: m.SubmitWholeTopic}
 	byName := map[string]*PipelineState{}
 	for _, p := range c.pipelines {
 		ps := &PipelineState{Name: p.Name, Queues: []*ChangeQueue{}, Refused: m.Refused[p.Name]}

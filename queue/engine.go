@@ -74,7 +74,8 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) State() *State { return &e.st }
 
 // Chain returns the changes of a live item's speculative state, in merge
-// order (the items ahead of it, then its own dependencies and itself).
+// order (the items ahead of it, then its own dependencies and its own
+// changes).
 func (e *Engine) Chain(id ItemID) []ChangeRef {
 	l := e.items[id]
 	if l == nil {
@@ -124,22 +125,26 @@ func (e *Engine) reindex() {
 
 func (e *Engine) index(p *PipelineState, q *ChangeQueue, it *Item) {
 	e.items[it.ID] = &itemLoc{item: it, pipeline: p, queue: q}
-	e.byChange[it.Change.Number] = append(e.byChange[it.Change.Number], it.ID)
+	for _, r := range it.members() {
+		e.byChange[r.Number] = append(e.byChange[r.Number], it.ID)
+	}
 }
 
 func (e *Engine) unindex(it *Item) {
 	delete(e.items, it.ID)
-	ids := e.byChange[it.Change.Number]
-	for i, id := range ids {
-		if id == it.ID {
-			ids = append(ids[:i:i], ids[i+1:]...)
-			break
+	for _, r := range it.members() {
+		ids := e.byChange[r.Number]
+		for i, id := range ids {
+			if id == it.ID {
+				ids = append(ids[:i:i], ids[i+1:]...)
+				break
+			}
 		}
-	}
-	if len(ids) == 0 {
-		delete(e.byChange, it.Change.Number)
-	} else {
-		e.byChange[it.Change.Number] = ids
+		if len(ids) == 0 {
+			delete(e.byChange, r.Number)
+		} else {
+			e.byChange[r.Number] = ids
+		}
 	}
 }
 
@@ -152,6 +157,8 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 	switch ev := ev.(type) {
 	case ChangeEvent:
 		e.onChange(ev)
+	case ServerInfo:
+		e.st.SubmitWholeTopic = ev.SubmitWholeTopic
 	case RefUpdated:
 		e.onRefUpdated(ev)
 	case MergeCompleted:

@@ -25,16 +25,24 @@ func (e *Engine) onChange(ev ChangeEvent) {
 			snaps[c.Number] = c
 		}
 	}
+	var regroup []regrouped
 	for i := range ev.Changes {
 		c := snaps[ev.Changes[i].Number]
 		if c == nil {
 			continue
 		}
-		e.revalidate(c)
+		regroup = append(regroup, e.revalidate(c, snaps)...)
 		if !c.Open() {
 			for _, p := range e.st.Pipelines {
 				p.forgetRefusal(c.Number)
 			}
+		}
+	}
+	// Changes taken out because their cycle changed enter again as what
+	// they are now (Zuul re-enqueues them).
+	for _, r := range regroup {
+		if c := snaps[r.change]; c != nil && e.itemOf(r.pipeline, c.Number) == nil {
+			e.refuse(r.pipeline, c, e.enqueue(r.pipeline, c, snaps))
 		}
 	}
 	subject := snaps[ev.Change]
@@ -44,30 +52,40 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	for _, p := range e.st.Pipelines {
 		cp := e.pipelineConfig(p)
 		if cp.triggered(ev) {
-			var why string
-			if cp.Manager == Dependent {
-				why = e.enqueueDependent(p, subject, snaps, nil)
-			} else {
-				why = e.enqueueIndependent(p, subject, snaps)
-			}
-			e.refuse(p, subject, why)
+			e.refuse(p, subject, e.enqueue(p, subject, snaps))
 		}
 		// Approved changes that were kept out only because they needed
 		// this change (in another queue) may enter now that it merged.
 		if cp.Manager == Dependent && subject.Status == StatusMerged {
 			for _, d := range dependents(subject.Number, snaps) {
 				if d.Open() && e.itemOf(p, d.Number) == nil {
-					e.refuse(p, d, e.enqueueDependent(p, d, snaps, nil))
+					e.refuse(p, d, e.enqueueDependent(p, d, snaps))
 				}
 			}
 		}
 	}
 }
 
-// revalidate dequeues the items of c that may no longer stay: merged or
-// abandoned changes, superseded patchsets, and (in dependent pipelines)
-// changes that lost a required approval or got a rejecting vote.
-func (e *Engine) revalidate(c *Change) {
+// enqueue adds c to p as p's manager does, and returns why it could not,
+// or "".
+func (e *Engine) enqueue(p *PipelineState, c *Change, snaps map[int]*Change) string {
+	if e.pipelineConfig(p).Manager == Dependent {
+		return e.enqueueDependent(p, c, snaps)
+	}
+	return e.enqueueIndependent(p, c, snaps)
+}
+
+// regrouped is a change whose item left because its dependency cycle
+// changed: it enters again as what it is now.
+type regrouped struct {
+	pipeline *PipelineState
+	change   int
+}
+
+// revalidate dequeues the items of c that may no longer stay (leaveReason).
+// A bundle leaves as a whole. It returns the changes to enqueue again.
+func (e *Engine) revalidate(c *Change, snaps map[int]*Change) []regrouped {
+	var again []regrouped
 	for _, id := range slices.Clone(e.byChange[c.Number]) {
 		l := e.items[id]
 		if l == nil {
@@ -77,20 +95,43 @@ func (e *Engine) revalidate(c *Change) {
 		if it.Phase == PhaseSubmitting {
 			continue // our own submit is in flight; SubmitCompleted decides
 		}
-		cp := e.pipelineConfig(l.pipeline)
-		switch {
-		case c.Status == StatusMerged:
-			e.dequeue(l, true, ReportDequeue, "it was merged outside the gate")
-		case c.Status == StatusAbandoned:
-			e.dequeue(l, false, ReportDequeue, "it was abandoned")
-		case c.Patchset != it.Change.Patchset:
-			e.dequeue(l, false, ReportDequeue, fmt.Sprintf("patchset %d was uploaded", c.Patchset))
-		case cp.Manager == Dependent:
-			if why := cp.unmet(c); why != "" {
-				e.dequeue(l, false, ReportDequeue, why)
+		about, why := e.leaveReason(l, snaps)
+		if why == "" {
+			if why = e.membershipChange(it, c, snaps); why == "" {
+				continue
+			}
+			about = c.Number
+			for _, r := range it.own() {
+				again = append(again, regrouped{l.pipeline, r.Number})
 			}
 		}
+		merged := !it.isBundle() && snaps[about].Status == StatusMerged
+		e.dequeue(l, merged, ReportDequeue, about, why)
 	}
+	return again
+}
+
+// leaveReason says which change of an item may no longer stay, and why, or
+// "": merged or abandoned, on a newer patchset, or (in dependent pipelines)
+// without a required approval or with a rejecting vote. Changes a bundle
+// merged itself, and changes the snapshots lack, are not judged.
+func (e *Engine) leaveReason(l *itemLoc, snaps map[int]*Change) (int, string) {
+	cp := e.pipelineConfig(l.pipeline)
+	for _, r := range l.item.own() {
+		c := snaps[r.Number]
+		switch {
+		case c == nil:
+		case c.Status == StatusMerged:
+			return c.Number, "it was merged outside the gate"
+		case c.Status == StatusAbandoned:
+			return c.Number, "it was abandoned"
+		case c.Patchset != r.Patchset:
+			return c.Number, fmt.Sprintf("patchset %d was uploaded", c.Patchset)
+		case cp.Manager == Dependent && cp.unmet(c) != "":
+			return c.Number, cp.unmet(c)
+		}
+	}
+	return 0, ""
 }
 
 // refusal is why a change was not enqueued; reportable refusals are told to
@@ -102,16 +143,17 @@ type refusal struct {
 
 // enqueueDependent adds c to p's change queue behind everything it needs,
 // enqueueing needed changes that qualify first, and then the changes that
-// were waiting for c. It returns why c could not be enqueued, or "".
-func (e *Engine) enqueueDependent(p *PipelineState, c *Change, snaps map[int]*Change, path []int) string {
-	r := e.addDependent(p, c, snaps, path)
+// were waiting for c. A change in a dependency cycle enters with the whole
+// cycle, as one bundle. It returns why c could not be enqueued, or "".
+func (e *Engine) enqueueDependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
+	r := e.addDependent(p, c, snaps)
 	if !r.reportable {
 		return ""
 	}
 	return r.text
 }
 
-func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change, path []int) refusal {
+func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change) refusal {
 	cp := e.pipelineConfig(p)
 	if l := e.itemOf(p, c.Number); l != nil {
 		return refusal{} // already enqueued (a newer patchset replaced it in revalidate)
@@ -119,12 +161,33 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 	if why := cp.unmet(c); why != "" {
 		return refusal{text: why}
 	}
-	if i := slices.Index(path, c.Number); i >= 0 {
-		return refusal{text: "it is part of a dependency cycle (" + cycleText(append(path[i:], c.Number)) + "), which gated does not support", reportable: true}
+	if members := e.cycleOf(c, snaps); len(members) > 1 {
+		return e.addBundle(p, members, snaps)
 	}
-	path = append(path, c.Number)
-	qname := e.cfg.queueName(c.Project, c.Branch)
-	for _, n := range c.Needs {
+	if r := e.admitNeeds(p, e.cfg.queueName(c.Project, c.Branch), c.Needs, snaps); r.text != "" {
+		return r
+	}
+	if e.itemOf(p, c.Number) != nil {
+		return refusal{} // enqueued behind one of its needs meanwhile
+	}
+	q := e.queueFor(p, c)
+	it := &Item{
+		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Needs: cloneSlice(c.Needs),
+		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
+	}
+	if n := len(q.Items); n > 0 {
+		it.Ahead = q.Items[n-1].ID
+	}
+	e.enqueueItem(p, q, it)
+	e.enqueueDependents(p, c.Number, snaps)
+	return refusal{}
+}
+
+// admitNeeds checks what a change (or a bundle) needs outside itself: each
+// need is merged, or in the pipeline's change queue qname, or can be
+// enqueued first by the same rules (then it is). It returns why not.
+func (e *Engine) admitNeeds(p *PipelineState, qname string, needs []Need, snaps map[int]*Change) refusal {
+	for _, n := range needs {
 		d := snaps[n.Number]
 		switch {
 		case d == nil:
@@ -139,41 +202,37 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 			return refusal{text: fmt.Sprintf("it depends on change %d, which is not merged and is in another change queue (%s, not %s)", n.Number, e.cfg.queueName(d.Project, d.Branch), qname), reportable: true}
 		}
 		if l := e.itemOf(p, d.Number); l != nil {
-			continue // ahead of c in the queue
+			continue // ahead of it in the queue
 		}
-		if r := e.addDependent(p, d, snaps, path); r.text != "" {
-			if strings.HasPrefix(r.text, "it is part of a dependency cycle") {
-				return r
-			}
+		if r := e.addDependent(p, d, snaps); r.text != "" {
 			return refusal{text: fmt.Sprintf("it depends on change %d, which cannot enter the %s pipeline: %s", d.Number, p.Name, strings.TrimPrefix(r.text, "it ")), reportable: true}
 		}
 	}
-	if e.itemOf(p, c.Number) != nil {
-		return refusal{} // enqueued behind one of its needs meanwhile
-	}
-	q := e.queueFor(p, c)
-	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Needs: cloneSlice(c.Needs),
-		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
-	}
+	return refusal{}
+}
+
+// enqueueItem puts a new item at the tail of q and reports its start on
+// each of its changes.
+func (e *Engine) enqueueItem(p *PipelineState, q *ChangeQueue, it *Item) {
 	e.st.NextItem++
 	e.counts.Enqueued++
-	if n := len(q.Items); n > 0 {
-		it.Ahead = q.Items[n-1].ID
-	}
 	q.Items = append(q.Items, it)
 	e.index(p, q, it)
 	e.touch(p, q)
-	p.forgetRefusal(c.Number)
+	for _, r := range it.members() {
+		p.forgetRefusal(r.Number)
+	}
 	e.reportStart(p, it)
-	// Changes that were waiting for c follow it, as Zuul's
-	// enqueueChangesBehind does.
-	for _, d := range dependents(c.Number, snaps) {
+}
+
+// enqueueDependents lets the approved changes that were waiting for change
+// n follow it into p, as Zuul's enqueueChangesBehind does.
+func (e *Engine) enqueueDependents(p *PipelineState, n int, snaps map[int]*Change) {
+	for _, d := range dependents(n, snaps) {
 		if d.Open() && e.itemOf(p, d.Number) == nil {
-			e.addDependent(p, d, snaps, nil)
+			e.addDependent(p, d, snaps)
 		}
 	}
-	return refusal{}
 }
 
 // dependents returns the snapshots that need change n, by number.
@@ -188,16 +247,9 @@ func dependents(n int, snaps map[int]*Change) []*Change {
 	return out
 }
 
-func cycleText(nums []int) string {
-	s := make([]string, len(nums))
-	for i, n := range nums {
-		s[i] = fmt.Sprint(n)
-	}
-	return strings.Join(s, " → ")
-}
-
 // enqueueIndependent adds c to an independent pipeline, to be tested alone
-// on its branch tip together with the unmerged changes it needs.
+// on its branch tip together with the unmerged changes it needs; a change
+// in a dependency cycle is tested with the whole cycle, as one bundle.
 func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
 	if !c.Open() {
 		return ""
@@ -205,61 +257,70 @@ func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*
 	if l := e.itemOf(p, c.Number); l != nil {
 		return "" // already being tested
 	}
-	deps, why := e.independentDeps(c, snaps)
+	members := e.cycleOf(c, snaps)
+	if len(members) > 1 {
+		if why := e.cycleRefusal(members); why != "" {
+			return why
+		}
+	}
+	deps, why := e.independentDeps(members, snaps)
 	if why != "" {
 		return why
 	}
-	q := e.queueFor(p, c)
 	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Deps: deps,
+		ID: e.st.NextItem, Change: e.ref(members[0]), Subject: members[0].Subject, Owner: members[0].Owner, Deps: deps,
 		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
 	}
-	e.st.NextItem++
-	e.counts.Enqueued++
-	q.Items = append(q.Items, it)
-	e.index(p, q, it)
-	e.touch(p, q)
-	p.forgetRefusal(c.Number)
-	e.reportStart(p, it)
+	if len(members) > 1 {
+		for _, m := range members {
+			it.Bundle = append(it.Bundle, e.ref(m))
+		}
+	}
+	e.enqueueItem(p, e.queueFor(p, c), it)
 	return ""
 }
 
-// independentDeps returns the open changes c needs, transitively, in an
-// order where every change comes after what it needs. A relation-chain
-// parent on an outdated patchset is not merged separately: c's own commit
-// carries it.
-func (e *Engine) independentDeps(c *Change, snaps map[int]*Change) ([]ChangeRef, string) {
+// independentDeps returns the open changes the given changes (one change,
+// or a cycle) need, transitively, in an order where every change comes
+// after what it needs; a needed cycle comes whole, in merge order. A
+// relation-chain parent on an outdated patchset is not merged separately:
+// its child's commit carries it.
+func (e *Engine) independentDeps(roots []*Change, snaps map[int]*Change) ([]ChangeRef, string) {
 	var out []ChangeRef
-	state := map[int]int{} // 1: visiting, 2: done
-	var visit func(x *Change, path []int) string
-	visit = func(x *Change, path []int) string {
-		state[x.Number] = 1
-		path = append(path, x.Number)
-		for _, n := range x.Needs {
-			d := snaps[n.Number]
-			if d == nil {
-				return fmt.Sprintf("it depends on change %d, which gated does not know (another project, or not visible)", n.Number)
-			}
-			if d.Status == StatusMerged || (n.Patchset != 0 && n.Patchset != d.Patchset) {
-				continue
-			}
-			if d.Status == StatusAbandoned {
-				return fmt.Sprintf("it depends on change %d, which is abandoned", n.Number)
-			}
-			switch state[d.Number] {
-			case 1:
-				return "it is part of a dependency cycle (" + cycleText(append(path[slices.Index(path, d.Number):], d.Number)) + "), which gated does not support"
-			case 0:
-				if why := visit(d, path); why != "" {
+	done := map[int]bool{}
+	var visit func(unit []*Change) string
+	visit = func(unit []*Change) string {
+		for _, x := range unit {
+			done[x.Number] = true
+		}
+		for _, x := range unit {
+			for _, n := range x.Needs {
+				d := snaps[n.Number]
+				switch {
+				case d == nil:
+					return fmt.Sprintf("it depends on change %d, which gated does not know (another project, or not visible)", n.Number)
+				case done[d.Number] || d.Status == StatusMerged || (n.Patchset != 0 && n.Patchset != d.Patchset):
+					continue
+				case d.Status == StatusAbandoned:
+					return fmt.Sprintf("it depends on change %d, which is abandoned", n.Number)
+				}
+				cycle := e.cycleOf(d, snaps)
+				if len(cycle) > 1 {
+					if why := e.cycleRefusal(cycle); why != "" {
+						return fmt.Sprintf("it depends on change %d: %s", d.Number, strings.TrimPrefix(why, "it "))
+					}
+				}
+				if why := visit(cycle); why != "" {
 					return why
 				}
-				out = append(out, e.ref(d))
+				for _, m := range cycle {
+					out = append(out, e.ref(m))
+				}
 			}
 		}
-		state[x.Number] = 2
 		return ""
 	}
-	if why := visit(c, nil); why != "" {
+	if why := visit(roots); why != "" {
 		return nil, why
 	}
 	return out, ""
@@ -291,7 +352,9 @@ func (e *Engine) reportStart(p *PipelineState, it *Item) {
 	if msg == "" {
 		msg = fmt.Sprintf("gated: %s pipeline started.", p.Name)
 	}
-	e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: ReportStart, Labels: cp.Start.Labels, Message: msg})
+	for _, r := range it.members() {
+		e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: r, Kind: ReportStart, Labels: cp.Start.Labels, Message: msg + bundleNote(it, r.Number)})
+	}
 }
 
 func (p *PipelineState) forgetRefusal(n int) {

@@ -78,8 +78,8 @@ func (e *Engine) processIndependent(p *PipelineState, q *ChangeQueue) bool {
 		switch it.Phase {
 		case PhasePassed:
 			cp := e.pipelineConfig(p)
-			e.emit(e.resultReport(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it)))
-			e.dequeue(e.items[it.ID], false, "", "")
+			e.reportResult(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it))
+			e.dequeue(e.items[it.ID], false, "", 0, "")
 			return true
 		case PhaseFailed:
 			e.reportFailure(p, q, it)
@@ -129,15 +129,15 @@ func (e *Engine) chain(it *Item) []ChangeRef {
 	// end, walking from the item to the tip.
 	n := 0
 	for x := it; ; x = e.items[x.Ahead].item {
-		n += len(x.Deps) + 1
+		n += len(x.Deps) + x.ownLen()
 		if x.Ahead == 0 {
 			break
 		}
 	}
 	out := make([]ChangeRef, n)
 	for x := it; ; x = e.items[x.Ahead].item {
-		n--
-		out[n] = x.Change
+		n -= x.ownLen()
+		x.copyOwn(out[n:])
 		n -= len(x.Deps)
 		copy(out[n:], x.Deps)
 		if x.Ahead == 0 {
@@ -148,16 +148,16 @@ func (e *Engine) chain(it *Item) []ChangeRef {
 }
 
 // submit reports success for the passed head of a dependent queue and asks
-// Gerrit to submit it.
+// Gerrit to submit it (a bundle: its first change not merged yet).
 func (e *Engine) submit(p *PipelineState, q *ChangeQueue, it *Item) {
 	cp := e.pipelineConfig(p)
-	e.emit(e.resultReport(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it)))
+	e.reportResult(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it))
 	if !cp.Success.Submit {
-		e.dequeue(e.items[it.ID], false, "", "")
+		e.dequeue(e.items[it.ID], false, "", 0, "")
 		return
 	}
 	it.Phase = PhaseSubmitting
-	e.emit(Submit{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change, Expect: clone(it.Expect), Labels: cp.Success.Labels})
+	e.emit(e.submitAction(p, it))
 }
 
 // reportFailure reports a failed item and dequeues it. The window shrinks,
@@ -168,26 +168,37 @@ func (e *Engine) reportFailure(p *PipelineState, q *ChangeQueue, it *Item) {
 	if it.Failure.Kind == FailMergeConflict {
 		kind = ReportConflict
 	}
-	e.emit(e.resultReport(p, it, kind, cp.Failure.Labels, e.failureMessage(p, it)))
+	e.reportResult(p, it, kind, cp.Failure.Labels, e.failureMessage(p, it))
 	e.counts.Failed++
 	if cp.Manager == Dependent && it.Failure.Kind != FailSubmit {
 		q.Window = cp.Window.decrease(q.Window)
 	}
-	e.dequeue(e.items[it.ID], false, "", "")
+	e.dequeue(e.items[it.ID], false, "", 0, "")
 }
 
-func (e *Engine) resultReport(p *PipelineState, it *Item, kind ReportKind, labels map[string]int, msg string) Report {
-	r := Report{Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: kind, Labels: labels, Message: msg}
-	if it.Build != nil {
-		r.URL = it.Build.URL
-		r.Links = it.Build.Links
+// reportResult reports an item's result on each of its changes (a
+// bundle's merged changes hear only of a failure).
+func (e *Engine) reportResult(p *PipelineState, it *Item, kind ReportKind, labels map[string]int, msg string) {
+	for _, c := range it.members() {
+		if slices.Contains(it.Submitted, c.Number) && kind == ReportSuccess {
+			continue
+		}
+		r := Report{Item: it.ID, Pipeline: p.Name, Change: c, Kind: kind, Labels: labels, Message: msg + bundleNote(it, c.Number)}
+		if it.Build != nil {
+			r.URL = it.Build.URL
+			r.Links = it.Build.Links
+		}
+		e.emit(r)
 	}
-	return r
 }
 
-// cancel aborts an item's running build.
+// cancel aborts an item's running build (a bundle's running builds).
 func (e *Engine) cancel(p *PipelineState, it *Item) {
-	if it.Phase == PhaseBuilding {
+	switch {
+	case it.Phase != PhaseBuilding:
+	case it.isBundle():
+		e.cancelParts(p, it)
+	default:
 		e.emit(CancelBuild{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name})
 	}
 }
@@ -210,7 +221,7 @@ func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 	it.Attempt++
 	it.AttemptAt = e.now
 	it.Phase = PhaseWaiting
-	it.Bases, it.Heads, it.Expect, it.Build, it.Failure = nil, nil, nil, nil, nil
+	it.Bases, it.Heads, it.Expect, it.Build, it.Failure, it.Parts = nil, nil, nil, nil, nil, nil
 	e.touch(p, q)
 	for _, behind := range q.Items[slices.Index(q.Items, it)+1:] {
 		if e.includes(behind, it.ID) {

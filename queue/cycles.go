@@ -1,0 +1,178 @@
+package queue
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Dependency cycles. Changes that need each other, directly or not, form a
+// cycle: Depends-On both ways, a relation chain with a Depends-On back, or
+// (with Gerrit's change.submitWholeTopic, or a queue's DependenciesByTopic)
+// the open changes of one topic. None of them can be tested or submitted
+// before the others, so a cycle is tested and submitted as one bundle
+// (bundle.go), where its queue allows circular dependencies, and refused
+// otherwise, as Zuul does (zuul/manager/__init__.py: cycleForChange,
+// getDependencyGraph).
+
+// dependsOn lists the open changes x needs among the snapshots: its needs,
+// and its topic's other changes when the topic joins them.
+func (e *Engine) dependsOn(x *Change, snaps map[int]*Change) []*Change {
+	var out []*Change
+	for _, n := range x.Needs {
+		if d := snaps[n.Number]; d != nil && d.Open() && d != x {
+			out = append(out, d)
+		}
+	}
+	if e.topicJoins(x) {
+		for _, d := range snaps {
+			if d.Open() && d != x && d.Topic == x.Topic {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// topicJoins reports whether the open changes of x's topic need each
+// other: Gerrit submits a topic whole, or x's queue says so.
+func (e *Engine) topicJoins(x *Change) bool {
+	if x.Topic == "" {
+		return false
+	}
+	q, _ := e.cfg.queueConfig(x.Project)
+	return e.st.SubmitWholeTopic || q.DependenciesByTopic
+}
+
+// cycleOf returns the dependency cycle c is part of (the strongly connected
+// component of the dependency graph that holds it) in merge order, or just
+// c when it is in none. The snapshots must hold the changes connected to c
+// (the event's closure).
+func (e *Engine) cycleOf(c *Change, snaps map[int]*Change) []*Change {
+	if !c.Open() {
+		return []*Change{c}
+	}
+	// Changes c reaches, and changes that reach c: the component is both.
+	reach := func(next func(*Change) []*Change) map[*Change]bool {
+		seen := map[*Change]bool{c: true}
+		for todo := []*Change{c}; len(todo) > 0; {
+			x := todo[len(todo)-1]
+			todo = todo[:len(todo)-1]
+			for _, d := range next(x) {
+				if !seen[d] {
+					seen[d] = true
+					todo = append(todo, d)
+				}
+			}
+		}
+		return seen
+	}
+	forward := reach(func(x *Change) []*Change { return e.dependsOn(x, snaps) })
+	if len(forward) == 1 {
+		return []*Change{c}
+	}
+	needers := map[*Change][]*Change{}
+	for _, x := range snaps {
+		if x.Open() {
+			for _, d := range e.dependsOn(x, snaps) {
+				needers[d] = append(needers[d], x)
+			}
+		}
+	}
+	backward := reach(func(x *Change) []*Change { return needers[x] })
+	var members []*Change
+	for x := range forward {
+		if backward[x] {
+			members = append(members, x)
+		}
+	}
+	return mergeOrder(members)
+}
+
+// mergeOrder sorts the changes of a cycle as they are merged and
+// submitted: each after its relation-chain parent, then by change number.
+func mergeOrder(members []*Change) []*Change {
+	slices.SortFunc(members, func(a, b *Change) int { return a.Number - b.Number })
+	in := map[int]bool{}
+	for _, m := range members {
+		in[m.Number] = true
+	}
+	placed := map[int]bool{}
+	out := make([]*Change, 0, len(members))
+	for len(out) < len(members) {
+		next := -1
+		for i, m := range members {
+			if placed[m.Number] {
+				continue
+			}
+			if next < 0 {
+				next = i // a parent loop cannot happen in git; be safe
+			}
+			if !slices.ContainsFunc(m.Needs, func(n Need) bool { return n.Patchset != 0 && in[n.Number] && !placed[n.Number] }) {
+				next = i
+				break
+			}
+		}
+		placed[members[next].Number] = true
+		out = append(out, members[next])
+	}
+	return out
+}
+
+// sharedTopic returns the topic that joins changes of a cycle, if one does.
+func (e *Engine) sharedTopic(members []*Change) string {
+	for i, a := range members {
+		for _, b := range members[i+1:] {
+			if a.Topic != "" && a.Topic == b.Topic && e.topicJoins(a) {
+				return a.Topic
+			}
+		}
+	}
+	return ""
+}
+
+// cycleRefusal says why a cycle may not enter a pipeline as a bundle, or
+// "": its changes must all be in one change queue, and that queue must
+// allow circular dependencies.
+func (e *Engine) cycleRefusal(members []*Change) string {
+	first := members[0]
+	qname := e.cfg.queueName(first.Project, first.Branch)
+	for _, m := range members[1:] {
+		if other := e.cfg.queueName(m.Project, m.Branch); other != qname {
+			return fmt.Sprintf("it is part of a dependency cycle (%s), and change %d of it is in another change queue (%s, not %s): a cycle is tested as one, in one change queue",
+				changeList(members), m.Number, other, qname)
+		}
+	}
+	if q, ok := e.cfg.queueConfig(first.Project); ok && q.AllowCircularDependencies {
+		return ""
+	}
+	name := first.Project
+	if p, _ := e.cfg.project(first.Project); p.Queue != "" {
+		name = p.Queue
+	}
+	if t := e.sharedTopic(members); t != "" && e.st.SubmitWholeTopic {
+		return fmt.Sprintf("Gerrit submits the changes of topic %q together (change.submitWholeTopic), which makes %s one dependency cycle, and its change queue %s does not allow circular dependencies (allow-circular-dependencies): none of them enters, so that none merges untested with another",
+			t, changeList(members), name)
+	}
+	return fmt.Sprintf("it is part of a dependency cycle (%s), and its change queue %s does not allow circular dependencies (allow-circular-dependencies)", changeList(members), name)
+}
+
+// changeList names changes for people: "changes 1, 2 and 3".
+func changeList(cs []*Change) string {
+	nums := make([]int, len(cs))
+	for i, c := range cs {
+		nums[i] = c.Number
+	}
+	return numberList(nums)
+}
+
+func numberList(nums []int) string {
+	s := make([]string, len(nums))
+	for i, n := range nums {
+		s[i] = fmt.Sprint(n)
+	}
+	if len(s) == 1 {
+		return "change " + s[0]
+	}
+	return "changes " + strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
