@@ -159,17 +159,19 @@ func aboutChange(n int, why string) string {
 	return fmt.Sprintf("change %d: %s", n, why)
 }
 
-// membershipChange says how the cycle of change c differs from the changes
-// its item holds, or "" when they agree or the snapshots cannot tell (they
-// lack one of the item's changes). A change that joined a cycle, left one,
-// or whose cycle changed must enter again as what it is now.
-func (e *Engine) membershipChange(it *Item, c *Change, snaps map[int]*Change) string {
+// membershipChange says how the cycle of the item's changes differs from
+// the changes it holds (not merged yet), or "" when they agree or the
+// snapshots cannot tell (they lack one of those changes). A change that
+// joined a cycle, left one, or whose cycle changed must enter again as
+// what it is now.
+func (e *Engine) membershipChange(it *Item, snaps map[int]*Change) string {
 	own := it.own()
 	for _, r := range own {
 		if snaps[r.Number] == nil {
 			return ""
 		}
 	}
+	c := snaps[own[0].Number]
 	now := e.cycleOf(c, snaps)
 	same := len(now) == len(own)
 	for _, x := range now {

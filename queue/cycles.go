@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -14,25 +15,6 @@ import (
 // (bundle.go), where its queue allows circular dependencies, and refused
 // otherwise, as Zuul does (zuul/manager/__init__.py: cycleForChange,
 // getDependencyGraph).
-
-// dependsOn lists the open changes x needs among the snapshots: its needs,
-// and its topic's other changes when the topic joins them.
-func (e *Engine) dependsOn(x *Change, snaps map[int]*Change) []*Change {
-	var out []*Change
-	for _, n := range x.Needs {
-		if d := snaps[n.Number]; d != nil && d.Open() && d != x {
-			out = append(out, d)
-		}
-	}
-	if e.topicJoins(x) {
-		for _, d := range snaps {
-			if d.Open() && d != x && d.Topic == x.Topic {
-				out = append(out, d)
-			}
-		}
-	}
-	return out
-}
 
 // topicJoins reports whether the open changes of x's topic need each
 // other: Gerrit submits a topic whole, or x's queue says so.
@@ -47,46 +29,117 @@ func (e *Engine) topicJoins(x *Change) bool {
 // cycleOf returns the dependency cycle c is part of (the strongly connected
 // component of the dependency graph that holds it) in merge order, or just
 // c when it is in none. The snapshots must hold the changes connected to c
-// (the event's closure).
+// (the event's closure); the components of one event's snapshots are found
+// once (components).
 func (e *Engine) cycleOf(c *Change, snaps map[int]*Change) []*Change {
-	if !c.Open() {
-		return []*Change{c}
+	if !e.dependent(c, snaps) {
+		return []*Change{c} // needs nothing open: in no cycle
 	}
-	// Changes c reaches, and changes that reach c: the component is both.
-	reach := func(next func(*Change) []*Change) map[*Change]bool {
-		seen := map[*Change]bool{c: true}
-		for todo := []*Change{c}; len(todo) > 0; {
-			x := todo[len(todo)-1]
-			todo = todo[:len(todo)-1]
-			for _, d := range next(x) {
-				if !seen[d] {
-					seen[d] = true
-					todo = append(todo, d)
+	if e.comps == nil {
+		e.comps = e.components(snaps)
+	}
+	if cycle := e.comps[c.Number]; slices.Contains(cycle, c) {
+		return cycle
+	}
+	return []*Change{c}
+}
+
+// dependent reports whether c needs an open change of the snapshots: a
+// change that needs none is in no cycle, and most changes are such.
+func (e *Engine) dependent(c *Change, snaps map[int]*Change) bool {
+	if !c.Open() {
+		return false
+	}
+	for _, n := range c.Needs {
+		if d := snaps[n.Number]; d != nil && d.Open() && d != c {
+			return true
+		}
+	}
+	if e.topicJoins(c) {
+		for _, d := range snaps {
+			if d != c && d.Open() && d.Topic == c.Topic {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// components finds the dependency cycles among the open changes of the
+// snapshots (Tarjan's strongly connected components): each change of a
+// cycle maps to the cycle, in merge order. An edge goes from a change to
+// each open change it needs, and with topicJoins to the other open changes
+// of its topic.
+func (e *Engine) components(snaps map[int]*Change) map[int][]*Change {
+	var nodes []*Change
+	topics := map[string][]*Change{}
+	for _, n := range slices.Sorted(maps.Keys(snaps)) {
+		if c := snaps[n]; c.Open() {
+			nodes = append(nodes, c)
+			if c.Topic != "" {
+				topics[c.Topic] = append(topics[c.Topic], c)
+			}
+		}
+	}
+	edges := func(x *Change) []*Change {
+		var out []*Change
+		for _, n := range x.Needs {
+			if d := snaps[n.Number]; d != nil && d.Open() && d != x {
+				out = append(out, d)
+			}
+		}
+		if e.topicJoins(x) {
+			for _, d := range topics[x.Topic] {
+				if d != x {
+					out = append(out, d)
 				}
 			}
 		}
-		return seen
+		return out
 	}
-	forward := reach(func(x *Change) []*Change { return e.dependsOn(x, snaps) })
-	if len(forward) == 1 {
-		return []*Change{c}
-	}
-	needers := map[*Change][]*Change{}
-	for _, x := range snaps {
-		if x.Open() {
-			for _, d := range e.dependsOn(x, snaps) {
-				needers[d] = append(needers[d], x)
+	index, low := map[*Change]int{}, map[*Change]int{}
+	onStack := map[*Change]bool{}
+	var stack []*Change
+	out := map[int][]*Change{}
+	var visit func(x *Change)
+	visit = func(x *Change) {
+		index[x], low[x] = len(index), len(index)
+		stack = append(stack, x)
+		onStack[x] = true
+		for _, d := range edges(x) {
+			if _, seen := index[d]; !seen {
+				visit(d)
+				low[x] = min(low[x], low[d])
+			} else if onStack[d] {
+				low[x] = min(low[x], index[d])
+			}
+		}
+		if low[x] != index[x] {
+			return
+		}
+		var comp []*Change
+		for {
+			y := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			onStack[y] = false
+			comp = append(comp, y)
+			if y == x {
+				break
+			}
+		}
+		if len(comp) > 1 {
+			comp = mergeOrder(comp)
+			for _, y := range comp {
+				out[y.Number] = comp
 			}
 		}
 	}
-	backward := reach(func(x *Change) []*Change { return needers[x] })
-	var members []*Change
-	for x := range forward {
-		if backward[x] {
-			members = append(members, x)
+	for _, x := range nodes {
+		if _, seen := index[x]; !seen {
+			visit(x)
 		}
 	}
-	return mergeOrder(members)
+	return out
 }
 
 // mergeOrder sorts the changes of a cycle as they are merged and

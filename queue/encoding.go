@@ -75,6 +75,11 @@ func RestoreParts(cfg Config, parts map[string][]byte) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue config: %w", err)
 	}
+	return restoreParts(c, parts)
+}
+
+// restoreParts is RestoreParts with a compiled configuration.
+func restoreParts(c *compiled, parts map[string][]byte) (*Engine, error) {
 	var m meta
 	if err := json.Unmarshal(parts[PartMeta], &m); err != nil {
 		return nil, fmt.Errorf("decode queue state %q: %w", PartMeta, err)

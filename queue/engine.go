@@ -21,10 +21,12 @@ type Engine struct {
 	items     map[ItemID]*itemLoc
 	byChange  map[int][]ItemID // change number → live items, in any pipeline
 
-	// Per Apply: the actions emitted so far and the queues to process.
+	// Per Apply: the actions emitted so far and the queues to process; the
+	// dependency cycles among the snapshots of a ChangeEvent (cycles.go).
 	out   []Action
 	dirty map[*ChangeQueue]*PipelineState
 	now   time.Time
+	comps map[int][]*Change
 
 	// changed accumulates the queues touched, and facts what happened,
 	// since the last Ready.
@@ -176,7 +178,7 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 	}
 	e.processDirty()
 	out := e.out
-	e.out, e.dirty = nil, nil
+	e.out, e.dirty, e.comps = nil, nil, nil
 	return out
 }
 

@@ -97,10 +97,10 @@ func (e *Engine) revalidate(c *Change, snaps map[int]*Change) []regrouped {
 		}
 		about, why := e.leaveReason(l, snaps)
 		if why == "" {
-			if why = e.membershipChange(it, c, snaps); why == "" {
+			if why = e.membershipChange(it, snaps); why == "" {
 				continue
 			}
-			about = c.Number
+			about = it.own()[0].Number
 			for _, r := range it.own() {
 				again = append(again, regrouped{l.pipeline, r.Number})
 			}
