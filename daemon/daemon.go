@@ -130,11 +130,14 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	projects := map[string]bool{}
-	for p := range d.cfg.Projects {
+	projects, byTopic := map[string]bool{}, map[string]bool{}
+	for p, pc := range d.cfg.Projects {
 		projects[p] = true
+		for _, q := range d.cfg.Queues {
+			byTopic[p] = byTopic[p] || (pc.Queue != "" && q.Name == pc.Queue && q.DependenciesByTopic)
+		}
 	}
-	d.intake = newIntake(d.log.With("component", "intake"), d.db, d.gerrit, projects, d.mail, d.metrics, d.now)
+	d.intake = newIntake(d.log.With("component", "intake"), d.db, d.gerrit, projects, byTopic, d.mail, d.metrics, d.now)
 	secret := opts.WebhookSecret
 	if secret == "" {
 		if secret, err = readSecret(d.cfg.Gerrit.Webhook.SecretFile, d.cfg.Gerrit.Webhook.SecretEnv); err != nil {

@@ -164,7 +164,7 @@ func (e *Engine) finished(l *itemLoc, change ChangeRef, b *Build, ev BuildComple
 	b.Links = cloneSlice(ev.Links)
 	b.Message = ev.Message
 	e.facts.Builds = append(e.facts.Builds, BuildFinished{
-		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Change: change, Changes: e.chain(it),
+		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Part: ev.Part, Change: change, Changes: e.chain(it),
 		Subject: it.Subject, Result: ev.Result, Message: ev.Message, Name: b.Name, URL: b.URL, Links: b.Links,
 		Started: b.Started, Finished: e.now,
 	})

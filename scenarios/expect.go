@@ -195,7 +195,16 @@ func (w *world) checkQueue(status daemon.Status, pipeline string, want []string)
 	for _, q := range p.Queues {
 		var ids []string
 		for _, it := range q.Items {
-			ids = append(ids, w.ids2([]int{it.Change.Number})[0])
+			members := []int{it.Change.Number}
+			if len(it.Bundle) > 0 {
+				members = nil
+				for _, c := range it.Bundle {
+					if !slices.Contains(it.Merged, c.Number) {
+						members = append(members, c.Number)
+					}
+				}
+			}
+			ids = append(ids, w.ids2(members)...)
 		}
 		all = append(all, ids...)
 		perQueue = append(perQueue, ids)
