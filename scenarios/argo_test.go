@@ -27,6 +27,8 @@ var argoScenarios = []string{
 	"submit-type-cherry-pick.yaml",
 	"flaky-retry.yaml",
 	"restart-while-building.yaml",
+	"cycle-three-changes-one-fails.yaml",
+	"topic-whole-submit-merged-together.yaml",
 }
 
 // TestScenariosOnArgo runs a representative subset of the scenarios with
