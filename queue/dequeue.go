@@ -31,12 +31,14 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
 	e.emit(Forget{Item: it.ID, Pipeline: p.Name})
 	if kind != "" {
 		e.counts.Dequeued++
+	}
+	if kind != "" && (it.Ref == nil || it.Change.Number != 0) {
 		e.emit(Report{
 			Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: kind,
 			Message: fmt.Sprintf("gated: this change left the %s pipeline: %s.", p.Name, why),
 		})
 	}
-	if merged {
+	if merged || it.Ref != nil {
 		return
 	}
 	for _, other := range slices.Clone(q.Items) {

@@ -51,3 +51,14 @@ func (e *Engine) recordReads(ev ChangeEvent) {
 		}
 	}
 }
+
+// knownMerged records that the engine learnt at now, from gated's own
+// submit, that change n merged: a read of it that began earlier (still
+// showing it open and approved) is older than what the engine knows, and
+// is read again instead of enqueueing the change a second time.
+func (e *Engine) knownMerged(n int) {
+	if e.reads == nil {
+		e.reads = map[int]time.Time{}
+	}
+	e.reads[n] = e.now
+}
