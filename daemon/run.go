@@ -49,6 +49,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.background(ctx, &wg, d.reconcileLoop)
 	d.background(ctx, &wg, d.tickLoop)
 	d.background(ctx, &wg, d.pruneLoop)
+	if d.configFile != "" {
+		d.background(ctx, &wg, d.watchConfig)
+	}
 	d.ready.Store(true)
 	d.log.Info("gated is running", "status", d.cfg.PublicURL, "executor", d.cfg.Executor.Kind, "projects", len(d.cfg.Projects))
 	select {
@@ -211,8 +214,8 @@ func (d *Daemon) heldChanges(ctx context.Context) ([]int, error) {
 	return out, nil
 }
 
-// tickLoop keeps the status page's clocks moving and publishes what the
-// rate limit held back.
+// tickLoop keeps the status page's clocks moving, publishes what the rate
+// limit held back, and gives the engine's timers their time.
 func (d *Daemon) tickLoop(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
