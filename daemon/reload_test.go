@@ -77,6 +77,27 @@ pipelines:
 		return st.ConfigError == "" && !hasPipeline(st, "check") && !hasPipeline(st, "post")
 	})
 	w.waitFor("org/a's check left, told why", w.told(a, "left the check pipeline: the check pipeline was removed from gated's configuration"))
+
+	// Changed while gated is down: at start, the items of a project that
+	// went away leave with the reason, as on a reload.
+	write("projects: {org/a: {}}\npipelines: [{name: post, manager: supercedent, trigger: [{event: ref-updated}]}]\n")
+	if err := w.d.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.gerrit.PushBranch(t.Context(), gerrittest.Push{Project: "org/a", Branch: "stable"}); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor("org/a's post item building", func() bool { return len(w.items(w.status(), "post")) == 1 && len(w.exec.Running()) == 1 })
+	w.shutdown()
+	write("projects: {org/b: {}}\npipelines: [{name: post, manager: supercedent, trigger: [{event: ref-updated}]}]\n")
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cfg = cfg
+	w.start()
+	w.waitFor("org/a's post item gone", func() bool { return len(w.items(w.status(), "post")) == 0 })
+	w.waitFor("its build stopped", func() bool { return len(w.exec.Running()) == 0 })
 }
 
 // told reports whether gated commented text on change n.

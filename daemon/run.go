@@ -126,7 +126,13 @@ func (d *Daemon) recover(ctx context.Context) ([]input, error) {
 			listed.Builds = append(listed.Builds, ref)
 		}
 	}
-	return append(first, input{event: listed}), nil
+	// The configuration may have changed while gated was down: the engine
+	// sends the items of projects that went away out, with the reason, as
+	// a reload does. (A pipeline that went away is gone with its items:
+	// the state has no configuration of it to act on; the executor's
+	// watch reports its builds, which the engine then stops.)
+	reconfigure := input{event: queue.Reconfigure{Config: d.cfg.QueueConfig()}}
+	return append(first, reconfigure, input{event: listed}), nil
 }
 
 // listBuilds asks the executor for every build it has, until it answers.
