@@ -50,10 +50,8 @@ func (e *Engine) onChange(ev ChangeEvent) {
 				why = e.enqueueDependent(p, subject, snaps, nil)
 			case subject.Status == StatusMerged && ev.Type == "change-merged":
 				e.enqueueMerged(p, subject, ev.NewRev)
-			case cp.Manager == Supercedent:
-				why = e.enqueueSupercedent(p, subject, snaps)
 			default:
-				why = e.enqueueIndependent(p, subject, snaps)
+				why = e.enqueueAlone(p, subject, snaps)
 			}
 			e.refuse(p, subject, why)
 		}
@@ -202,10 +200,12 @@ func cycleText(nums []int) string {
 	return strings.Join(s, " → ")
 }
 
-// enqueueIndependent adds c to an independent pipeline, to be tested alone
-// on its branch tip together with the unmerged changes it needs.
-func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
-	if !c.Open() {
+// enqueueAlone adds c to an independent or supercedent pipeline, to be
+// tested alone on its branch tip together with the unmerged changes it
+// needs (in a supercedent pipeline, the newest replaces the one waiting),
+// if it meets the pipeline's require and reject votes.
+func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change) string {
+	if !c.Open() || e.pipelineConfig(p).unmetVotes(c) != "" {
 		return ""
 	}
 	if l := e.itemOf(p, c.Number); l != nil {

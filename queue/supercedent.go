@@ -16,26 +16,6 @@ func (e *Engine) supersede(p *PipelineState, q *ChangeQueue) {
 	}
 }
 
-// enqueueSupercedent adds an open change to a supercedent pipeline,
-// tested alone on its branch tip (the newest replaces the one waiting).
-// It returns why the change could not be enqueued, or "".
-func (e *Engine) enqueueSupercedent(p *PipelineState, c *Change, snaps map[int]*Change) string {
-	if !c.Open() || e.itemOf(p, c.Number) != nil {
-		return ""
-	}
-	if e.pipelineConfig(p).unmet(c) != "" || !e.wanted(p, c) {
-		return ""
-	}
-	deps, why := e.independentDeps(c, snaps)
-	if why != "" {
-		return why
-	}
-	it := e.newChangeItem(p, c)
-	it.Deps = deps
-	e.add(p, it)
-	return ""
-}
-
 // enqueueMerged adds a change that a change-merged event says merged, in
 // an independent or supercedent pipeline (promote): its item builds the
 // commit the merge made (newRev, or the branch's tip if unknown).
