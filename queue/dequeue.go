@@ -26,6 +26,9 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
 	}
 	e.cancel(p, it)
 	q.Items = slices.Delete(q.Items, i, i+1)
+	if len(q.Items) == 0 {
+		e.emptied[q] = p
+	}
 	e.unindex(it)
 	e.touch(p, q)
 	e.emit(Forget{Item: it.ID, Pipeline: p.Name})

@@ -21,10 +21,12 @@ type Engine struct {
 	items     map[ItemID]*itemLoc
 	byChange  map[int][]ItemID // change number → live items, in any pipeline
 
-	// Per Apply: the actions emitted so far and the queues to process.
-	out   []Action
-	dirty map[*ChangeQueue]*PipelineState
-	now   time.Time
+	// Per Apply: the actions emitted so far, the queues to process and
+	// the queues emptied.
+	out     []Action
+	dirty   map[*ChangeQueue]*PipelineState
+	emptied map[*ChangeQueue]*PipelineState
+	now     time.Time
 
 	// changed accumulates the queues touched, dropped the parts of the
 	// queues removed, and facts what happened, since the last Ready.
@@ -160,6 +162,9 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 	e.now = now.UTC().Round(0)
 	e.out = nil
 	e.dirty = map[*ChangeQueue]*PipelineState{}
+	if e.emptied == nil {
+		e.emptied = map[*ChangeQueue]*PipelineState{}
+	}
 	switch ev := ev.(type) {
 	case ChangeEvent:
 		e.onChange(ev)

@@ -143,18 +143,23 @@ func (e *Engine) awaitsOrigin(it *Item) bool {
 	return it.Ref != nil && !it.Ref.Timer && it.Change.Number == 0 && it.Change.Branch != "" && e.submitting(it.Change.Project, it.Change.Branch)
 }
 
+// refQueues calls f for the queue of a project's branch in every pipeline
+// that may hold its ref items (itemQueue names them so).
+func (e *Engine) refQueues(project, branch string, f func(*PipelineState, *ChangeQueue)) {
+	for _, p := range e.st.Pipelines {
+		if e.pipelineConfig(p).Manager == Dependent {
+			continue
+		}
+		if q := e.queues[p.Name][project+"@"+branch]; q != nil {
+			f(p, q)
+		}
+	}
+}
+
 // wakeRefs touches the queues holding ref items of a project's branch,
 // after a submit there was answered: those waiting for it may start.
 func (e *Engine) wakeRefs(project, branch string) {
-	for _, p := range e.st.Pipelines {
-		for _, q := range p.Queues {
-			for _, it := range q.Items {
-				if it.Ref != nil && it.Change.Project == project && it.Change.Branch == branch {
-					e.touch(p, q)
-				}
-			}
-		}
-	}
+	e.refQueues(project, branch, func(p *PipelineState, q *ChangeQueue) { e.touch(p, q) })
 }
 
 // checkout asks for the commit an item builds as it is.
@@ -177,15 +182,13 @@ func (e *Engine) submitted(project, branch, tip string, c ChangeRef) {
 	b := e.branch(project, branch)
 	b.Tip, b.By = tip, &c
 	ref := "refs/heads/" + branch
-	for _, p := range e.st.Pipelines {
-		for _, q := range p.Queues {
-			for _, it := range q.Items {
-				if it.Ref != nil && !it.Ref.Timer && it.Change.Number == 0 && it.Change.Project == project && it.Ref.Ref == ref && it.Commit == tip {
-					it.Change = c
-				}
+	e.refQueues(project, branch, func(_ *PipelineState, q *ChangeQueue) {
+		for _, it := range q.Items {
+			if it.Ref != nil && !it.Ref.Timer && it.Change.Number == 0 && it.Ref.Ref == ref && it.Commit == tip {
+				it.Change = c
 			}
 		}
-	}
+	})
 }
 
 // describeRef says what a ref item built, for its reports: "refs/heads/

@@ -43,12 +43,13 @@ func (e *Engine) processSupercedent(p *PipelineState, q *ChangeQueue) bool {
 // holds nothing worth keeping (dependent queues keep their window). Ready
 // then deletes their stored parts.
 func (e *Engine) dropEmptyQueues() {
-	for q, p := range e.changed {
+	for q, p := range e.emptied {
 		if len(q.Items) > 0 || e.pipelines[p.Name] != p || e.pipelineConfig(p).Manager == Dependent {
 			continue
 		}
 		e.dropQueue(p, q)
 	}
+	clear(e.emptied)
 }
 
 // dropQueue removes an empty queue from its pipeline; Ready deletes its
