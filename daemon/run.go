@@ -203,7 +203,8 @@ func (d *Daemon) reconcileLoop(ctx context.Context) {
 	}
 }
 
-// heldChanges are the changes in any pipeline, as the loop has them now.
+// heldChanges are the changes of the items in any pipeline, as the loop has
+// them now.
 func (d *Daemon) heldChanges(ctx context.Context) ([]int, error) {
 	st, err := d.Status(ctx)
 	if err != nil {
@@ -213,7 +214,9 @@ func (d *Daemon) heldChanges(ctx context.Context) ([]int, error) {
 	for _, p := range st.Pipelines {
 		for _, q := range p.Queues {
 			for _, it := range q.Items {
-				out = append(out, it.Change.Number)
+				if it.Ref == nil { // a ref item's change is merged: nothing to refresh
+					out = append(out, it.Change.Number)
+				}
 			}
 		}
 	}
