@@ -14,7 +14,7 @@ import (
 func TestCheckout(t *testing.T) {
 	f := newFixture(t)
 	base := f.commit(nil, "base", mt.Write("a.txt", "a\n"), mt.Write("c.txt", "c\n"), mt.Write("docs/d.md", "d\n"))
-	next := f.commit([]string{base}, "next", mt.Write("a.txt", "a2\n"), mt.Write("b.txt", "b\n"), mt.Delete("c.txt"))
+	next := f.commit([]string{base}, "next", mt.DeleteAll(), mt.Write("a.txt", "a2\n"), mt.Write("b.txt", "b\n"), mt.Write("docs/d.md", "d\n"))
 	f.branch("master", next)
 	mt.Git(t, f.dir, "tag", "-a", "-m", "release", "v1", base)
 	tagObject := mt.Git(t, f.dir, "rev-parse", "v1")

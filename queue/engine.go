@@ -34,9 +34,11 @@ type Engine struct {
 	dropped map[string]bool
 	facts   Facts
 
-	// reads is when the newest applied read of each change began (see
+	// reads is when the newest applied read of each change began, and
+	// merges when gated's submit of a change was answered merged (see
 	// snapshots.go); not part of the state.
-	reads map[int]time.Time
+	reads  map[int]time.Time
+	merges map[int]time.Time
 
 	counts Counters
 }

@@ -18,6 +18,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 		return
 	}
 	e.recordReads(ev)
+	ev = e.withKnownMerges(ev)
 	snaps := map[int]*Change{}
 	for i := range ev.Changes {
 		c := &ev.Changes[i]

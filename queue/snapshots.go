@@ -1,6 +1,9 @@
 package queue
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Snapshots read out of order. The daemon reads changes from Gerrit for
 // events and for reconciles at the same time, and a read slowed down by
@@ -52,13 +55,35 @@ func (e *Engine) recordReads(ev ChangeEvent) {
 	}
 }
 
-// knownMerged records that the engine learnt at now, from gated's own
-// submit, that change n merged: a read of it that began earlier (still
-// showing it open and approved) is older than what the engine knows, and
-// is read again instead of enqueueing the change a second time.
+// knownMerged records that the engine learnt, from gated's own submit,
+// that change n merged. A merge is final, so a snapshot read before it
+// that still shows the change open is corrected rather than believed: the
+// change is not enqueued again, and the changes that need it see it
+// merged.
 func (e *Engine) knownMerged(n int) {
-	if e.reads == nil {
-		e.reads = map[int]time.Time{}
+	if e.merges == nil {
+		e.merges = map[int]time.Time{}
 	}
-	e.reads[n] = e.now
+	e.merges[n] = e.now
+}
+
+// withKnownMerges returns the event with the changes the engine knows
+// merged marked so (a copy, when it changes any).
+func (e *Engine) withKnownMerges(ev ChangeEvent) ChangeEvent {
+	for n, t := range e.merges {
+		if t.Before(e.now.Add(-readMemory)) {
+			delete(e.merges, n)
+		}
+	}
+	copied := false
+	for i, c := range ev.Changes {
+		if _, ok := e.merges[c.Number]; !ok || c.Status == StatusMerged {
+			continue
+		}
+		if !copied {
+			ev.Changes, copied = slices.Clone(ev.Changes), true
+		}
+		ev.Changes[i].Status = StatusMerged
+	}
+	return ev
 }
