@@ -28,6 +28,20 @@ type serverInfo struct {
 	byTopic map[string]bool
 }
 
+// setByTopic records which projects' queues make a topic's changes one
+// cycle (dependencies-by-topic), at start and at every reload.
+func (s *serverInfo) setByTopic(cfg Config) {
+	byTopic := map[string]bool{}
+	for name, p := range cfg.Projects {
+		for _, q := range cfg.Queues {
+			byTopic[name] = byTopic[name] || (p.Queue != "" && q.Name == p.Queue && q.DependenciesByTopic)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.byTopic = byTopic
+}
+
 // topicJoins reports whether a change's closure takes in the open changes
 // of its topic.
 func (s *serverInfo) topicJoins(c gerrit.Change) bool {

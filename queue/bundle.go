@@ -94,6 +94,9 @@ func (e *Engine) addBundle(p *PipelineState, members []*Change, snaps map[int]*C
 		return refusal{text: why, reportable: true}
 	}
 	for _, m := range members {
+		if !e.cfg.builds(m.Project, p.Name) {
+			return refusal{text: fmt.Sprintf("project %s has no build in the %s pipeline", m.Project, p.Name)}
+		}
 		if why := cp.unmet(m); why != "" {
 			return refusal{text: fmt.Sprintf("it is part of a dependency cycle (%s), which enters the %s pipeline as one once every change in it may: %s",
 				changeList(members), p.Name, aboutChange(m.Number, why)), reportable: true}
@@ -121,20 +124,22 @@ func (e *Engine) addBundle(p *PipelineState, members []*Change, snaps map[int]*C
 	if slices.ContainsFunc(members, func(m *Change) bool { return e.itemOf(p, m.Number) != nil }) {
 		return refusal{} // enqueued behind one of its needs meanwhile
 	}
-	it := &Item{ID: e.st.NextItem, Needs: compactNeeds(needs), EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting}
-	for _, m := range members {
-		it.Bundle = append(it.Bundle, e.ref(m))
-	}
-	it.Change, it.Subject, it.Owner = it.Bundle[0], members[0].Subject, members[0].Owner
-	q := e.queueFor(p, members[0])
-	if n := len(q.Items); n > 0 {
-		it.Ahead = q.Items[n-1].ID
-	}
-	e.enqueueItem(p, q, it)
+	it := e.newChangeItem(p, members[0])
+	it.Needs = compactNeeds(needs)
+	e.bundle(p, it, members)
+	e.addBehind(p, it)
 	for _, m := range members {
 		e.enqueueDependents(p, m.Number, snaps)
 	}
 	return refusal{}
+}
+
+// bundle makes an item (of the cycle's first change) carry the whole cycle.
+func (e *Engine) bundle(p *PipelineState, it *Item, members []*Change) {
+	for _, m := range members {
+		it.Bundle = append(it.Bundle, e.ref(m))
+		it.EditsWorkflow = it.EditsWorkflow || e.editsWorkflow(p, m)
+	}
 }
 
 // compactNeeds drops repeated needs of one change, keeping the first.
@@ -212,9 +217,11 @@ func (e *Engine) startParts(l *itemLoc) {
 			continue
 		}
 		it.Parts = append(it.Parts, &Part{Change: r})
+		file, at, trusted := e.workflowOf(l.pipeline, it, r.Project)
 		e.emit(StartBuild{
 			Item: it.ID, Attempt: it.Attempt, Pipeline: l.pipeline.Name, Part: len(it.Parts) - 1,
 			Change: r, Changes: chain, Heads: clone(it.Heads),
+			Workflow: file, WorkflowAt: at, Trusted: trusted,
 		})
 	}
 }
@@ -332,6 +339,21 @@ func (e *Engine) merged(p *PipelineState, it *Item, tips map[string]string) bool
 	}
 	e.emit(e.submitAction(p, it))
 	return false
+}
+
+// madeBy is the change whose merge made a branch tip of project, when the
+// submit of r merged it: r, or the change of the bundle in that project
+// that was submitted along with r (Gerrit's submitWholeTopic).
+func (it *Item) madeBy(r ChangeRef, project string) ChangeRef {
+	if r.Project == project {
+		return r
+	}
+	for _, x := range it.own() {
+		if x.Project == project {
+			return x
+		}
+	}
+	return r
 }
 
 // bundleNote is what a report on one change of a bundle adds: the other

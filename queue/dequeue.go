@@ -28,11 +28,16 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, about int, wh
 	}
 	e.cancel(p, it)
 	q.Items = slices.Delete(q.Items, i, i+1)
+	if len(q.Items) == 0 {
+		e.emptied[q] = p
+	}
 	e.unindex(it)
 	e.touch(p, q)
 	e.emit(Forget{Item: it.ID, Pipeline: p.Name})
 	if kind != "" {
 		e.counts.Dequeued++
+	}
+	if kind != "" && (it.Ref == nil || it.Change.Number != 0) {
 		for _, r := range it.members() {
 			msg := fmt.Sprintf("gated: this change left the %s pipeline: %s.", p.Name, why)
 			if about != 0 && r.Number != about {
@@ -41,7 +46,7 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, about int, wh
 			e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: r, Kind: kind, Message: msg + bundleNote(it, r.Number)})
 		}
 	}
-	if merged {
+	if merged || it.Ref != nil {
 		return
 	}
 	for _, other := range slices.Clone(q.Items) {

@@ -21,21 +21,26 @@ type Engine struct {
 	items     map[ItemID]*itemLoc
 	byChange  map[int][]ItemID // change number → live items, in any pipeline
 
-	// Per Apply: the actions emitted so far and the queues to process; the
-	// dependency cycles among the snapshots of a ChangeEvent (cycles.go).
-	out   []Action
-	dirty map[*ChangeQueue]*PipelineState
-	now   time.Time
-	comps map[int][]*Change
+	// Per Apply: the actions emitted so far, the queues to process and
+	// the queues emptied; the dependency cycles among the snapshots of a
+	// ChangeEvent (cycles.go).
+	out     []Action
+	dirty   map[*ChangeQueue]*PipelineState
+	emptied map[*ChangeQueue]*PipelineState
+	now     time.Time
+	comps   map[int][]*Change
 
-	// changed accumulates the queues touched, and facts what happened,
-	// since the last Ready.
+	// changed accumulates the queues touched, dropped the parts of the
+	// queues removed, and facts what happened, since the last Ready.
 	changed map[*ChangeQueue]*PipelineState
+	dropped map[string]bool
 	facts   Facts
 
-	// reads is when the newest applied read of each change began (see
+	// reads is when the newest applied read of each change began, and
+	// merges when gated's submit of a change was answered merged (see
 	// snapshots.go); not part of the state.
-	reads map[int]time.Time
+	reads  map[int]time.Time
+	merges map[int]time.Time
 
 	counts Counters
 }
@@ -100,6 +105,9 @@ func (e *Engine) reindex() {
 	e.pipelines = map[string]*PipelineState{}
 	e.queues = map[string]map[string]*ChangeQueue{}
 	e.changed = map[*ChangeQueue]*PipelineState{}
+	if e.dropped == nil {
+		e.dropped = map[string]bool{}
+	}
 	e.items = map[ItemID]*itemLoc{}
 	e.byChange = map[int][]ItemID{}
 	for _, pc := range e.cfg.pipelines {
@@ -125,8 +133,13 @@ func (e *Engine) reindex() {
 	}
 }
 
+// index records where an item lives; items of changes are also found by
+// change number (ref items are about no change of their own).
 func (e *Engine) index(p *PipelineState, q *ChangeQueue, it *Item) {
 	e.items[it.ID] = &itemLoc{item: it, pipeline: p, queue: q}
+	if it.Ref != nil {
+		return
+	}
 	for _, r := range it.members() {
 		e.byChange[r.Number] = append(e.byChange[r.Number], it.ID)
 	}
@@ -134,6 +147,9 @@ func (e *Engine) index(p *PipelineState, q *ChangeQueue, it *Item) {
 
 func (e *Engine) unindex(it *Item) {
 	delete(e.items, it.ID)
+	if it.Ref != nil {
+		return
+	}
 	for _, r := range it.members() {
 		ids := e.byChange[r.Number]
 		for i, id := range ids {
@@ -156,6 +172,9 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 	e.now = now.UTC().Round(0)
 	e.out = nil
 	e.dirty = map[*ChangeQueue]*PipelineState{}
+	if e.emptied == nil {
+		e.emptied = map[*ChangeQueue]*PipelineState{}
+	}
 	switch ev := ev.(type) {
 	case ChangeEvent:
 		e.onChange(ev)
@@ -175,8 +194,16 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 		e.onBuildsListed(ev)
 	case Dequeue:
 		e.onDequeue(ev)
+	case BranchTips:
+		e.onBranchTips(ev)
+	case Reconfigure:
+		e.onReconfigure(ev)
+	case Tick:
+		// Time passed: the timers below see it.
 	}
+	e.runTimers()
 	e.processDirty()
+	e.dropEmptyQueues()
 	out := e.out
 	e.out, e.dirty, e.comps = nil, nil, nil
 	return out
@@ -220,11 +247,19 @@ func (e *Engine) pipelineConfig(p *PipelineState) *compiledPipeline { return e.c
 
 // queueFor returns (creating it) the change queue for a change in p.
 func (e *Engine) queueFor(p *PipelineState, c *Change) *ChangeQueue {
-	name := e.cfg.queueName(c.Project, c.Branch)
+	return e.queueNamed(p, e.cfg.queueName(c.Project, c.Branch))
+}
+
+// queueNamed returns (creating it) the queue of that name in p.
+func (e *Engine) queueNamed(p *PipelineState, name string) *ChangeQueue {
 	if q := e.queues[p.Name][name]; q != nil {
 		return q
 	}
-	q := &ChangeQueue{Name: name, Window: e.pipelineConfig(p).Window.Size, Items: []*Item{}}
+	window := e.pipelineConfig(p).Window.Size
+	if e.pipelineConfig(p).Manager == Supercedent {
+		window = 1 // only the head builds
+	}
+	q := &ChangeQueue{Name: name, Window: window, Items: []*Item{}}
 	i, _ := slices.BinarySearchFunc(p.Queues, name, func(q *ChangeQueue, name string) int { return strings.Compare(q.Name, name) })
 	p.Queues = slices.Insert(p.Queues, i, q)
 	e.queues[p.Name][name] = q

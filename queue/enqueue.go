@@ -18,6 +18,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 		return
 	}
 	e.recordReads(ev)
+	ev = e.withKnownMerges(ev)
 	snaps := map[int]*Change{}
 	for i := range ev.Changes {
 		c := &ev.Changes[i]
@@ -51,8 +52,17 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	}
 	for _, p := range e.st.Pipelines {
 		cp := e.pipelineConfig(p)
-		if cp.triggered(ev) {
-			e.refuse(p, subject, e.enqueue(p, subject, snaps))
+		if cp.triggered(ev, subject.Branch) {
+			var why string
+			switch {
+			case cp.Manager == Dependent:
+				why = e.enqueueDependent(p, subject, snaps)
+			case subject.Status == StatusMerged && ev.Type == "change-merged":
+				e.enqueueMerged(p, subject, ev.NewRev)
+			default:
+				why = e.enqueueAlone(p, subject, snaps)
+			}
+			e.refuse(p, subject, why)
 		}
 		// Approved changes that were kept out only because they needed
 		// this change (in another queue) may enter now that it merged.
@@ -72,7 +82,7 @@ func (e *Engine) enqueue(p *PipelineState, c *Change, snaps map[int]*Change) str
 	if e.pipelineConfig(p).Manager == Dependent {
 		return e.enqueueDependent(p, c, snaps)
 	}
-	return e.enqueueIndependent(p, c, snaps)
+	return e.enqueueAlone(p, c, snaps)
 }
 
 // regrouped is a change whose item left because its dependency cycle
@@ -95,8 +105,14 @@ func (e *Engine) revalidate(c *Change, snaps map[int]*Change) []regrouped {
 		if it.Phase == PhaseSubmitting {
 			continue // our own submit is in flight; SubmitCompleted decides
 		}
+		if it.Merged {
+			continue // it entered merged (promote): nothing can change that
+		}
 		about, why := e.leaveReason(l, snaps)
 		if why == "" {
+			if e.pipelineConfig(l.pipeline).Manager == Supercedent {
+				continue // it builds each change of a cycle alone
+			}
 			if why = e.membershipChange(it, snaps); why == "" {
 				continue
 			}
@@ -161,6 +177,9 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 	if why := cp.unmet(c); why != "" {
 		return refusal{text: why}
 	}
+	if !e.cfg.builds(c.Project, p.Name) {
+		return refusal{text: fmt.Sprintf("project %s has no build in the %s pipeline", c.Project, p.Name)}
+	}
 	if members := e.cycleOf(c, snaps); len(members) > 1 {
 		return e.addBundle(p, members, snaps)
 	}
@@ -170,17 +189,20 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 	if e.itemOf(p, c.Number) != nil {
 		return refusal{} // enqueued behind one of its needs meanwhile
 	}
-	q := e.queueFor(p, c)
-	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Needs: cloneSlice(c.Needs),
-		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
-	}
-	if n := len(q.Items); n > 0 {
-		it.Ahead = q.Items[n-1].ID
-	}
-	e.enqueueItem(p, q, it)
+	it := e.newChangeItem(p, c)
+	it.Needs = cloneSlice(c.Needs)
+	e.addBehind(p, it)
 	e.enqueueDependents(p, c.Number, snaps)
 	return refusal{}
+}
+
+// addBehind adds an item to a dependent pipeline, building on the item at
+// the tail of its queue.
+func (e *Engine) addBehind(p *PipelineState, it *Item) {
+	if q := e.queueNamed(p, e.itemQueue(p, it)); len(q.Items) > 0 {
+		it.Ahead = q.Items[len(q.Items)-1].ID
+	}
+	e.add(p, it)
 }
 
 // admitNeeds checks what a change (or a bundle) needs outside itself: each
@@ -211,20 +233,6 @@ func (e *Engine) admitNeeds(p *PipelineState, qname string, needs []Need, snaps 
 	return refusal{}
 }
 
-// enqueueItem puts a new item at the tail of q and reports its start on
-// each of its changes.
-func (e *Engine) enqueueItem(p *PipelineState, q *ChangeQueue, it *Item) {
-	e.st.NextItem++
-	e.counts.Enqueued++
-	q.Items = append(q.Items, it)
-	e.index(p, q, it)
-	e.touch(p, q)
-	for _, r := range it.members() {
-		p.forgetRefusal(r.Number)
-	}
-	e.reportStart(p, it)
-}
-
 // enqueueDependents lets the approved changes that were waiting for change
 // n follow it into p, as Zuul's enqueueChangesBehind does.
 func (e *Engine) enqueueDependents(p *PipelineState, n int, snaps map[int]*Change) {
@@ -247,17 +255,28 @@ func dependents(n int, snaps map[int]*Change) []*Change {
 	return out
 }
 
-// enqueueIndependent adds c to an independent pipeline, to be tested alone
-// on its branch tip together with the unmerged changes it needs; a change
-// in a dependency cycle is tested with the whole cycle, as one bundle.
-func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
-	if !c.Open() {
+// enqueueAlone adds c to an independent or supercedent pipeline, to be
+// tested alone on its branch tip together with the unmerged changes it
+// needs (in a supercedent pipeline, the newest replaces the one waiting),
+// if it meets the pipeline's require and reject votes. In an independent
+// pipeline a change in a dependency cycle is tested with the whole cycle,
+// as one bundle; a supercedent pipeline builds each change of a cycle on
+// its own, as Zuul's does.
+func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change) string {
+	cp := e.pipelineConfig(p)
+	if !c.Open() || cp.unmetVotes(c) != "" {
 		return ""
 	}
 	if l := e.itemOf(p, c.Number); l != nil {
 		return "" // already being tested
 	}
-	members := e.cycleOf(c, snaps)
+	if !e.wanted(p, c) {
+		return ""
+	}
+	members := []*Change{c}
+	if cp.Manager != Supercedent {
+		members = e.cycleOf(c, snaps)
+	}
 	if len(members) > 1 {
 		if why := e.cycleRefusal(members); why != "" {
 			return why
@@ -267,16 +286,12 @@ func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*
 	if why != "" {
 		return why
 	}
-	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(members[0]), Subject: members[0].Subject, Owner: members[0].Owner, Deps: deps,
-		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
-	}
+	it := e.newChangeItem(p, members[0])
+	it.Deps = deps
 	if len(members) > 1 {
-		for _, m := range members {
-			it.Bundle = append(it.Bundle, e.ref(m))
-		}
+		e.bundle(p, it, members)
 	}
-	e.enqueueItem(p, e.queueFor(p, c), it)
+	e.add(p, it)
 	return ""
 }
 

@@ -22,9 +22,11 @@ type BuildFinished struct {
 	Part     int // which of a bundle's builds (StartBuild.Part)
 	// Change is the item's change (for a bundle's build, its change in the
 	// project built); Changes the speculative state built, in merge order.
-	Change   ChangeRef
-	Changes  []ChangeRef
-	Subject  string // the change's subject, for the history's readers
+	Change  ChangeRef
+	Changes []ChangeRef
+	Subject string // the change's subject, for the history's readers
+	// Ref is set when the item is not a change.
+	Ref      *RefItem
 	Result   Result
 	Message  string
 	Name     string // the build's name in the executor

@@ -43,6 +43,8 @@ type sim struct {
 	t       testing.TB
 	rnd     chooser
 	e       *Engine
+	cfg     Config   // the configuration the engine started with
+	configs []Config // configurations to switch between (Reconfigure), if any
 	now     time.Time
 	changes map[int]*Change
 	nextNum int
@@ -54,9 +56,10 @@ type sim struct {
 	// wholeTopic is Gerrit's change.submitWholeTopic.
 	wholeTopic bool
 
-	pending []Action      // actions not answered yet
-	done    []Event       // answers already given, for duplicate delivery
-	sent    []ChangeEvent // recent Gerrit events, for late copies (slow reads)
+	pending   []Action       // actions not answered yet
+	done      []Event        // answers already given, for duplicate delivery
+	sent      []ChangeEvent  // recent Gerrit events, for late copies (slow reads)
+	followups []func() Event // Gerrit's events about gated's submits, not delivered yet
 
 	building map[partKey]int                // (item, part) → attempt with a build running
 	started  map[attemptKey]int             // builds started per attempt (a bundle's parts)
@@ -85,7 +88,7 @@ func newSim(t testing.TB, rnd chooser, cfg Config) *sim {
 		t.Fatal(err)
 	}
 	return &sim{
-		t: t, rnd: rnd, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		t: t, rnd: rnd, e: e, cfg: cfg, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{},
 		building: map[partKey]int{}, started: map[attemptKey]int{}, passed: map[attemptKey]int{},
 		built: map[ItemID]map[int][]ChangeRef{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
@@ -220,6 +223,7 @@ func (s *sim) gerritEvent() Event {
 				c.Topic = t + "pq"
 			}
 		}
+		c.Files = [][]string{nil, {"/COMMIT_MSG", "docs/a.md"}, {"src/a.go"}, {".pipeline/argo-workflow.yaml"}}[s.rnd.intn(4)]
 		if len(open) > 0 && s.rnd.intn(2) == 0 {
 			d := pick()
 			if s.rnd.intn(2) == 0 {
@@ -264,8 +268,17 @@ func (s *sim) gerritEvent() Event {
 	case kind == evPush:
 		project := simProjects[s.rnd.intn(3)]
 		s.pushes++
+		switch s.rnd.intn(6) {
+		case 0:
+			return RefUpdated{Project: project, Ref: fmt.Sprintf("refs/tags/v%d", s.rnd.intn(3)), NewRev: fmt.Sprintf("tag%d", s.pushes)}
+		case 1:
+			return RefUpdated{Project: project, Ref: "refs/heads/stable", Branch: "stable", NewRev: fmt.Sprintf("stable%d", s.pushes)}
+		case 2:
+			return RefUpdated{Project: project, Ref: "refs/heads/stable", Branch: "stable", NewRev: zeroRev} // deleted
+		}
+		old := s.tip(project)
 		s.tips[project] = fmt.Sprintf("push%d", s.pushes)
-		return RefUpdated{Project: project, Branch: "master", NewRev: s.tips[project]}
+		return RefUpdated{Project: project, Branch: "master", OldRev: old, NewRev: s.tips[project]}
 	case kind == evDependsOn:
 		// A new patchset names another change in a Depends-On footer:
 		// often it closes a cycle.
@@ -360,6 +373,23 @@ func (s *sim) answer() Event {
 		ev = s.submit(a)
 	case Refresh:
 		ev = s.changeEvent(a.Event.Type, s.changes[a.Event.Change], a.Event.Approvals, a.Event.Comment, a.Event.Author)
+	case Checkout:
+		if s.rnd.intn(10) == 0 {
+			ev = MergeCompleted{Item: a.Item, Attempt: a.Attempt, Conflict: &Conflict{Message: "the ref is gone"}}
+			break
+		}
+		commit := a.Commit
+		if commit == "" {
+			commit = s.tip(a.Project)
+		}
+		m := MergeCompleted{Item: a.Item, Attempt: a.Attempt, Heads: map[string]string{a.Project: commit}, Bases: map[string]string{a.Project: commit}}
+		if a.OldRev != "" {
+			m.Files = [][]string{{"docs/a.md"}, {"src/a.go"}, {"docs/b.md", "src/b.go"}}[s.rnd.intn(3)]
+		}
+		ev = m
+	case ListBranches:
+		ev = BranchTips{Pipeline: a.Pipeline, Project: a.Project, Default: "master",
+			Tips: map[string]string{"master": s.tip(a.Project), "stable": "stable-" + s.tip(a.Project)}}
 	}
 	s.done = append(s.done, ev)
 	return ev
@@ -413,10 +443,15 @@ func (s *sim) submit(a Submit) Event {
 		x.Status = StatusMerged
 		s.mergedBy[x.Number] = a.Item
 	}
+	// Gerrit reports each branch's move, then each merge, before or after
+	// the submit's answer reaches the engine. (Snapshots are taken when
+	// the event is delivered, as the daemon's intake reads them.)
+	var after []func() Event
 	for _, x := range set {
 		if _, ok := done.Tips[x.Project]; ok {
 			continue
 		}
+		old := s.tip(x.Project)
 		s.pushes++
 		tip := fmt.Sprintf("merge%d", s.pushes)
 		s.tips[x.Project] = tip
@@ -428,8 +463,24 @@ func (s *sim) submit(a Submit) Event {
 		}) {
 			s.trees[tip] = l.item.Heads[x.Project]
 		}
+		moved := RefUpdated{Project: x.Project, Branch: "master", OldRev: old, NewRev: tip}
+		after = append(after, func() Event { return moved })
 	}
-	return done
+	for _, x := range set {
+		tip := done.Tips[x.Project]
+		after = append(after, func() Event {
+			ev := s.changeEvent("change-merged", x, nil, "", "gated")
+			ev.NewRev = tip
+			return ev
+		})
+	}
+	if s.rnd.intn(2) == 0 {
+		s.followups = append(s.followups, after...)
+		return done
+	}
+	s.followups = append(s.followups, func() Event { return done })
+	s.followups = append(s.followups, after[1:]...)
+	return after[0]()
 }
 
 // refused is Gerrit's refusal of a submit (or its branch having moved);
@@ -494,13 +545,25 @@ func (s *sim) approved(c *Change) bool {
 	return s.e.cfg.byName["gate"].unmet(c) == ""
 }
 
+func (s *sim) configured(project string) bool {
+	_, ok := s.e.cfg.Projects[project]
+	return ok
+}
+
 // step plays one event and checks the engine's promises.
 func (s *sim) step() {
 	var ev Event
-	switch {
-	case len(s.sent) > 0 && s.rnd.intn(15) == 0:
+	switch k := s.rnd.intn(40); {
+	case len(s.followups) > 0 && k < 12:
+		ev, s.followups = s.followups[0](), s.followups[1:]
+	case k == 12:
+		s.now = s.now.Add(time.Duration(s.rnd.intn(180)) * time.Minute)
+		ev = Tick{}
+	case k == 13 && len(s.configs) > 0:
+		ev = Reconfigure{Config: s.configs[s.rnd.intn(len(s.configs))]}
+	case len(s.sent) > 0 && k < 16:
 		ev = s.sent[s.rnd.intn(len(s.sent))] // a slow read, arriving late
-	case len(s.pending) > 0 && s.rnd.intn(10) < 6:
+	case len(s.pending) > 0 && k < 36:
 		ev = s.answer()
 	default:
 		ev = s.gerritEvent()
@@ -515,7 +578,7 @@ func (s *sim) step() {
 			}
 		}
 	case ChangeEvent:
-		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev) && s.approved(c) {
+		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev, c.Branch) && s.approved(c) && s.configured(c.Project) {
 			s.waiting[c.Number] = true
 		}
 	}
@@ -532,6 +595,10 @@ func (s *sim) step() {
 		s.fail("ready: %v", err)
 	}
 	for k, v := range rd.State {
+		if v == nil {
+			delete(s.store, k)
+			continue
+		}
 		s.store[k] = v
 	}
 	s.checkFacts(ev, rd.Facts)
@@ -544,7 +611,7 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 	reported := map[int]bool{}
 	for _, a := range acts {
 		switch a := a.(type) {
-		case Merge, Submit, Refresh:
+		case Merge, Submit, Refresh, Checkout, ListBranches:
 			s.pending = append(s.pending, a)
 		case StartBuild:
 			if att, ok := s.building[partKey{a.Item, a.Part}]; ok {
@@ -557,6 +624,7 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 			}
 			s.built[a.Item][a.Attempt] = a.Changes
 			s.pending = append(s.pending, a)
+			s.checkStartBuild(a)
 		case CancelBuild:
 			bs, staleStart := ev.(BuildStarted)
 			staleStart = staleStart && bs.Item == a.Item && bs.Attempt == a.Attempt && bs.Part == a.Part
@@ -579,6 +647,9 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 			}
 		case Report:
 			reported[a.Change.Number] = true
+			if a.Change.Number == 0 {
+				s.fail("report %v on no change", a)
+			}
 		}
 	}
 	for _, a := range acts {
@@ -599,7 +670,7 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 	}
 	for n := range s.waiting {
 		c := s.changes[n]
-		if after[n] || reported[n] || !c.Open() || !s.approved(c) {
+		if after[n] || reported[n] || !c.Open() || !s.approved(c) || !s.configured(c.Project) {
 			delete(s.waiting, n)
 			continue
 		}
@@ -612,6 +683,26 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 			continue
 		}
 		s.fail("approved change %d is neither in the gate nor told why", n)
+	}
+}
+
+// checkStartBuild checks what a build runs: a ref item or a merged
+// change builds the commit it checked out and reads its workflow there; a
+// trusted project's change reads it at a branch commit, never at a
+// speculative head (the sim's heads start with "h").
+func (s *sim) checkStartBuild(a StartBuild) {
+	l := s.e.items[a.Item]
+	if l == nil {
+		s.fail("build of item %d, which is gone", a.Item)
+	}
+	project := a.Change.Project
+	switch {
+	case l.item.checksOut() && (a.WorkflowAt != a.Heads[project] || a.Heads[project] != l.item.Commit && l.item.Commit != ""):
+		s.fail("item %d builds %v with the workflow at %s, not its commit %s", a.Item, a.Heads, a.WorkflowAt, l.item.Commit)
+	case a.Trusted && !l.item.checksOut() && strings.HasPrefix(a.WorkflowAt, "h"):
+		s.fail("trusted project %s runs the workflow of speculative state %s", project, a.WorkflowAt)
+	case !a.Trusted && a.WorkflowAt != a.Heads[project]:
+		s.fail("item %d reads its workflow at %s, not at its head %s", a.Item, a.WorkflowAt, a.Heads[project])
 	}
 }
 
@@ -755,7 +846,7 @@ func encodeState(t testing.TB, e *Engine) []byte {
 // checkDeterminism replays every event on a new engine: the actions must
 // be the same, restarts or not.
 func (s *sim) checkDeterminism() {
-	e, err := New(s.e.Config())
+	e, err := New(s.cfg)
 	if err != nil {
 		s.fail("%v", err)
 	}
@@ -798,15 +889,22 @@ func TestProperties(t *testing.T) {
 			p.Window.Size, p.Window.Floor = 2, 1
 			p.Retries, p.RetryCleared, p.Probe, p.ProbeGroup = 1, true, 5, 3
 		}, nil},
+		{"lifecycle", nil, nil},
 		{"cycles", func(p *PipelineConfig) { p.Retries = 1 }, []QueueConfig{{Name: "integrated", AllowCircularDependencies: true, DependenciesByTopic: true}}},
 	} {
 		t.Run(pc.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.Queues = pc.queues
 			cfg.Pipelines[1].Window.Size = 4
-			pc.gate(&cfg.Pipelines[1])
+			var configs []Config
+			if pc.gate != nil {
+				pc.gate(&cfg.Pipelines[1])
+			} else {
+				cfg, configs = simLifecycle()
+			}
 			for seed := range runs {
 				s := newSim(t, seeded{rand.New(rand.NewPCG(uint64(seed), 7))}, cfg)
+				s.configs = configs
 				for range 120 {
 					s.step()
 				}
@@ -817,6 +915,26 @@ func TestProperties(t *testing.T) {
 			}
 		})
 	}
+}
+
+// simLifecycle is a configuration with every kind of pipeline, item and
+// project setting (post, promote, tag, periodic; file matchers, workflow
+// mappings, a trusted project), and the others the engine is switched to:
+// one without project r and the tag pipeline, one with the check
+// pipeline supercedent.
+func simLifecycle() (Config, []Config) {
+	c := filesConfig()
+	c.Pipelines[1].Window.Size = 4
+	c.Pipelines = append(c.Pipelines, PipelineConfig{Name: "periodic", Manager: Independent, Triggers: []Trigger{{Event: "timer", Time: "*/30 * * * *"}}})
+	c.Projects["q"] = ProjectConfig{Queue: "integrated", Trusted: true, Workflows: map[string]string{"post": ".pipeline/publish.yaml"}}
+	c.Projects["r"] = ProjectConfig{Workflows: map[string]string{"promote": ""}, Branches: `.*`}
+	smaller := c
+	smaller.Pipelines = slices.DeleteFunc(slices.Clone(c.Pipelines), func(p PipelineConfig) bool { return p.Name == "tag" })
+	smaller.Projects = map[string]ProjectConfig{"p": c.Projects["p"], "q": c.Projects["q"]}
+	other := c
+	other.Pipelines = slices.Clone(c.Pipelines)
+	other.Pipelines[0].Manager = Supercedent
+	return c, []Config{c, smaller, other}
 }
 
 // FuzzApply drives the engine with events chosen by the fuzzer's bytes.

@@ -26,6 +26,11 @@ func (e *Engine) onMergeCompleted(ev MergeCompleted) {
 		e.splitProbe(l) // which of them does not merge is for their own probes to say
 		return
 	}
+	if ev.Conflict != nil && it.checksOut() {
+		it.Phase = PhaseFailed
+		it.Failure = &Failure{Kind: FailCheckout, Message: ev.Conflict.Message}
+		return
+	}
 	if ev.Conflict != nil {
 		it.Phase = PhaseFailed
 		it.Failure = &Failure{Kind: FailMergeConflict, Message: conflictText(ev.Conflict, it)}
@@ -38,6 +43,9 @@ func (e *Engine) onMergeCompleted(ev MergeCompleted) {
 		for project, sha := range e.items[it.Ahead].item.Heads {
 			it.Expect[project] = sha
 		}
+	}
+	if e.skipCheckout(l, ev.Files) {
+		return
 	}
 	e.startBuild(l)
 }
@@ -54,9 +62,11 @@ func (e *Engine) startBuild(l *itemLoc) {
 		e.startParts(l)
 		return
 	}
+	file, at, trusted := e.workflowOf(l.pipeline, it, it.Change.Project)
 	e.emit(StartBuild{
 		Item: it.ID, Attempt: it.Attempt, Pipeline: l.pipeline.Name,
 		Change: it.Change, Changes: e.chain(it), Heads: clone(it.Heads),
+		Workflow: file, WorkflowAt: at, Trusted: trusted, Ref: it.Ref,
 	})
 }
 
@@ -164,7 +174,7 @@ func (e *Engine) finished(l *itemLoc, change ChangeRef, b *Build, ev BuildComple
 	b.Links = cloneSlice(ev.Links)
 	b.Message = ev.Message
 	e.facts.Builds = append(e.facts.Builds, BuildFinished{
-		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Part: ev.Part, Change: change, Changes: e.chain(it),
+		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Part: ev.Part, Change: change, Changes: e.chain(it), Ref: it.Ref,
 		Subject: it.Subject, Result: ev.Result, Message: ev.Message, Name: b.Name, URL: b.URL, Links: b.Links,
 		Started: b.Started, Finished: e.now,
 	})
@@ -186,14 +196,20 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 		return
 	}
 	p, q, it := l.pipeline, l.queue, l.item
-	if ev.Change != 0 && ev.Change != it.own()[0].Number {
+	r := it.own()[0] // the change this submit was for
+	if ev.Change != 0 && ev.Change != r.Number {
 		return // the answer to an earlier submit of the bundle
 	}
 	e.touch(p, q)
+	for project := range ev.Tips {
+		defer e.wakeRefs(project, it.Change.Branch)
+	}
+	defer e.wakeRefs(r.Project, it.Change.Branch)
 	switch {
 	case ev.Merged:
+		e.knownMerged(r.Number)
 		for project, tip := range ev.Tips {
-			e.branch(project, it.Change.Branch).Tip = tip
+			e.submitted(project, it.Change.Branch, tip, it.madeBy(r, project))
 			for _, behind := range q.Items {
 				if behind.Bases[project] != "" && e.includes(behind, it.ID) {
 					behind.Bases[project] = tip
@@ -211,7 +227,8 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 		it.Phase = PhasePassed // leave Submitting so that reset applies
 		e.reset(p, q, it)
 		for project, tip := range ev.Tips {
-			e.branch(project, it.Change.Branch).Tip = tip
+			b := e.branch(project, it.Change.Branch)
+			b.Tip, b.By = tip, nil
 			e.branchMoved(project, it.Change.Branch, tip)
 		}
 	default:
