@@ -245,11 +245,6 @@ func (e *Engine) processDirty() {
 // pipelineConfig returns the configuration of a pipeline state.
 func (e *Engine) pipelineConfig(p *PipelineState) *compiledPipeline { return e.cfg.byName[p.Name] }
 
-// queueFor returns (creating it) the change queue for a change in p.
-func (e *Engine) queueFor(p *PipelineState, c *Change) *ChangeQueue {
-	return e.queueNamed(p, e.cfg.queueName(c.Project, c.Branch))
-}
-
 // queueNamed returns (creating it) the queue of that name in p.
 func (e *Engine) queueNamed(p *PipelineState, name string) *ChangeQueue {
 	if q := e.queues[p.Name][name]; q != nil {
