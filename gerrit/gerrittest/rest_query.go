@@ -124,7 +124,7 @@ func (s *Server) submittedTogetherInfo(rq *restRequest, c *change) (any, int, er
 	}
 	out := []*changeInfo{}
 	if len(set) > 1 {
-		for _, x := range s.submittedTogetherOrder(set) {
+		for _, x := range s.byAncestry(set, true) {
 			out = append(out, s.changeInfo(x, o, rq.acc))
 		}
 	}
@@ -132,21 +132,6 @@ func (s *Server) submittedTogetherInfo(rq *restRequest, c *change) (any, int, er
 		return map[string]any{"changes": out, "non_visible_changes": 0}, http.StatusOK, nil
 	}
 	return out, http.StatusOK, nil
-}
-
-// submittedTogetherOrder sorts as SubmittedTogether does: by project, and
-// within a project descendants before their ancestors, then by change
-// number, highest first.
-func (s *Server) submittedTogetherOrder(set []*change) []*change {
-	depth := map[*change]int{}
-	for _, x := range set {
-		depth[x] = len(s.ancestorsIn(x, set))
-	}
-	out := slices.Clone(set)
-	slices.SortStableFunc(out, func(a, b *change) int {
-		return cmp.Or(cmp.Compare(a.project.name, b.project.name), cmp.Compare(depth[b], depth[a]), cmp.Compare(b.number, a.number))
-	})
-	return out
 }
 
 type relatedChange struct {

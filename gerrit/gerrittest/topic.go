@@ -52,7 +52,7 @@ func (s *Server) submissionSet(c *change, wholeTopic bool) ([]*change, []string)
 			}
 		}
 	}
-	return s.orderSubmission(set), problems
+	return s.byAncestry(set, false), problems
 }
 
 // openTopic returns the open changes of a topic, by change number.
@@ -66,17 +66,24 @@ func (s *Server) openTopic(topic string) []*change {
 	return out
 }
 
-// orderSubmission sorts a submission by project and branch, and within a
-// branch puts every change after its ancestors, then by change number.
-func (s *Server) orderSubmission(set []*change) []*change {
+// byAncestry sorts changes by project and branch, and within a branch
+// puts every change after its ancestors, then by change number: the order
+// of a submission. newestFirst reverses the order within a branch, as
+// SubmittedTogether answers.
+func (s *Server) byAncestry(set []*change, newestFirst bool) []*change {
 	depth := map[*change]int{}
 	for _, x := range set {
 		depth[x] = len(s.ancestorsIn(x, set))
 	}
 	out := slices.Clone(set)
 	slices.SortStableFunc(out, func(a, b *change) int {
-		return cmp.Or(cmp.Compare(a.project.name, b.project.name), cmp.Compare(a.branch, b.branch),
-			cmp.Compare(depth[a], depth[b]), cmp.Compare(a.number, b.number))
+		if newestFirst {
+			a, b = b, a
+		}
+		return cmp.Or(cmp.Compare(depth[a], depth[b]), cmp.Compare(a.number, b.number))
+	})
+	slices.SortStableFunc(out, func(a, b *change) int {
+		return cmp.Or(cmp.Compare(a.project.name, b.project.name), cmp.Compare(a.branch, b.branch))
 	})
 	return out
 }
