@@ -80,6 +80,12 @@ type PipelineConfig struct {
 	// flaky, so each of its items is then probed alone. 0 and 1 probe
 	// every item alone. See rules.md.
 	ProbeGroup int `json:"probe_group,omitempty"`
+	// ParallelMerges (dependent pipelines) asks for an item's merge without
+	// waiting for the merge of the item ahead, as Zuul sends each item's
+	// chain to a merger independently. Every merge of a chain is pinned to
+	// the same branch tips (those the engine last saw), so that the chain
+	// is still built on one tip. See rules.md.
+	ParallelMerges bool `json:"parallel_merges,omitempty"`
 }
 
 // Trigger matches a Gerrit event.
@@ -225,6 +231,9 @@ func compile(c Config) (*compiled, error) {
 		}
 		if p.ProbeGroup < 0 || (p.ProbeGroup > 1 && p.Probe == 0) {
 			errs = append(errs, fmt.Errorf("%s.probe_group: must be >= 0, and at most 1 unless probe is set", field))
+		}
+		if p.ParallelMerges && p.Manager != Dependent {
+			errs = append(errs, fmt.Errorf("%s.parallel_merges: only for dependent pipelines", field))
 		}
 		if p.Manager == Dependent {
 			if err := p.Window.validate(); err != nil {

@@ -46,6 +46,7 @@ type sim struct {
 	nextNum int
 	tips    map[string]string
 	trees   map[string]string // commit → the tree it has (gated's merges)
+	content map[string][]int  // commit → the changes its tree has, sorted
 	pushes  int
 
 	pending []Action // actions not answered yet
@@ -54,6 +55,7 @@ type sim struct {
 	building map[ItemID]int                 // item → attempt with a build running
 	passed   map[ItemID]map[int]bool        // item → attempts whose build passed
 	built    map[ItemID]map[int][]ChangeRef // item → attempt → state built
+	heads    map[ItemID]map[int]map[string]string // item → attempt → commits built
 	waiting  map[int]bool                   // approved changes that must be queued or told why not
 	store    map[string][]byte              // the parts written so far, as storage keeps them
 	told     map[int][]string               // refusals reported per change
@@ -74,9 +76,9 @@ func newSim(t testing.TB, rnd chooser, cfg Config) *sim {
 	}
 	return &sim{
 		t: t, rnd: rnd, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{},
+		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{}, content: map[string][]int{},
 		building: map[ItemID]int{}, passed: map[ItemID]map[int]bool{},
-		built: map[ItemID]map[int][]ChangeRef{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
+		built: map[ItemID]map[int][]ChangeRef{}, heads: map[ItemID]map[int]map[string]string{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
 	}
 }
 
@@ -169,7 +171,9 @@ func (s *sim) gerritEvent() Event {
 	default:
 		project := simProjects[s.rnd.intn(3)]
 		s.pushes++
+		old := s.tip(project)
 		s.tips[project] = fmt.Sprintf("push%d", s.pushes)
+		s.content[s.tips[project]] = union(s.content[old], -s.pushes) // someone else's change
 		return RefUpdated{Project: project, Branch: "master", NewRev: s.tips[project]}
 	}
 }
@@ -206,6 +210,13 @@ func (s *sim) answer() Event {
 		for k, v := range a.Bases {
 			m.Bases[k] = v
 		}
+		for _, r := range a.Changes {
+			head := m.Heads[r.Project]
+			if _, ok := s.content[head]; !ok {
+				s.content[head] = s.content[m.Bases[r.Project]]
+			}
+			s.content[head] = union(s.content[head], r.Number)
+		}
 		ev = m
 	case StartBuild:
 		if s.rnd.intn(2) == 0 {
@@ -236,6 +247,7 @@ func (s *sim) submit(a Submit) Event {
 	if s.rnd.intn(8) == 0 {
 		return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Message: "blocked by Verified"}
 	}
+	s.checkTree(a)
 	c.Status = StatusMerged
 	s.pushes++
 	tip := fmt.Sprintf("merge%d", s.pushes)
@@ -243,7 +255,30 @@ func (s *sim) submit(a Submit) Event {
 	if l := s.e.items[a.Item]; l != nil {
 		s.trees[tip] = l.item.Heads[c.Project]
 	}
+	s.content[tip] = s.content[s.heads[a.Item][a.Attempt][c.Project]]
 	return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Merged: true, Tips: map[string]string{c.Project: tip}}
+}
+
+// checkTree checks, as Gerrit submits a change, that the branches will
+// then have exactly the trees its build tested: for its own project the
+// tip's and the change, for the others of its state the tips'.
+func (s *sim) checkTree(a Submit) {
+	for project, head := range s.heads[a.Item][a.Attempt] {
+		want := s.content[s.tip(project)]
+		if project == a.Change.Project {
+			want = union(want, a.Change.Number)
+		}
+		if got := s.content[head]; !slices.Equal(got, want) {
+			s.fail("submit of %s: its build tested %v in %s, the branch will have %v", a.Change, got, project, want)
+		}
+	}
+}
+
+// union returns a sorted tree with more changes.
+func union(tree []int, nums ...int) []int {
+	out := slices.Concat(tree, nums)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (s *sim) tip(project string) string {
@@ -329,6 +364,10 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 				s.built[a.Item] = map[int][]ChangeRef{}
 			}
 			s.built[a.Item][a.Attempt] = a.Changes
+			if s.heads[a.Item] == nil {
+				s.heads[a.Item] = map[int]map[string]string{}
+			}
+			s.heads[a.Item][a.Attempt] = a.Heads
 			s.pending = append(s.pending, a)
 		case CancelBuild:
 			if s.building[a.Item] != a.Attempt {
@@ -474,6 +513,7 @@ func TestProperties(t *testing.T) {
 		gate func(*PipelineConfig)
 	}{
 		{"zuul", func(*PipelineConfig) {}},
+		{"parallel_merges", func(p *PipelineConfig) { p.ParallelMerges = true }},
 		{"retry_cleared", func(p *PipelineConfig) { p.Retries, p.RetryCleared = 1, true }},
 		{"probe", func(p *PipelineConfig) {
 			p.Window.Size, p.Window.Floor = 2, 1
