@@ -52,13 +52,13 @@ type sim struct {
 	pending []Action // actions not answered yet
 	done    []Event  // answers already given, for duplicate delivery
 
-	building map[ItemID]int                 // item → attempt with a build running
-	passed   map[ItemID]map[int]bool        // item → attempts whose build passed
-	built    map[ItemID]map[int][]ChangeRef // item → attempt → state built
+	building map[ItemID]int                       // item → attempt with a build running
+	passed   map[ItemID]map[int]bool              // item → attempts whose build passed
+	built    map[ItemID]map[int][]ChangeRef       // item → attempt → state built
 	heads    map[ItemID]map[int]map[string]string // item → attempt → commits built
-	waiting  map[int]bool                   // approved changes that must be queued or told why not
-	store    map[string][]byte              // the parts written so far, as storage keeps them
-	told     map[int][]string               // refusals reported per change
+	waiting  map[int]bool                         // approved changes that must be queued or told why not
+	store    map[string][]byte                    // the parts written so far, as storage keeps them
+	told     map[int][]string                     // refusals reported per change
 
 	// Every event with its time and its actions: for the determinism check
 	// and for failure messages.
