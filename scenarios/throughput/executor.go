@@ -16,6 +16,7 @@ type attempt struct {
 // build is one build in the simulated cluster.
 type build struct {
 	id       attempt
+	check    bool // a build of the check pipeline (a recheck)
 	duration time.Duration
 	result   queue.Result
 	started  time.Duration // since the start of the run; valid when running
@@ -32,6 +33,7 @@ type executor struct {
 
 	started   int     // builds that got a slot
 	completed int     // builds that ran to their end
+	checks    int     // of which check builds
 	cancelled int     // running builds that were cancelled
 	partial   float64 // sum over cancelled builds of the share of their duration they ran
 	dropped   int     // builds cancelled while waiting for a slot (cost nothing)
@@ -76,6 +78,9 @@ func (w *world) finishBuild(b *build) {
 	x := w.exec
 	delete(x.running, b.id)
 	x.completed++
+	if b.check {
+		x.checks++
+	}
 	if b.result == queue.ResultSuccess {
 		w.passed[b.id] = true
 	}

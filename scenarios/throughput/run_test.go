@@ -51,7 +51,7 @@ func TestPromisesHold(t *testing.T) {
 
 // The same seed gives the same run.
 func TestRunIsDeterministic(t *testing.T) {
-	for _, name := range []string{"zuul", "gated-probe", "gated-group"} {
+	for _, name := range []string{"zuul", "gated-group", "gated"} {
 		a, err := Run(short(), strategy(name), 7)
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +69,7 @@ func TestEasyWorkload(t *testing.T) {
 	w := DefaultWorkload()
 	w.Rate, w.Hours, w.Warmup, w.Sigma = 1.5, 24, 1, 0
 	w.Bad, w.Flaky, w.Conflict = 0, 0, 0
-	for _, name := range []string{"serial", "zuul", "gated", "gated-probe", "gated-group"} {
+	for _, name := range []string{"serial", "zuul", "zuul-floor20", "gated", "gated-group"} {
 		r, err := Run(w, strategy(name), 1)
 		if err != nil {
 			t.Fatal(err)

@@ -26,9 +26,11 @@ type world struct {
 	line  timeline
 	seq   uint64
 
-	changes []*change // by number - 1
-	status  map[int]status
-	tip     string
+	changes  []*change // by number - 1
+	status   map[int]status
+	verified map[int]int // gated's Verified vote on each change
+	tip      string
+	trees    map[string][]int // commit → the changes its tree has, sorted
 
 	exec   *executor
 	states map[attempt][]int  // changes of the state each build built
@@ -62,6 +64,7 @@ func Run(w Workload, s Strategy, seed uint64) (*Result, error) {
 	for _, c := range x.changes {
 		x.at(c.approved, func() { x.approve(c) })
 	}
+	x.at(0, func() { x.apply(queue.RefUpdated{Project: project, Branch: "master", NewRev: x.tip}) })
 	x.at(0, x.sample)
 	limit := time.Duration(w.Hours*float64(time.Hour)) + w.Drain
 	for x.line.Len() > 0 && x.err == nil {
@@ -85,15 +88,16 @@ func newWorld(w Workload, s Strategy, seed uint64) (*world, error) {
 	if err := w.Validate(); err != nil {
 		return nil, fmt.Errorf("workload: %w", err)
 	}
-	gate := queue.DefaultPipelines("")[1]
-	s.Configure(&gate)
-	e, err := queue.New(queue.Config{Pipelines: []queue.PipelineConfig{gate}, Projects: map[string]queue.ProjectConfig{project: {}}})
+	pipelines := queue.DefaultPipelines(bot)
+	s.Configure(&pipelines[1])
+	e, err := queue.New(queue.Config{Pipelines: pipelines, Projects: map[string]queue.ProjectConfig{project: {}}})
 	if err != nil {
 		return nil, fmt.Errorf("strategy %s: %w", s.Name, err)
 	}
 	return &world{
 		w: w, seed: seed, e: e, epoch: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		changes: w.generate(seed), status: map[int]status{}, tip: "t0",
+		changes: w.generate(seed), status: map[int]status{}, verified: map[int]int{},
+		tip: "t0", trees: map[string][]int{"t0": {}},
 		exec: newExecutor(w.Capacity), states: map[attempt][]int{}, heads: map[attempt]string{},
 		passed: map[attempt]bool{}, builds: map[uint64]int{},
 		res: &Result{Strategy: s.Name, Seed: seed},
@@ -134,6 +138,9 @@ func (w *world) perform(a queue.Action) {
 func (w *world) items() []int {
 	var out []int
 	for _, p := range w.e.State().Pipelines {
+		if p.Name != "gate" {
+			continue
+		}
 		for _, q := range p.Queues {
 			for _, it := range q.Items {
 				out = append(out, it.Change.Number)
