@@ -49,17 +49,19 @@ func (e *Engine) parallelBases(cp *compiledPipeline, it *Item) map[string]string
 	if bases == nil {
 		bases = map[string]string{}
 	}
-	for _, c := range e.chain(it) {
-		if bases[c.Project] != "" {
-			continue
+	for x := it; ; x = e.items[x.Ahead].item {
+		c := x.Change
+		if bases[c.Project] == "" {
+			b := e.st.Branches[branchKey(c.Project, c.Branch)]
+			if b == nil || b.Tip == "" {
+				return nil
+			}
+			bases[c.Project] = b.Tip
 		}
-		b := e.st.Branches[branchKey(c.Project, c.Branch)]
-		if b == nil || b.Tip == "" {
-			return nil
+		if x.Ahead == 0 {
+			return bases
 		}
-		bases[c.Project] = b.Tip
 	}
-	return bases
 }
 
 // keepPinned returns the bases of a merged item: those the merger

@@ -212,8 +212,13 @@ func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 	it.Phase = PhaseWaiting
 	it.Bases, it.Heads, it.Expect, it.Build, it.Failure = nil, nil, nil, nil, nil
 	e.touch(p, q)
+	// An item's ahead is ahead of it in the queue, so one pass finds every
+	// item whose state includes it (walking each one's ahead chain instead
+	// made a reset cubic in the length of the window).
+	includes := map[ItemID]bool{it.ID: true}
 	for _, behind := range q.Items[slices.Index(q.Items, it)+1:] {
-		if e.includes(behind, it.ID) {
+		if includes[behind.Ahead] {
+			includes[behind.ID] = true
 			e.reset(p, q, behind)
 		}
 	}
