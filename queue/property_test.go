@@ -513,7 +513,11 @@ func TestProperties(t *testing.T) {
 		gate func(*PipelineConfig)
 	}{
 		{"zuul", func(*PipelineConfig) {}},
-		{"parallel_merges", func(p *PipelineConfig) { p.ParallelMerges = true }},
+		{"gated", func(p *PipelineConfig) {
+			p.Window.DecreaseType = "linear"
+			p.ParallelMerges = true
+			p.Retries, p.RetryCleared, p.ClearPasses = 1, true, 2
+		}},
 		{"retry_cleared", func(p *PipelineConfig) { p.Retries, p.RetryCleared = 1, true }},
 		{"probe", func(p *PipelineConfig) {
 			p.Window.Size, p.Window.Floor = 2, 1
