@@ -24,14 +24,19 @@ package queue
 // clear counts a passed build for the items of its state, and marks those
 // with enough passes as cleared.
 func (e *Engine) clear(it *Item) {
-	need := max(e.pipelineConfig(e.items[it.ID].pipeline).ClearPasses, 1)
 	for x := it; ; x = e.items[x.Ahead].item {
-		x.Passes++
-		x.Cleared = x.Cleared || x.Passes >= need
+		e.pass(x)
 		if x.Ahead == 0 {
 			return
 		}
 	}
+}
+
+// pass counts a passed build that included an item's change (in the
+// chain, or a probe), and clears the change once it has enough.
+func (e *Engine) pass(it *Item) {
+	it.Passes++
+	it.Cleared = it.Cleared || it.Passes >= max(e.pipelineConfig(e.items[it.ID].pipeline).ClearPasses, 1)
 }
 
 // retry reports whether a failed build of an item runs again.

@@ -201,4 +201,38 @@ func TestClearPasses(t *testing.T) {
 			newHarness(t, cfg).run(tc.script)
 		})
 	}
+	probed := probing()
+	probed.Pipelines[0].RetryCleared, probed.Pipelines[0].ClearPasses = true, 2
+	t.Run("a passed probe counts as one pass: the change is not probed again, and one more clears it", func(t *testing.T) {
+		newHarness(t, probed).run(`
+			change 1
+			change 2
+			change 3
+			approve 1
+			- merge #1.1 gate [1,1]
+			approve 2
+			- merge #2.1 gate [2,1]
+			approve 3
+			- merge #3.1 gate [3,1]
+			merge #2
+			- build #2.1 gate [2,1]
+			pass #2
+			cleared gate:
+			queue gate: 1 2 3
+			merge #1
+			- build #1.1 gate [1,1]
+			pass #1
+			- report gate 1,1 success Verified+2
+			- submit #1.1 gate 1,1 expect p=t0p
+			submitted #1
+			- forget #1 gate
+			- merge #2.2 gate [2,1]
+			merge #2
+			- build #2.2 gate [2,1]
+			pass #2
+			- report gate 2,1 success Verified+2
+			- submit #2.2 gate 2,1 expect p=t1
+			cleared gate: 2
+		`)
+	})
 }

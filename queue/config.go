@@ -71,7 +71,8 @@ type PipelineConfig struct {
 	// containing a bad change passes sometimes (the bug is not always
 	// caught), one lucky pass clears a bad change, its failures are
 	// retried, and it merges more often; two passes make that rare. A
-	// probe that passes still clears at once. See rules.md.
+	// passed probe counts as one pass (and the change is not probed
+	// again). See rules.md.
 	ClearPasses int `json:"clear_passes,omitempty"`
 	// Probe (dependent pipelines) is how many items beyond the window are
 	// built alone on their branch tip while they wait: a probe that
