@@ -33,6 +33,11 @@ func (w *world) snapshot(c *change) queue.Change {
 // approve is a reviewer approving a change (Code-Review +2, Workflow +1).
 func (w *world) approve(c *change) {
 	w.status[c.number] = queued
+	for _, it := range w.gate() {
+		if it.Failure == nil && it.Phase != queue.PhasePassed && it.Phase != queue.PhaseSubmitting {
+			w.undecided++
+		}
+	}
 	w.apply(queue.ChangeEvent{
 		Type: "comment-added", Change: c.number, Author: "core", Changes: []queue.Change{w.snapshot(c)},
 		Approvals: []queue.Approval{{Label: "Code-Review", Value: 2}, {Label: "Workflow", Value: 1}},
@@ -103,24 +108,25 @@ func union(tree, nums []int) []int {
 
 // newBuild decides a build's duration and result from the seed and the
 // exact tree it builds (and how often that tree was built before): each
-// bad change of the state makes it fail with the catch probability, and
-// any build fails with the flaky probability. A bad change already merged
-// is taken as reverted at once: it does not break later builds.
+// bad change of the tree makes it fail with the catch probability, and
+// any build fails with the flaky probability.
 func (w *world) newBuild(a queue.StartBuild) *build {
 	id := attempt{a.Item, a.Attempt}
-	nums := numbers(a.Changes)
-	w.states[id] = nums
 	w.heads[id] = a.Heads[project]
+	tree := w.trees[w.heads[id]]
 	var h uint64
-	for _, n := range w.trees[w.heads[id]] {
+	for _, n := range tree {
 		h = mix(h ^ uint64(n))
 	}
 	nth := w.builds[h]
 	w.builds[h]++
 	d := newDraws(w.seed, h, uint64(nth))
-	b := &build{id: id, check: a.Pipeline == "check", duration: d.lognormal(w.w.Build, w.w.Sigma), result: queue.ResultSuccess}
+	b := &build{id: id, check: a.Pipeline == "check", tree: h, duration: d.lognormal(w.w.Build, w.w.Sigma), result: queue.ResultSuccess}
+	if !b.check && w.passedTrees[h] {
+		w.res.Reusable++
+	}
 	fails := d.float() < w.w.Flaky
-	for _, n := range nums {
+	for _, n := range tree {
 		if w.changes[n-1].bad && d.float() < w.w.Catch {
 			fails = true
 		}
@@ -186,9 +192,21 @@ func (w *world) submit(a queue.Submit) queue.SubmitCompleted {
 	c := w.changes[n-1]
 	if c.bad {
 		w.res.BadMerged++
+		w.at(w.now, func() { w.revert(c) })
 	}
 	w.status[n] = merged
 	w.tip = w.heads[id]
 	w.res.merge(w, c)
 	return queue.SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Merged: true, Tips: map[string]string{project: w.tip}}
+}
+
+// revert is someone reverting a bad change that merged, at once, by a
+// push outside the gate: the branch no longer has it, and the gate starts
+// over on the new tip. In reality the branch stays broken until someone
+// notices; this counts the damage of a bad merge as one gate reset.
+func (w *world) revert(c *change) {
+	head := fmt.Sprintf("revert%d", c.number)
+	w.trees[head] = slices.DeleteFunc(slices.Clone(w.trees[w.tip]), func(n int) bool { return n == c.number })
+	w.tip = head
+	w.apply(queue.RefUpdated{Project: project, Branch: "master", NewRev: head})
 }

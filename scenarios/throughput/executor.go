@@ -16,7 +16,8 @@ type attempt struct {
 // build is one build in the simulated cluster.
 type build struct {
 	id       attempt
-	check    bool // a build of the check pipeline (a recheck)
+	check    bool   // a build of the check pipeline (a recheck)
+	tree     uint64 // the hash of the tree it builds
 	duration time.Duration
 	result   queue.Result
 	started  time.Duration // since the start of the run; valid when running
@@ -83,6 +84,9 @@ func (w *world) finishBuild(b *build) {
 	}
 	if b.result == queue.ResultSuccess {
 		w.passed[b.id] = true
+		if !b.check {
+			w.passedTrees[b.tree] = true
+		}
 	}
 	w.runWaiting()
 	msg := ""

@@ -15,10 +15,13 @@ type Row struct {
 	MergedPerHour  float64 `json:"merged_per_h"`
 	Saturated      bool    `json:"saturated"`
 	// Rho is the workload's load (Workload.Rho), Seeds the number of
-	// seeds, P95SD the standard deviation of p95 over them.
-	Rho   float64 `json:"rho"`
-	Seeds int     `json:"seeds"`
-	P95SD float64 `json:"p95_sd_h"`
+	// seeds, P95SD the standard deviation of p95 over them; Reusable and
+	// UndecidedAhead are Result's.
+	Rho            float64 `json:"rho"`
+	Seeds          int     `json:"seeds"`
+	P95SD          float64 `json:"p95_sd_h"`
+	Reusable       float64 `json:"reusable_builds"`
+	UndecidedAhead float64 `json:"undecided_ahead"`
 }
 
 // JSON renders comparisons as {"runs": [...]}, one Row per workload and
@@ -35,6 +38,7 @@ func JSON(comps []*Comparison) ([]byte, error) {
 				BadMerged: s.BadMerged.Mean, GoodRejected: s.WronglyRejected.Mean,
 				MergedPerHour: s.MergedPerHour.Mean, Saturated: s.Saturated,
 				Rho: c.Case.Rho(), Seeds: len(c.Seeds), P95SD: s.P95.SD,
+				Reusable: s.Reusable.Mean, UndecidedAhead: s.UndecidedAhead.Mean,
 			})
 		}
 	}

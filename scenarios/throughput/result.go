@@ -43,6 +43,13 @@ type Result struct {
 	Builds float64
 	// BuildsPerMerge is Builds / Merged.
 	BuildsPerMerge float64
+	// Reusable counts the gate builds of a tree an earlier gate build had
+	// passed: what reusing results of exact trees could save.
+	Reusable int
+	// UndecidedAhead is the mean number of gate items still building, or
+	// waiting to, when a change was first approved: the failures a build
+	// of its state bets against.
+	UndecidedAhead float64
 	// CheckBuilds are the builds of Builds that ran to their end in the
 	// check pipeline (the rechecks of wrongly rejected changes), and
 	// CheckFailures those that failed (flaky; rechecked again).
@@ -130,6 +137,9 @@ func (r *Result) compute(w *world) {
 	}
 	r.Resets = w.e.Counters().Resets
 	r.CheckBuilds = x.checks
+	if len(w.changes) > 0 {
+		r.UndecidedAhead = float64(w.undecided) / float64(len(w.changes))
+	}
 	r.Growth = slope(r.QueueLength, w.w.Warmup, w.w.Hours)
 	r.Saturated = r.Growth > saturation*w.w.Rate
 }

@@ -32,12 +32,37 @@ func zuul(w queue.WindowConfig) func(*queue.PipelineConfig) {
 	}
 }
 
+// lindec is Zuul's window with a linear decrease: −1 per failure instead
+// of ÷2 (window-decrease-type: linear).
+func lindec() queue.WindowConfig {
+	w := queue.DefaultWindow()
+	w.DecreaseType = "linear"
+	return w
+}
+
+// gated is the recommended gate configuration (the strategy gated): Zuul's
+// window with a linear decrease up to 30 items, merges in parallel, a
+// failure retried once if two passed builds included the change
+// (retry_cleared, clear_passes: 2), and the 40 items beyond the window
+// probed on the tip in groups of 4 (probe, probe_group).
+func gated(p *queue.PipelineConfig) {
+	p.Window = lindec()
+	p.Window.Ceiling = 30
+	p.ParallelMerges = true
+	p.Retries, p.RetryCleared, p.ClearPasses = 1, true, 2
+	p.Probe, p.ProbeGroup = 40, 4
+}
+
 // Strategies returns the strategies compared by default: the baselines
 // (serial, and stock Zuul configurations, named zuul…), the candidates
-// that lost, and ours.
+// that lost or trade one figure for another, and gated.
 func Strategies() []Strategy {
-	lindec := queue.DefaultWindow()
-	lindec.DecreaseType = "linear"
+	retryCleared := func(clearPasses int) func(*queue.PipelineConfig) {
+		return func(p *queue.PipelineConfig) {
+			zuul(lindec())(p)
+			p.Retries, p.RetryCleared, p.ClearPasses = 1, true, clearPasses
+		}
+	}
 	return []Strategy{
 		{
 			Name:  "serial",
@@ -48,7 +73,7 @@ func Strategies() []Strategy {
 		},
 		{
 			Name:      "zuul",
-			About:     "Zuul's dependent pipeline with its defaults: window 20, floor 3, +1 per merge, ÷2 per failure; every item's merge sent at once; no retries",
+			About:     "Zuul's dependent pipeline with its defaults: window 20, floor 3, +1 per merge, ÷2 per failure, every item's merge sent at once (parallel_merges), no retries",
 			Configure: zuul(queue.DefaultWindow()),
 		},
 		{
@@ -64,7 +89,7 @@ func Strategies() []Strategy {
 		{
 			Name:      "zuul-lindec",
 			About:     "zuul with window-decrease-type: linear (−1 per failure)",
-			Configure: zuul(lindec),
+			Configure: zuul(lindec()),
 		},
 		{
 			Name:  "retry",
@@ -75,29 +100,28 @@ func Strategies() []Strategy {
 			},
 		},
 		{
-			Name:  "retry-cleared",
-			About: "zuul-floor20, and a failed build runs once more only if a build that included the change passed (retries: 1, retry_cleared)",
-			Configure: func(p *queue.PipelineConfig) {
-				zuul(window(20))(p)
-				p.Retries, p.RetryCleared = 1, true
-			},
+			Name:      "retry-cleared",
+			About:     "zuul-lindec, and a failed build runs once more if a passed build included the change (retries: 1, retry_cleared)",
+			Configure: retryCleared(1),
+		},
+		{
+			Name:      "retry-cleared2",
+			About:     "retry-cleared, once two passed builds included the change (clear_passes: 2)",
+			Configure: retryCleared(2),
 		},
 		{
 			Name:  "gated-group",
-			About: "retry-cleared with a window floor of 10, and the next 80 items probed on the tip in groups of 4, the items of a failed group then alone (probe: 80, probe_group: 4)",
+			About: "issue 7's recommendation: retry-cleared with a window floor of 10, and the next 80 items probed on the tip in groups of 4, the items of a failed group then alone (probe: 80, probe_group: 4)",
 			Configure: func(p *queue.PipelineConfig) {
 				zuul(window(10))(p)
 				p.Retries, p.RetryCleared, p.Probe, p.ProbeGroup = 1, true, 80, 4
 			},
 		},
 		{
-			Name:  "gated",
-			About: "retry-cleared with a window floor of 20",
-			Ours:  true,
-			Configure: func(p *queue.PipelineConfig) {
-				zuul(window(20))(p)
-				p.Retries, p.RetryCleared = 1, true
-			},
+			Name:      "gated",
+			About:     "retry-cleared2 with a window ceiling of 30, and the next 40 items probed on the tip in groups of 4 (window-ceiling: 30, probe: 40, probe_group: 4)",
+			Ours:      true,
+			Configure: gated,
 		},
 	}
 }

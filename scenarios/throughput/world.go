@@ -33,10 +33,14 @@ type world struct {
 	trees    map[string][]int // commit → the changes its tree has, sorted
 
 	exec   *executor
-	states map[attempt][]int  // changes of the state each build built
 	heads  map[attempt]string // the speculative commit each build built
 	passed map[attempt]bool   // builds that passed
-	builds map[uint64]int     // per state (hash of its changes): builds so far
+	builds map[uint64]int     // per tree (a hash of its changes): builds so far
+	// passedTrees are the trees a gate build passed.
+	passedTrees map[uint64]bool
+	// undecided sums, over first approvals, the gate items still building
+	// or waiting for a build then.
+	undecided int
 
 	res *Result
 	err error
@@ -98,8 +102,8 @@ func newWorld(w Workload, s Strategy, seed uint64) (*world, error) {
 		w: w, seed: seed, e: e, epoch: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		changes: w.generate(seed), status: map[int]status{}, verified: map[int]int{},
 		tip: "t0", trees: map[string][]int{"t0": {}},
-		exec: newExecutor(w.Capacity), states: map[attempt][]int{}, heads: map[attempt]string{},
-		passed: map[attempt]bool{}, builds: map[uint64]int{},
+		exec: newExecutor(w.Capacity), heads: map[attempt]string{},
+		passed: map[attempt]bool{}, builds: map[uint64]int{}, passedTrees: map[uint64]bool{},
 		res: &Result{Strategy: s.Name, Seed: seed},
 	}, nil
 }
@@ -134,16 +138,13 @@ func (w *world) perform(a queue.Action) {
 	}
 }
 
-// items returns the changes with an item in the gate.
-func (w *world) items() []int {
-	var out []int
+// gate returns the items in the gate.
+func (w *world) gate() []*queue.Item {
+	var out []*queue.Item
 	for _, p := range w.e.State().Pipelines {
-		if p.Name != "gate" {
-			continue
-		}
-		for _, q := range p.Queues {
-			for _, it := range q.Items {
-				out = append(out, it.Change.Number)
+		if p.Name == "gate" {
+			for _, q := range p.Queues {
+				out = append(out, q.Items...)
 			}
 		}
 	}
@@ -153,7 +154,7 @@ func (w *world) items() []int {
 // sample records the queue length, and keeps sampling while anything is
 // still to happen.
 func (w *world) sample() {
-	w.res.QueueLength = append(w.res.QueueLength, Point{Hours: w.now.Hours(), Value: float64(len(w.items()))})
+	w.res.QueueLength = append(w.res.QueueLength, Point{Hours: w.now.Hours(), Value: float64(len(w.gate()))})
 	if w.line.Len() > 0 {
 		w.at(w.now+sampleEvery, w.sample)
 	}
@@ -162,8 +163,8 @@ func (w *world) sample() {
 // finish checks that no approved change was lost and computes the figures.
 func (w *world) finish() error {
 	inGate := map[int]bool{}
-	for _, n := range w.items() {
-		inGate[n] = true
+	for _, it := range w.gate() {
+		inGate[it.Change.Number] = true
 	}
 	for _, c := range w.changes {
 		if c.approved > w.now {
