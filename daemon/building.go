@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"gated.dev/gated/gitcredential"
 	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
 	"gated.dev/gated/scheduler"
@@ -40,24 +44,25 @@ type building struct {
 	merger   *merger.Merger
 	projects map[string]ProjectYAML
 	argo     ArgoConfig
-	gitURL   func(project string) string
+	// publicURL is gated's URL as build pods reach it: they fetch
+	// speculative states from its /git endpoint, with a credential gitKey
+	// mints for the build.
+	publicURL string
+	gitKey    *gitcredential.Key
+	now       func() time.Time
 }
 
-func (w *building) perform(ctx context.Context, a queue.Action, _ int) (queue.Event, error) {
-	switch a := a.(type) {
-	case queue.StartBuild:
-		return w.start(ctx, a)
-	case queue.CancelBuild:
-		return nil, w.exec.Cancel(ctx, scheduler.BuildName(a.Pipeline, a.Item.String(), a.Attempt))
-	case queue.Forget:
-		if c, ok := w.exec.(forgetter); ok {
-			if err := c.Forget(ctx, a.Pipeline, a.Item.String()); err != nil {
-				return nil, err
-			}
+func (w *building) cancel(ctx context.Context, a queue.CancelBuild) error {
+	return w.exec.Cancel(ctx, scheduler.BuildName(a.Pipeline, a.Item.String(), a.Attempt))
+}
+
+func (w *building) forget(ctx context.Context, a queue.Forget) error {
+	if c, ok := w.exec.(forgetter); ok {
+		if err := c.Forget(ctx, a.Pipeline, a.Item.String()); err != nil {
+			return err
 		}
-		return nil, w.merger.Forget(ctx, speculativeRef(a.Pipeline, a.Item))
 	}
-	return nil, fmt.Errorf("builder: unexpected action %T", a)
+	return w.merger.Forget(ctx, speculativeRef(a.Pipeline, a.Item))
 }
 
 func (w *building) start(ctx context.Context, a queue.StartBuild) (queue.Event, error) {
@@ -83,10 +88,17 @@ func (w *building) start(ctx context.Context, a queue.StartBuild) (queue.Event, 
 	b := scheduler.Build{
 		Pipeline: a.Pipeline, Item: a.Item.String(), Attempt: a.Attempt, Project: project,
 		Change: a.Change.Number, Patchset: a.Change.Patchset, Revision: revision, Heads: a.Heads,
-		GitURL: w.gitURL(project), Workflow: wf, Namespace: ns, Trusted: pc.Trusted,
+		Workflow: wf, Namespace: ns, Trusted: pc.Trusted,
 	}
 	for _, c := range a.Changes {
 		b.Changes = append(b.Changes, c.Number)
+	}
+	// The build may fetch every project of its state (gated-changes), until
+	// its deadline has passed with some time to start.
+	projects := slices.Sorted(maps.Keys(a.Heads))
+	expiry := w.now().Add(time.Duration(w.argo.MaxDeadline) + 30*time.Minute)
+	if b.GitURL, err = w.gitKey.URL(w.publicURL+"/git/"+project, b.Name(), projects, expiry); err != nil {
+		return nil, fmt.Errorf("credential for build %s: %w", b.Name(), err)
 	}
 	u, err := w.exec.Start(ctx, b)
 	var def *scheduler.DefinitionError
@@ -96,35 +108,46 @@ func (w *building) start(ctx context.Context, a queue.StartBuild) (queue.Event, 
 		if def.Kind == "missing" {
 			msg = fmt.Sprintf("%s does not exist in %s at the speculative state", file, project)
 		}
-		return queue.BuildCompleted{Item: a.Item, Attempt: a.Attempt, Result: queue.ResultConfigError, Message: msg}, nil
+		return queue.BuildCompleted{Pipeline: a.Pipeline, Item: a.Item, Attempt: a.Attempt, Result: queue.ResultConfigError, Message: msg}, nil
 	case err != nil:
 		return nil, err
 	}
 	return updateEvent(u)
 }
 
+// buildRef names the build an executor's update is about.
+func buildRef(u scheduler.Update) (queue.BuildRef, error) {
+	id, err := strconv.ParseUint(u.Item, 10, 64)
+	if err != nil || u.Attempt == 0 || u.Pipeline == "" {
+		return queue.BuildRef{}, fmt.Errorf("build %s is not one of gated's (pipeline %q, item %q, attempt %d)", u.Name, u.Pipeline, u.Item, u.Attempt)
+	}
+	return queue.BuildRef{Pipeline: u.Pipeline, Item: queue.ItemID(id), Attempt: u.Attempt}, nil
+}
+
 // updateEvent turns an executor's update into the engine's event.
 func updateEvent(u scheduler.Update) (queue.Event, error) {
-	id, err := strconv.ParseUint(u.Item, 10, 64)
-	if err != nil || u.Attempt == 0 {
-		return nil, fmt.Errorf("build %s is not one of gated's (item %q, attempt %d)", u.Name, u.Item, u.Attempt)
+	ref, err := buildRef(u)
+	if err != nil {
+		return nil, err
 	}
-	item := queue.ItemID(id)
+	item := ref.Item
 	var links []queue.Link
 	for _, a := range u.Artifacts {
 		links = append(links, queue.Link{Name: a.Name, URL: a.URL})
 	}
+	done := queue.BuildCompleted{Pipeline: u.Pipeline, Item: item, Attempt: u.Attempt, Message: u.Message, URL: u.URL, Links: links}
 	switch u.Phase {
 	case scheduler.PhaseSucceeded:
-		return queue.BuildCompleted{Item: item, Attempt: u.Attempt, Result: queue.ResultSuccess, URL: u.URL, Links: links}, nil
+		done.Result, done.Message = queue.ResultSuccess, ""
 	case scheduler.PhaseFailed:
-		msg := u.Message
-		if u.FailedNode != "" && !strings.Contains(msg, u.FailedNode) {
-			msg = fmt.Sprintf("step %s failed: %s", u.FailedNode, msg)
+		done.Result = queue.ResultFailure
+		if u.FailedNode != "" && !strings.Contains(done.Message, u.FailedNode) {
+			done.Message = fmt.Sprintf("step %s failed: %s", u.FailedNode, done.Message)
 		}
-		return queue.BuildCompleted{Item: item, Attempt: u.Attempt, Result: queue.ResultFailure, Message: msg, URL: u.URL, Links: links}, nil
 	case scheduler.PhaseError:
-		return queue.BuildCompleted{Item: item, Attempt: u.Attempt, Result: queue.ResultError, Message: u.Message, URL: u.URL, Links: links}, nil
+		done.Result = queue.ResultError
+	default:
+		return queue.BuildStarted{Pipeline: u.Pipeline, Item: item, Attempt: u.Attempt, Name: u.Name, URL: u.URL}, nil
 	}
-	return queue.BuildStarted{Item: item, Attempt: u.Attempt, Name: u.Name, URL: u.URL}, nil
+	return done, nil
 }

@@ -1,18 +1,24 @@
 package daemon
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
+	"path"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 
+	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
+	"gated.dev/gated/scheduler"
 )
 
 // Config is gated's configuration, read from one YAML file.
@@ -51,6 +57,11 @@ type GerritConfig struct {
 	ReconcileQuery string `yaml:"reconcile-query"`
 	// Timeout bounds each try of a REST request.
 	Timeout Duration `yaml:"timeout"`
+	// UseGitattributesForMerge is Gerrit's core.useGitattributesForMerge
+	// (Gerrit 3.12, default off), which REST does not show: with it, the
+	// merger follows the binary, -merge and merge=union attributes as
+	// Gerrit's JGit does.
+	UseGitattributesForMerge bool `yaml:"use-gitattributes-for-merge"`
 }
 
 // WebhookConfig is the webhook endpoint's authentication.
@@ -91,6 +102,18 @@ type ArgoConfig struct {
 	MaxDeadline Duration `yaml:"max-deadline"`
 	// MaxParallelism caps the parallelism of untrusted workflows.
 	MaxParallelism int `yaml:"max-parallelism"`
+	// MaxFanOut caps a step's withItems and withSequence (0: the
+	// scheduler's default).
+	MaxFanOut int `yaml:"max-fan-out"`
+	// PodSecurity is the Pod Security Standards level every build pod
+	// must meet: baseline (default) or restricted.
+	PodSecurity string `yaml:"pod-security"`
+	// AllowedTemplates and AllowedClusterTemplates are the
+	// WorkflowTemplates (in a build's namespace) and
+	// ClusterWorkflowTemplates that untrusted workflows may refer to;
+	// gated reads and checks them at submit.
+	AllowedTemplates        []string `yaml:"allowed-templates"`
+	AllowedClusterTemplates []string `yaml:"allowed-cluster-templates"`
 	// Retention is how long workflows of finished items are kept.
 	Retention Duration `yaml:"retention"`
 	// Artifacts, if set, is the S3 store where Argo keeps artifacts.
@@ -217,7 +240,8 @@ func Defaults() Config {
 	}
 }
 
-// LoadConfig reads and validates a configuration file.
+// LoadConfig reads and validates a configuration file. Its error names
+// every problem found, each with the file and line.
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -225,28 +249,36 @@ func LoadConfig(path string) (Config, error) {
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		var lines []string
+		for _, e := range unjoin(err) {
+			lines = append(lines, path+": "+e.Error())
+		}
+		return Config{}, errors.New(strings.Join(lines, "\n"))
 	}
 	return cfg, nil
 }
 
 // ParseConfig decodes a YAML configuration over the defaults and validates
-// it. Errors name the line of the offending field.
+// it: every unknown key and wrongly typed value first, then every value
+// that is not usable, each with the line of the offending field. It is
+// what both `gated validate` and `gated serve` check.
 func ParseConfig(data []byte) (Config, error) {
 	cfg := Defaults()
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Config{}, fmt.Errorf("invalid YAML: %w", err)
 	}
-	if len(root.Content) == 0 {
-		return cfg, cfg.validate(&root)
+	p := &problems{root: &root}
+	checkShape(&root, reflect.TypeFor[Config](), nil, p)
+	if len(p.errs) > 0 {
+		return Config{}, errors.Join(p.errs...)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return Config{}, err
+	if len(root.Content) > 0 {
+		if err := root.Decode(&cfg); err != nil {
+			return Config{}, err
+		}
 	}
-	return cfg, cfg.validate(&root)
+	return cfg, cfg.validate(&root, false)
 }
 
 // lineOf finds the line of a field in the YAML tree, by path (map keys and
@@ -301,29 +333,18 @@ func (p *problems) add(path []string, format string, args ...any) {
 	p.errs = append(p.errs, fmt.Errorf("%s: %s", field, msg))
 }
 
-func (c Config) validate(root *yaml.Node) error {
+// validate checks that every value is usable. passwordGiven is true for
+// configurations built in code whose Gerrit password comes in Options.
+func (c Config) validate(root *yaml.Node, passwordGiven bool) error {
 	p := &problems{root: root}
-	if c.Gerrit.URL == "" {
-		p.add([]string{"gerrit", "url"}, "must be set")
-	}
-	if c.Gerrit.PasswordFile != "" && c.Gerrit.PasswordEnv != "" {
-		p.add([]string{"gerrit", "password-file"}, "set password-file or password-env, not both")
-	}
-	switch c.Executor.Kind {
-	case "argo", "sim":
-	default:
-		p.add([]string{"executor", "kind"}, "%q is neither argo nor sim", c.Executor.Kind)
-	}
+	c.validateServer(p)
+	c.validateGerrit(p, passwordGiven)
+	c.validateExecutor(p)
 	if len(c.Projects) == 0 {
 		p.add([]string{"projects"}, "no project is configured")
 	}
 	for _, name := range slices.Sorted(mapKeys(c.Projects)) {
-		if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
-			p.add([]string{"projects", name}, "invalid project name")
-		}
-	}
-	if c.Executor.Argo.MaxDeadline <= 0 {
-		p.add([]string{"executor", "argo", "max-deadline"}, "must be positive")
+		c.Projects[name].validate(p, name)
 	}
 	for i, py := range c.Pipelines {
 		path := []string{"pipelines", strconv.Itoa(i)}
@@ -338,12 +359,172 @@ func (c Config) validate(root *yaml.Node) error {
 			}
 		}
 	}
-	for name, pr := range c.Projects {
-		if err := (queue.Config{Projects: map[string]queue.ProjectConfig{name: {SubmitType: pr.SubmitType}}}).Validate(); err != nil {
-			p.add([]string{"projects", name, "submit-type"}, "unknown submit type %q", pr.SubmitType)
-		}
+	if c.History.MaxAge <= 0 {
+		p.add([]string{"history", "max-age"}, "must be positive")
+	}
+	if c.History.MaxCount < 1 {
+		p.add([]string{"history", "max-count"}, "must be at least 1")
 	}
 	return errors.Join(p.errs...)
+}
+
+func (c Config) validateServer(p *problems) {
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
+		p.add([]string{"listen"}, "%q is not a host:port address (like 127.0.0.1:8080 or :8080): %v", c.Listen, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || strings.ContainsAny(host, "/ ") {
+		p.add([]string{"listen"}, "%q is not a host:port address (like 127.0.0.1:8080 or :8080)", c.Listen)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add([]string{"public-url"}, "%q is not an http(s) URL", c.PublicURL)
+		}
+	}
+}
+
+func (c Config) validateGerrit(p *problems, passwordGiven bool) {
+	g := c.Gerrit
+	if g.URL == "" {
+		p.add([]string{"gerrit", "url"}, "must be set")
+	} else if u, err := url.Parse(g.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add([]string{"gerrit", "url"}, "%q is not an http(s) URL", g.URL)
+	}
+	switch {
+	case g.PasswordFile != "" && g.PasswordEnv != "":
+		p.add([]string{"gerrit", "password-file"}, "set password-file or password-env, not both")
+	case g.User != "" && g.PasswordFile == "" && g.PasswordEnv == "" && !passwordGiven:
+		p.add([]string{"gerrit"}, "user %q has no password: set password-file (the HTTP password, from a Secret) or password-env", g.User)
+	}
+	if g.ReconcileInterval < 0 {
+		p.add([]string{"gerrit", "reconcile-interval"}, "must not be negative (0 reconciles only at start)")
+	}
+	if g.Timeout <= 0 {
+		p.add([]string{"gerrit", "timeout"}, "must be positive")
+	}
+	if s := g.Stream; s != nil {
+		if s.Host == "" || s.User == "" || s.KeyFile == "" {
+			p.add([]string{"gerrit", "stream"}, "host, user and key-file must be set")
+		}
+		if s.Port < 0 || s.Port > 65535 {
+			p.add([]string{"gerrit", "stream", "port"}, "%d is not a port", s.Port)
+		}
+	}
+}
+
+func (c Config) validateExecutor(p *problems) {
+	switch c.Executor.Kind {
+	case "argo", "sim":
+	default:
+		p.add([]string{"executor", "kind"}, "%q is neither argo nor sim", c.Executor.Kind)
+	}
+	if c.Executor.SimDuration < 0 {
+		p.add([]string{"executor", "sim-duration"}, "must not be negative")
+	}
+	a := c.Executor.Argo
+	path := func(k string) []string { return []string{"executor", "argo", k} }
+	if time.Duration(a.MaxDeadline) < time.Second {
+		p.add(path("max-deadline"), "must be at least 1s (it caps every workflow's activeDeadlineSeconds)")
+	}
+	if a.MaxParallelism < 1 {
+		p.add(path("max-parallelism"), "must be at least 1")
+	} else if time.Duration(a.MaxDeadline) >= time.Second {
+		if err := a.Policy().Validate(); err != nil {
+			p.add([]string{"executor", "argo"}, "%v", err)
+		}
+	}
+	for _, list := range []struct {
+		key   string
+		names []string
+	}{{"allowed-templates", a.AllowedTemplates}, {"allowed-cluster-templates", a.AllowedClusterTemplates}} {
+		for _, name := range list.names {
+			if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
+				p.add(path(list.key), "%q is not a template name: %s", name, strings.Join(msgs, "; "))
+			}
+		}
+	}
+	if a.Retention < 0 {
+		p.add(path("retention"), "must not be negative")
+	}
+	if msgs := validation.IsDNS1123Label(a.Namespace); len(msgs) > 0 {
+		p.add(path("namespace"), "%q is not a Kubernetes namespace name: %s", a.Namespace, strings.Join(msgs, "; "))
+	}
+	if err := validRepoPath(a.WorkflowFile); err != nil {
+		p.add(path("workflow-file"), "%v", err)
+	}
+	if a.UIURL != "" {
+		if u, err := url.Parse(a.UIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add(path("ui-url"), "%q is not an http(s) URL", a.UIURL)
+		}
+	}
+	if art := a.Artifacts; art != nil && (art.Endpoint == "" || art.Bucket == "") {
+		p.add(path("artifacts"), "endpoint and bucket must be set")
+	}
+}
+
+func (pr ProjectYAML) validate(p *problems, name string) {
+	path := func(k ...string) []string { return append([]string{"projects", name}, k...) }
+	if err := validProjectName(name); err != nil {
+		p.add(path(), "%v", err)
+	} else if err := merger.ValidProjectName(name); err != nil {
+		p.add(path(), "%v", err)
+	}
+	if err := (queue.Config{Projects: map[string]queue.ProjectConfig{name: {SubmitType: pr.SubmitType}}}).Validate(); err != nil {
+		p.add(path("submit-type"), "unknown submit type %q", pr.SubmitType)
+	}
+	if pr.Namespace != "" {
+		if msgs := validation.IsDNS1123Label(pr.Namespace); len(msgs) > 0 {
+			p.add(path("namespace"), "%q is not a Kubernetes namespace name: %s", pr.Namespace, strings.Join(msgs, "; "))
+		}
+	}
+	if pr.WorkflowFile != "" {
+		if err := validRepoPath(pr.WorkflowFile); err != nil {
+			p.add(path("workflow-file"), "%v", err)
+		}
+	}
+}
+
+// Policy is the policy untrusted workflows are held to.
+func (a ArgoConfig) Policy() scheduler.Policy {
+	return scheduler.Policy{
+		MaxDeadline: time.Duration(a.MaxDeadline), MaxParallelism: int64(a.MaxParallelism), MaxFanOut: a.MaxFanOut,
+		PodSecurity: a.PodSecurity, AllowedTemplates: a.AllowedTemplates, AllowedClusterTemplates: a.AllowedClusterTemplates,
+	}
+}
+
+// validProjectName accepts the Gerrit project names gated can use safely:
+// as a path in its git cache and URLs, and as an argument to git.
+func validProjectName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("a project name must not be empty")
+	case strings.HasPrefix(name, "-"):
+		return fmt.Errorf("project name %q must not start with '-' (git would read it as an option)", name)
+	case strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/"):
+		return fmt.Errorf("project name %q must not start or end with '/'", name)
+	case strings.HasSuffix(name, ".git"):
+		return fmt.Errorf("project name %q must not end with .git (Gerrit adds it)", name)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(` \:*?"<>|~^[`+"`", r) {
+			return fmt.Errorf("project name %q contains %q, which gated does not accept", name, r)
+		}
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || strings.HasPrefix(part, ".") {
+			return fmt.Errorf("project name %q has an empty part or a part starting with '.'", name)
+		}
+	}
+	return nil
+}
+
+// validRepoPath accepts a path to a file inside a repository.
+func validRepoPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("must be set")
+	case path.IsAbs(p) || path.Clean(p) != p || strings.HasPrefix(p, "../") || p == "..":
+		return fmt.Errorf("%q is not a clean path inside the repository (like .pipeline/argo-workflow.yaml)", p)
+	}
+	return nil
 }
 
 // defaultPipeline returns the default pipeline of that name, if any.
@@ -505,5 +686,6 @@ func unjoin(err error) []error {
 }
 
 // ValidateFragment validates a configuration built in code (the scenario
-// runner's), as ParseConfig validates a file.
-func ValidateFragment(c Config) error { return c.validate(nil) }
+// runner's), as ParseConfig validates a file, its Gerrit password coming in
+// Options.
+func ValidateFragment(c Config) error { return c.validate(nil, true) }

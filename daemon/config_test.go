@@ -11,6 +11,7 @@ import (
 const minimal = `
 gerrit:
   url: https://review.example.com
+  password-env: GERRIT_PASSWORD
 projects:
   org/a: {}
 `
@@ -80,18 +81,43 @@ pipelines:
 }
 
 func TestParseConfigErrorsNameTheLine(t *testing.T) {
+	const noProjects = "gerrit: {url: https://g, password-env: P}\n"
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown field", minimal + "colour: blue\n", "line 6: field colour not found"},
-		{"bad window", minimal + "pipelines:\n  - name: gate\n    window-floor: 0\n", "line 7: pipelines.0: window: floor must be >= 1"},
-		{"probe-group without probe", minimal + "pipelines:\n  - name: gate\n    probe-group: 4\n", "line 7: pipelines.0: probe_group: must be >= 0, and at most 1 unless probe is set"},
-		{"new pipeline without manager", minimal + "pipelines:\n  - name: deploy\n    trigger: [{event: change-merged}]\n", "line 7: pipelines.0: manager: must be set"},
-		{"bad submit type", minimal + "  org/b: {submit-type: SQUASH}\n", `line 6: projects.org/b.submit-type: unknown submit type "SQUASH"`},
-		{"bad executor", minimal + "executor: {kind: lambda}\n", `line 6: executor.kind: "lambda" is neither argo nor sim`},
-		{"bad duration", "projects: {a: {}}\ngerrit: {url: x, reconcile-interval: soon}\n", `"soon" is not a duration`},
-		{"no gerrit url", "projects: {a: {}}\n", "gerrit.url: must be set"},
-		{"no projects", "gerrit: {url: x}\n", "projects: no project is configured"},
-		{"bad regexp", minimal + "pipelines:\n  - name: gate\n    trigger: [{event: comment-added, comment: \"(\"}]\n", "line 7: pipelines.0: triggers[0].comment"},
+		{"unknown key, with a suggestion", minimal + "gerrit2: x\n", "line 7: unknown key gerrit2 (did you mean gerrit?)"},
+		{"unknown nested key, with a suggestion", "gerrit:\n  url: https://g\n  passwrd-file: /p\nprojects: {a: {}}\n", "line 3: unknown key passwrd-file in gerrit (did you mean password-file?)"},
+		{"unknown key, nothing near", minimal + "colour: blue\n", "line 7: unknown key colour"},
+		{"unknown key in a list entry", minimal + "pipelines:\n  - name: gate\n    windw: 3\n", "line 9: unknown key windw in pipelines.0 (did you mean window?)"},
+		{"a number where text is expected", minimal + "executor: {argo: {max-parallelism: lots}}\n", `line 7: executor.argo.max-parallelism: expected a whole number, got "lots"`},
+		{"a list where a mapping is expected", minimal + "executor: [argo]\n", "line 7: executor: expected a mapping of keys (kind, sim-duration, argo), got a list"},
+		{"bad boolean", minimal + "  org/b: {trusted: maybe}\n", `line 7: projects.org/b.trusted: expected true or false, got "maybe"`},
+		{"bad duration", noProjects + "projects: {a: {}}\nhistory: {max-age: soon}\n", `line 3: history.max-age: "soon" is not a duration`},
+		{"bad window", minimal + "pipelines:\n  - name: gate\n    window-floor: 0\n", "line 8: pipelines.0: window: floor must be >= 1"},
+		{"probe-group without probe", minimal + "pipelines:\n  - name: gate\n    probe-group: 4\n", "line 8: pipelines.0: probe_group: must be >= 0, and at most 1 unless probe is set"},
+		{"new pipeline without manager", minimal + "pipelines:\n  - name: deploy\n    trigger: [{event: change-merged}]\n", "line 8: pipelines.0: manager: must be set"},
+		{"bad submit type", minimal + "  org/b: {submit-type: SQUASH}\n", `line 7: projects.org/b.submit-type: unknown submit type "SQUASH"`},
+		{"bad executor", minimal + "executor: {kind: lambda}\n", `line 7: executor.kind: "lambda" is neither argo nor sim`},
+		{"no gerrit url", "projects: {a: {}}\ngerrit: {password-env: P}\n", "gerrit.url: must be set"},
+		{"gerrit url not a URL", "projects: {a: {}}\ngerrit: {url: review, password-env: P}\n", `gerrit.url: "review" is not an http(s) URL`},
+		{"no password", "projects: {a: {}}\ngerrit: {url: https://g}\n", `line 2: gerrit: user "gated" has no password`},
+		{"no projects", noProjects, "projects: no project is configured"},
+		{"bad regexp", minimal + "pipelines:\n  - name: gate\n    trigger: [{event: comment-added, comment: \"(\"}]\n", "line 8: pipelines.0: triggers[0].comment"},
 		{"bad approval", minimal + "pipelines:\n  - name: gate\n    require: {approval: {Code-Review: high}}\n", "require.approval: Code-Review"},
+		{"max-parallelism 0", minimal + "executor: {argo: {max-parallelism: 0}}\n", "line 7: executor.argo.max-parallelism: must be at least 1"},
+		{"negative max-parallelism", minimal + "executor: {argo: {max-parallelism: -3}}\n", "executor.argo.max-parallelism: must be at least 1"},
+		{"short deadline", minimal + "executor: {argo: {max-deadline: 10ms}}\n", "executor.argo.max-deadline: must be at least 1s"},
+		{"listen does not parse", minimal + "listen: localhost\n", `line 7: listen: "localhost" is not a host:port address`},
+		{"listen port not a number", minimal + "listen: \"127.0.0.1:http-alt\"\n", "listen:"},
+		{"negative reconcile interval", "projects: {a: {}}\ngerrit: {url: https://g, password-env: P, reconcile-interval: -5m}\n", "line 2: gerrit.reconcile-interval: must not be negative"},
+		{"project name an option", noProjects + "projects: {--upload-pack=touch /tmp/x: {}}\n", "must not start with '-'"},
+		{"project name .git", noProjects + "projects: {org/.git: {}}\n", "org/.git"},
+		{"project name with ..", noProjects + "projects: {org/../x: {}}\n", "org/../x"},
+		{"namespace a path", minimal + "  org/b: {namespace: ../../etc}\n", `projects.org/b.namespace: "../../etc" is not a Kubernetes namespace name`},
+		{"default namespace a path", minimal + "executor: {argo: {namespace: ../../etc}}\n", `executor.argo.namespace: "../../etc" is not a Kubernetes namespace name`},
+		{"unknown pod security level", minimal + "executor: {argo: {pod-security: privileged}}\n", "executor.argo:"},
+		{"a template name that is an expression", minimal + "executor: {argo: {allowed-templates: [\"{{inputs.parameters.t}}\"]}}\n", "executor.argo.allowed-templates: \"{{inputs.parameters.t}}\" is not a template name"},
+		{"negative fan-out", minimal + "executor: {argo: {max-fan-out: -1}}\n", "executor.argo:"},
+		{"project name the merger refuses", noProjects + "projects: {org/-x: {}}\n", "org/-x"},
+		{"workflow file outside the repository", minimal + "  org/b: {workflow-file: ../../secret}\n", "is not a clean path inside the repository"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.yaml))
@@ -99,5 +125,43 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 				t.Fatalf("error %v\nwant it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseConfigReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := ParseConfig([]byte(`
+gerrit:
+  url: https://review.example.com
+  passwrd-file: /etc/gated/password
+executor:
+  argo: {max-paralelism: 3}
+projets: {}
+`))
+	want := []string{
+		"line 4: unknown key passwrd-file in gerrit (did you mean password-file?)",
+		"line 6: unknown key max-paralelism in executor.argo (did you mean max-parallelism?)",
+		"line 7: unknown key projets (did you mean projects?)",
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+	_, err = ParseConfig([]byte(`
+gerrit: {url: https://review.example.com}
+gerrit2: {}
+executor: {kind: lambda, argo: {max-parallelism: 0, namespace: "a b"}}
+projects: {-x: {}}
+`))
+	if err == nil || strings.Count(err.Error(), "\n") != 0 {
+		t.Fatalf("shape problems first, alone: %v", err)
+	}
+	_, err = ParseConfig([]byte(`
+gerrit: {url: https://review.example.com}
+executor: {kind: lambda, argo: {max-parallelism: 0, namespace: "a b"}}
+projects: {-x: {}}
+`))
+	for _, w := range []string{"has no password", "neither argo nor sim", "max-parallelism", "namespace", "must not start with '-'"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v\nwant it to contain %q", err, w)
+		}
 	}
 }

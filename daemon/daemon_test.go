@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -354,5 +356,45 @@ func TestGerritFaultsChangeNothing(t *testing.T) {
 	}
 	if delivered, dropped := w.gerrit.WebhookStats(); dropped == 0 {
 		t.Fatalf("no event was dropped (%d delivered): the test tests nothing", delivered)
+	}
+}
+
+// TestBuildsFetchWithTheirCredential: the git URL a build is given reads
+// its speculative state from gated's /git with the system git; without the
+// credential, or for a project outside the build's state, gated refuses.
+func TestBuildsFetchWithTheirCredential(t *testing.T) {
+	w := newWorld(t, "org/a", "org/b")
+	n := w.upload("org/a", nil)
+	w.waitFor("the check build started", func() bool { return len(w.exec.Started()) > 0 })
+	b := w.exec.Started()[0]
+	if !strings.Contains(b.GitURL, "@") {
+		t.Fatalf("build %s: git URL %q has no credential", b.Name(), b.GitURL)
+	}
+	out, err := exec.Command("git", "ls-remote", b.GitURL).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), b.Revision) {
+		t.Fatalf("git ls-remote with the build's credential: %v\n%s", err, out)
+	}
+	other := strings.Replace(b.GitURL, "/git/org/a", "/git/org/b", 1)
+	for _, url := range []string{w.srv.URL + "/git/org/a", other} { // anonymous; another project
+		u, err := neturl.Parse(url + "/info/refs?service=git-upload-pack")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}}
+		if pw, ok := u.User.Password(); ok {
+			req.SetBasicAuth(u.User.Username(), pw)
+			u.User = nil
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s: %d, want 401", u.Redacted(), resp.StatusCode)
+		}
+	}
+	if b.Change != n {
+		t.Fatalf("the build is of change %d, not %d", b.Change, n)
 	}
 }

@@ -1,14 +1,14 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"gated.dev/gated/gerrit"
@@ -26,32 +26,51 @@ type intake struct {
 	db       *storage.DB
 	gerrit   *gerrit.Client
 	projects map[string]bool
-	// send hands inputs to the loop, in order; they count as pending from
-	// before the first is sent, so the daemon is never idle between them.
-	send    func(context.Context, ...input) bool
-	dedupe  *gerrit.Dedupe
-	wake    chan struct{}
-	work    *atomic.Int64 // the daemon's: an inbox entry counts until consumed
-	metrics *metrics
-	now     func() time.Time
-	limit   int // closure size
+	mail     *mailbox
+	metrics  *metrics
+	now      func() time.Time
+	limit    int // closure size
+	// store stores an event in the inbox once: the same event by webhook
+	// and stream-events, or a webhook retry, is dropped; an event that
+	// could not be stored is taken when it comes again.
+	store gerrit.Sink
+	wake  chan struct{}
 }
 
-// sink is where the webhook and the stream reader put events.
-func (t *intake) sink(ctx context.Context, ev gerrit.Event) error {
+func newIntake(log *slog.Logger, db *storage.DB, gc *gerrit.Client, projects map[string]bool, mail *mailbox, m *metrics, now func() time.Time) *intake {
+	t := &intake{
+		log: log, db: db, gerrit: gc, projects: projects, mail: mail, metrics: m, now: now,
+		limit: gerrit.DefaultClosureLimit, wake: make(chan struct{}, 1),
+	}
+	t.store = gerrit.NewDedupe(4096).Filter(t.add)
+	return t
+}
+
+// take is where the webhook and the stream reader put events.
+func (t *intake) take(ctx context.Context, ev gerrit.Event) error {
 	if !ev.Relevant() || !t.projects[ev.Project] {
 		return nil
 	}
-	if t.dedupe.Seen(ev.ID()) {
-		return nil
-	}
-	data, err := json.Marshal(ev)
+	return t.store(ctx, ev)
+}
+
+// inboxEntry is an event as the inbox keeps it, with the time it arrived
+// (older entries are the bare event).
+type inboxEntry struct {
+	Received time.Time     `json:"received"`
+	Event    *gerrit.Event `json:"event"`
+}
+
+// add stores an event in the inbox; it counts as work until the loop
+// consumed it.
+func (t *intake) add(_ context.Context, ev gerrit.Event) error {
+	data, err := json.Marshal(inboxEntry{Received: t.now(), Event: &ev})
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	t.work.Add(1)
+	t.mail.expect(1)
 	if _, err := t.db.AddInbox(data); err != nil {
-		t.work.Add(-1)
+		t.mail.settle(1)
 		return err // Gerrit's webhook plugin retries on the 503 this gives
 	}
 	select {
@@ -61,43 +80,53 @@ func (t *intake) sink(ctx context.Context, ev gerrit.Event) error {
 	return nil
 }
 
-// run hands the inbox to the gate loop, oldest first, until ctx ends.
+// intakeParallel is how many events the intake reads from Gerrit at once.
+const intakeParallel = 8
+
+// run hands the inbox to the gate loop, oldest first, until ctx ends. It
+// reads the changes of up to intakeParallel events from Gerrit at once
+// (Gerrit's answers take far longer than the gate's decisions), and posts
+// them in inbox order. An event whose change cannot be read is tried
+// again, alone, until it is; the events after it are then read afresh.
 func (t *intake) run(ctx context.Context) {
 	var next uint64 // first inbox id not handed over yet
-	retry := backoff{min: time.Second, max: time.Minute}
 	for {
 		entries, err := t.db.Inbox()
 		if err != nil {
 			t.log.Error("cannot read the inbox; retrying", "error", err)
 		}
-		for _, e := range entries {
-			if e.ID < next {
-				continue
+		for {
+			i, _ := slices.BinarySearchFunc(entries, next, func(e storage.Entry, id uint64) int { return cmp.Compare(e.ID, id) })
+			entries = entries[i:]
+			if len(entries) == 0 {
+				break
 			}
-			for attempt := 0; ; attempt++ {
-				x, err := t.enrich(ctx, e)
-				var more []input
-				if err == nil {
-					more, err = t.followUp(ctx, x)
-				}
-				if err == nil {
-					if !t.send(ctx, append([]input{x}, more...)...) {
-						return
+			batch := entries[:min(len(entries), intakeParallel)]
+			read := make([][]input, len(batch))
+			errs := make([]error, len(batch))
+			// The batch's reads count as begun together: posted in inbox
+			// order, none of them is older than another (see
+			// queue.ChangeEvent.ReadAt).
+			readAt := t.now()
+			var wg sync.WaitGroup
+			for i, e := range batch {
+				wg.Go(func() { read[i], errs[i] = t.read(ctx, e, readAt) })
+			}
+			wg.Wait()
+			for i, e := range batch {
+				if errs[i] != nil {
+					if read[i] = t.readRetrying(ctx, e, errs[i]); read[i] == nil {
+						return // ctx ended
 					}
-					break
 				}
-				if ctx.Err() != nil {
+				if !t.mail.post(ctx, read[i]...) {
 					return
 				}
-				wait := retry.delay(attempt)
-				t.log.Warn("cannot read the change of an event from Gerrit; retrying", "inbox", e.ID, "error", err, "retry_in", wait.Round(time.Millisecond))
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
+				next = e.ID + 1
+				if errs[i] != nil {
+					break // what came after it was read before it: read it again
 				}
 			}
-			next = e.ID + 1
 		}
 		select {
 		case <-ctx.Done():
@@ -108,18 +137,58 @@ func (t *intake) run(ctx context.Context) {
 	}
 }
 
+// read turns one inbox entry into the loop's inputs: the event, and the
+// re-reads it calls for, dated as read from readAt on.
+func (t *intake) read(ctx context.Context, e storage.Entry, readAt time.Time) ([]input, error) {
+	x, err := t.enrich(ctx, e, readAt)
+	if err != nil {
+		return nil, err
+	}
+	more, err := t.followUp(ctx, x, readAt)
+	if err != nil {
+		return nil, err
+	}
+	return append([]input{x}, more...), nil
+}
+
+// readRetrying reads an entry that failed until it succeeds; nil means ctx
+// ended.
+func (t *intake) readRetrying(ctx context.Context, e storage.Entry, err error) []input {
+	retry := backoff{min: time.Second, max: time.Minute}
+	for attempt := 0; ; attempt++ {
+		wait := retry.delay(attempt)
+		t.log.Warn("cannot read the change of an event from Gerrit; retrying", "inbox", e.ID, "error", err, "retry_in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		var xs []input
+		if xs, err = t.read(ctx, e, t.now()); err == nil {
+			return xs
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
 // enrich turns one inbox entry into the loop's input. Events the gate does
 // not act on, and events about changes Gerrit no longer has, consume the
 // entry without an event.
-func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
+func (t *intake) enrich(ctx context.Context, e storage.Entry, readAt time.Time) (input, error) {
 	x := input{inbox: e.ID}
-	var ev gerrit.Event
-	if err := json.Unmarshal(e.Data, &ev); err != nil {
+	var entry inboxEntry
+	if err := json.Unmarshal(e.Data, &entry); err == nil && entry.Event == nil {
+		entry.Event = &gerrit.Event{}
+		err = json.Unmarshal(e.Data, entry.Event)
+	} else if err != nil {
 		t.log.Error("dropping an unreadable event from the inbox", "inbox", e.ID, "error", err)
 		return x, nil
 	}
-	x.eventID = ev.ID()
-	if ev.CreatedOn > 0 && t.metrics != nil {
+	ev := *entry.Event
+	x.eventID, x.arrived = ev.ID(), entry.Received
+	if ev.CreatedOn > 0 {
 		t.metrics.eventLag.Observe(t.now().Sub(time.Unix(ev.CreatedOn, 0)).Seconds())
 	}
 	if ev.Type == "ref-updated" {
@@ -134,7 +203,7 @@ func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
 	if n == 0 {
 		return x, nil
 	}
-	ce, err := t.changeEvent(ctx, ev.Type, n)
+	ce, err := t.changeEvent(ctx, ev.Type, n, readAt)
 	if err != nil {
 		if gerrit.IsNotFound(err) {
 			t.log.Warn("event for a change Gerrit does not show; ignored", "change", n, "type", ev.Type)
@@ -156,7 +225,7 @@ func (t *intake) enrich(ctx context.Context, e storage.Entry) (input, error) {
 // followUp re-reads, after a change merged, the open changes connected to
 // it: an approved change that was kept out of a change queue because it
 // needed the merged one (from another queue) may enter now.
-func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
+func (t *intake) followUp(ctx context.Context, x input, readAt time.Time) ([]input, error) {
 	ce, ok := x.event.(queue.ChangeEvent)
 	if !ok || ce.Type != "change-merged" {
 		return nil, nil
@@ -166,7 +235,7 @@ func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
 		if c.Number == ce.Change || c.Status != queue.StatusNew {
 			continue
 		}
-		again, err := t.changeEvent(ctx, "reconcile", c.Number)
+		again, err := t.changeEvent(ctx, "reconcile", c.Number, readAt)
 		if gerrit.IsNotFound(err) {
 			continue
 		}
@@ -178,17 +247,42 @@ func (t *intake) followUp(ctx context.Context, x input) ([]input, error) {
 	return more, nil
 }
 
-// changeEvent reads a change and its dependency closure from Gerrit.
-func (t *intake) changeEvent(ctx context.Context, typ string, n int) (queue.ChangeEvent, error) {
-	changes, err := t.gerrit.Closure(ctx, n, t.limit)
+// changeEvent reads a change and its dependency closure from Gerrit; the
+// read began at readAt or later.
+func (t *intake) changeEvent(ctx context.Context, typ string, n int, readAt time.Time) (queue.ChangeEvent, error) {
+	closure, err := t.gerrit.Closure(ctx, n, t.limit)
 	if err != nil {
 		return queue.ChangeEvent{}, err
 	}
-	ce := queue.ChangeEvent{Type: typ, Change: n}
-	for _, c := range changes {
+	return changeEvent(typ, closure, readAt), nil
+}
+
+// refresh reads an event's change and closure again, for the engine, which
+// would not decide on a snapshot older than one it applied. A change Gerrit
+// no longer shows needs nothing more.
+func (t *intake) refresh(ctx context.Context, r queue.Refresh) (queue.Event, error) {
+	again, err := t.changeEvent(ctx, r.Event.Type, r.Event.Change, t.now())
+	if gerrit.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	again.Approvals, again.Comment, again.Author = r.Event.Approvals, r.Event.Comment, r.Event.Author
+	return again, nil
+}
+
+// changeEvent is the engine's event for a change's closure (the change
+// first), read from readAt on.
+func changeEvent(typ string, closure []gerrit.Change, readAt time.Time) queue.ChangeEvent {
+	ce := queue.ChangeEvent{Type: typ, ReadAt: readAt}
+	if len(closure) > 0 {
+		ce.Change = closure[0].Number
+	}
+	for _, c := range closure {
 		ce.Changes = append(ce.Changes, toQueueChange(c))
 	}
-	return ce, nil
+	return ce
 }
 
 func toQueueChange(c gerrit.Change) queue.Change {
@@ -219,40 +313,16 @@ func accountName(a gerrit.Account) string {
 // reconcile re-reads from Gerrit every change the gate holds and every
 // change the reconcile query finds (approved changes), and feeds them to the
 // loop as "reconcile" events: a missed event never strands a change.
-func (t *intake) reconcile(ctx context.Context, query string, held func() []int) error {
-	found, err := t.gerrit.Query(ctx, query)
+func (t *intake) reconcile(ctx context.Context, query string, held func(context.Context) ([]int, error)) error {
+	also, err := held(ctx)
 	if err != nil {
-		return fmt.Errorf("reconcile query %q: %w", query, err)
+		return err
 	}
-	seen := map[int]bool{}
-	var nums []int
-	for _, c := range found {
-		if t.projects[c.Project] && !seen[c.Number] {
-			seen[c.Number] = true
-			nums = append(nums, c.Number)
-		}
-	}
-	for _, n := range held() {
-		if !seen[n] {
-			seen[n] = true
-			nums = append(nums, n)
-		}
-	}
-	// Gerrit lists the most recently updated first; older changes were
-	// most likely approved first, and enter first.
-	slices.Sort(nums)
-	var errs []error
-	for _, n := range nums {
-		ce, err := t.changeEvent(ctx, "reconcile", n)
-		if err != nil {
-			if !gerrit.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("change %d: %w", n, err))
-			}
-			continue
-		}
-		if !t.send(ctx, input{event: ce}) {
+	r := gerrit.Reconcile{Query: query, Also: also, ClosureLimit: t.limit, Project: func(p string) bool { return t.projects[p] }, Now: t.now}
+	return t.gerrit.Reconcile(ctx, r, func(ctx context.Context, closure []gerrit.Change, readAt time.Time) error {
+		if !t.mail.post(ctx, input{event: changeEvent("reconcile", closure, readAt)}) {
 			return ctx.Err()
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }

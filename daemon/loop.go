@@ -2,97 +2,121 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"gated.dev/gated/queue"
 	"gated.dev/gated/storage"
 )
 
-// input is one thing for the gate loop to consume: an event (from Gerrit,
-// or a worker's answer), and the inbox or outbox entries it finishes.
-type input struct {
-	event   queue.Event
-	eventID string // Gerrit event id, for deduplication
-	inbox   uint64 // inbox entry consumed
-	done    uint64 // outbox entry finished
-	tick    bool   // nothing happened; time passed (status page clocks)
-	// status, if set, receives the status once the batch is applied.
-	status chan<- Status
-}
-
-// loop is the gate loop: the one goroutine that owns the queue engine and
-// writes the bbolt file. Each batch of inputs is applied and committed in
-// one transaction with the actions it decided (the outbox); only then are
-// the actions handed to the workers.
+// loop is the gate loop: the one goroutine that owns the queue engine, the
+// bbolt file's transitions and everything derived from the engine's state
+// (the status snapshot, build-time estimates, workers' notes). Each batch
+// of inputs is applied and committed in one transaction with the actions
+// it decided (the outbox) and the builds it finished (the history); only
+// then are the actions dispatched to the workers.
 type loop struct {
-	log  *slog.Logger
-	db   *storage.DB
-	eng  *queue.Engine
-	now  func() time.Time
-	in   chan input
-	jobs func(job) // hands an action to its workers; never blocks
+	log     *slog.Logger
+	db      *storage.DB
+	eng     *queue.Engine
+	now     func() time.Time
+	mail    *mailbox
+	work    *workers
+	metrics *metrics
+	hub     *hub
 
-	// observe is told about every transition (status page, metrics), and
-	// tick about time passing; both run on the loop goroutine.
-	observe func(transition)
-	tick    func() Status
-	// consumed is told how many inputs a batch consumed.
-	consumed func(n int)
+	gerritURL string
+	notes     map[queue.ItemID]string
+	published time.Time
+	rendering time.Duration // how long the last status took to publish
+	dirty     bool
+
+	// est learns how long builds, merges and submits take; forecast is
+	// the engine's state run forward over it, as of forecastAt.
+	est        queue.Estimates
+	forecast   map[queue.ItemID]time.Time
+	forecastAt time.Time
+	// timed are the merges and submits under way, by outbox id, with when
+	// they were dispatched: their answers teach est.
+	timed map[uint64]timedAction
 }
 
-// transition is what one committed batch did, for observers.
-type transition struct {
-	now     time.Time
-	events  []queue.Event
-	actions []queue.Action
-	records []BuildRecord
-	// enqueued has the enqueue time of the items a SubmitCompleted is for.
-	enqueued map[queue.ItemID]time.Time
+// timedAction is a merge or a submit under way.
+type timedAction struct {
+	submit bool
+	since  time.Time
 }
 
 // maxBatch bounds how many inputs share one transaction.
 const maxBatch = 64
 
+// run consumes the mailbox until ctx ends or the state cannot be written.
 func (l *loop) run(ctx context.Context) error {
+	l.publish(true)
 	for {
 		var batch []input
 		select {
 		case <-ctx.Done():
 			return nil
-		case x := <-l.in:
+		case x := <-l.mail.in:
 			batch = append(batch, x)
 		}
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case x := <-l.in:
+			case x := <-l.mail.in:
 				batch = append(batch, x)
 			default:
 				break drain
 			}
 		}
-		err := l.step(batch)
-		if l.consumed != nil {
-			n := 0
-			for _, x := range batch {
-				if !x.tick {
-					n++ // the input
-				}
-				if x.inbox != 0 {
-					n++ // and the inbox entry it consumed
-				}
-			}
-			l.consumed(n)
-		}
-		if err != nil {
+		if err := l.step(batch); err != nil {
 			// The engine is ahead of the file now: stop, and let the
 			// restart recover from the file (the inputs are still in the
 			// inbox and outbox).
 			return err
 		}
+		n := 0
+		for _, x := range batch {
+			n++ // the input
+			if x.inbox != 0 {
+				n++ // the inbox entry it consumed
+			}
+			if x.done != 0 {
+				n++ // the outbox entry it finished
+			}
+		}
+		l.mail.settle(n)
+		l.answer(batch)
+	}
+}
+
+// dispatch hands a committed action to the workers; it counts as work
+// until its answer is consumed.
+func (l *loop) dispatch(id uint64, a queue.Action) {
+	switch a.(type) {
+	case queue.Merge:
+		l.timed[id] = timedAction{since: l.now()}
+	case queue.Submit:
+		l.timed[id] = timedAction{submit: true, since: l.now()}
+	}
+	l.mail.expect(1)
+	l.work.dispatch(id, a)
+}
+
+// timeAnswer learns from the answer to a merge or a submit how long it
+// took.
+func (l *loop) timeAnswer(done uint64, now time.Time) {
+	t, ok := l.timed[done]
+	if !ok {
+		return
+	}
+	delete(l.timed, done)
+	if t.submit {
+		l.est.ObserveSubmit(now.Sub(t.since))
+	} else {
+		l.est.ObserveMerge(now.Sub(t.since))
 	}
 }
 
@@ -100,21 +124,26 @@ func (l *loop) run(ctx context.Context) error {
 func (l *loop) step(batch []input) error {
 	now := l.now().UTC()
 	var (
-		t    storage.Transition
-		tr   = transition{now: now, enqueued: map[queue.ItemID]time.Time{}}
-		seen = map[string]bool{}
+		t       storage.Transition
+		actions []queue.Action
+		applied bool
+		seen    = map[string]bool{}
 	)
-	ticks := 0
 	for _, x := range batch {
-		if x.tick {
-			ticks++
-			continue
+		switch {
+		case x.note != "":
+			l.notes[x.item] = x.note
+			l.dirty = true
+		case x.done != 0 && l.notes[x.item] != "":
+			delete(l.notes, x.item)
+			l.dirty = true
 		}
 		if x.inbox != 0 {
 			t.Inbox = append(t.Inbox, x.inbox)
 		}
 		if x.done != 0 {
 			t.Done = append(t.Done, x.done)
+			l.timeAnswer(x.done, now)
 		}
 		if x.event == nil {
 			continue
@@ -134,36 +163,32 @@ func (l *loop) step(batch []input) error {
 			seen[x.eventID] = true
 			t.EventIDs = append(t.EventIDs, x.eventID)
 		}
-		if rec, ok := buildRecord(l.eng, now, x.event); ok {
-			data, err := json.Marshal(rec)
-			if err != nil {
-				return fmt.Errorf("encode build record: %w", err)
-			}
-			t.History = append(t.History, data)
-			tr.records = append(tr.records, rec)
-		}
-		if sc, ok := x.event.(queue.SubmitCompleted); ok {
-			if it, _, ok := l.eng.Item(sc.Item); ok {
-				tr.enqueued[sc.Item] = it.EnqueuedAt
-			}
-		}
-		tr.events = append(tr.events, x.event)
 		acts := l.eng.Apply(now, x.event)
 		if l.log.Enabled(context.Background(), slog.LevelDebug) {
-			l.log.Debug("event applied", "event", describeEvent(x.event), "actions", describeActions(acts))
+			l.log.Debug("event applied", "event", x.event, "actions", describe(acts))
 		}
-		tr.actions = append(tr.actions, acts...)
+		actions = append(actions, acts...)
+		applied = true
 	}
-	if ticks == len(batch) {
-		l.answer(batch)
-		return nil
+	if !applied && len(t.Inbox) == 0 && len(t.Done) == 0 {
+		return nil // notes, ticks and status requests: nothing to commit
 	}
-	parts, err := l.eng.TakeChanges()
-	if err != nil {
-		return err
+	var facts queue.Facts
+	if applied {
+		rd, err := l.eng.Ready()
+		if err != nil {
+			return err
+		}
+		t.State, facts = rd.State, rd.Facts
 	}
-	t.State = parts
-	for _, a := range tr.actions {
+	for _, f := range facts.Builds {
+		b, err := storageBuild(buildRecord(f))
+		if err != nil {
+			return err
+		}
+		t.History = append(t.History, b)
+	}
+	for _, a := range actions {
 		data, err := queue.MarshalAction(a)
 		if err != nil {
 			return err
@@ -174,14 +199,31 @@ func (l *loop) step(batch []input) error {
 	if err != nil {
 		return err
 	}
-	for i, a := range tr.actions {
-		l.jobs(job{id: ids[i], action: a})
+	for i, a := range actions {
+		l.dispatch(ids[i], a)
 	}
-	if l.observe != nil {
-		l.observe(tr)
+	if applied {
+		l.observe(actions, facts)
 	}
-	l.answer(batch)
+	committed := l.now()
+	for _, x := range batch {
+		if x.event != nil && !x.arrived.IsZero() {
+			l.metrics.eventDecision.Observe(committed.Sub(x.arrived).Seconds())
+		}
+	}
 	return nil
+}
+
+// observe updates what derives from a committed transition: estimates,
+// metrics, the status page.
+func (l *loop) observe(actions []queue.Action, facts queue.Facts) {
+	for _, f := range facts.Builds {
+		l.est.ObserveBuild(f)
+	}
+	l.metrics.observe(l.eng, actions, facts)
+	l.forecast = nil // the state changed
+	l.dirty = true
+	l.publish(false)
 }
 
 // answer publishes the status after ticks, and gives it to those who asked.
@@ -189,73 +231,54 @@ func (l *loop) answer(batch []input) {
 	var st Status
 	published := false
 	for _, x := range batch {
-		if !x.tick || l.tick == nil {
+		if !x.tick {
 			continue
 		}
 		if !published {
-			st, published = l.tick(), true
+			st, published = l.publish(true), true
 		}
 		if x.status != nil {
 			x.status <- st
 		}
 	}
-}
-
-// submit hands an input to the loop, unless ctx ends first.
-func submit(ctx context.Context, in chan<- input, x input) bool {
-	select {
-	case in <- x:
-		return true
-	case <-ctx.Done():
-		return false
+	if !published {
+		l.publish(false)
 	}
 }
 
-// describeAction names an action in logs.
-func describeAction(a queue.Action) string {
-	switch a := a.(type) {
-	case queue.Merge:
-		return fmt.Sprintf("merge item %d attempt %d (%d changes)", a.Item, a.Attempt, len(a.Changes))
-	case queue.StartBuild:
-		return fmt.Sprintf("start build of item %d attempt %d (change %s)", a.Item, a.Attempt, a.Change)
-	case queue.CancelBuild:
-		return fmt.Sprintf("cancel build of item %d attempt %d", a.Item, a.Attempt)
-	case queue.Report:
-		return fmt.Sprintf("report %s on change %s", a.Kind, a.Change)
-	case queue.Submit:
-		return fmt.Sprintf("submit change %s (item %d)", a.Change, a.Item)
-	case queue.Forget:
-		return fmt.Sprintf("forget item %d", a.Item)
+// publish renders the status for the page, and returns the latest. Unless
+// forced (ticks publish what was held back), it publishes at most every
+// 100ms, and at most every ten times as long as the last rendering took,
+// so a long queue's status never takes more than a tenth of the loop.
+func (l *loop) publish(force bool) Status {
+	now := l.now()
+	if force || (l.dirty && now.Sub(l.published) >= max(100*time.Millisecond, 10*l.rendering)) {
+		start := time.Now()
+		l.hub.publish(snapshot(l.eng, now, l.gerritURL, &l.est, l.forecastAsOf(now), l.notes))
+		l.published, l.dirty, l.rendering = now, false, time.Since(start)
 	}
-	return fmt.Sprintf("%T", a)
+	st, _, _, _ := l.hub.latest()
+	return st
 }
 
-// describeEvent names an event in logs.
-func describeEvent(ev queue.Event) string {
-	switch ev := ev.(type) {
-	case queue.ChangeEvent:
-		return fmt.Sprintf("%s on change %d (%d snapshots)", ev.Type, ev.Change, len(ev.Changes))
-	case queue.RefUpdated:
-		return fmt.Sprintf("ref-updated %s %s → %s", ev.Project, ev.Branch, ev.NewRev)
-	case queue.MergeCompleted:
-		if ev.Conflict != nil {
-			return fmt.Sprintf("merge of item %d attempt %d: conflict", ev.Item, ev.Attempt)
-		}
-		return fmt.Sprintf("merge of item %d attempt %d: done", ev.Item, ev.Attempt)
-	case queue.BuildStarted:
-		return fmt.Sprintf("build of item %d attempt %d started", ev.Item, ev.Attempt)
-	case queue.BuildCompleted:
-		return fmt.Sprintf("build of item %d attempt %d: %s", ev.Item, ev.Attempt, ev.Result)
-	case queue.SubmitCompleted:
-		return fmt.Sprintf("submit of item %d: merged=%v stale=%v", ev.Item, ev.Merged, ev.Stale)
+// forecastRefresh is how long a forecast of an unchanged state is shown:
+// as time passes, builds that run over their estimate push it back.
+const forecastRefresh = 5 * time.Second
+
+// forecastAsOf returns the forecast of the current state, run again when
+// the state changed or the last one is older than forecastRefresh.
+func (l *loop) forecastAsOf(now time.Time) map[queue.ItemID]time.Time {
+	if l.forecast == nil || now.Sub(l.forecastAt) >= forecastRefresh {
+		l.forecast, l.forecastAt = l.eng.Forecast(now, &l.est), now
 	}
-	return fmt.Sprintf("%T", ev)
+	return l.forecast
 }
 
-func describeActions(acts []queue.Action) []string {
-	out := make([]string, len(acts))
+// describe names actions in logs.
+func describe(acts []queue.Action) string {
+	s := make([]string, len(acts))
 	for i, a := range acts {
-		out[i] = describeAction(a)
+		s[i] = a.String()
 	}
-	return out
+	return strings.Join(s, "; ")
 }

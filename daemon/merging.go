@@ -27,8 +27,7 @@ type merging struct {
 	metrics *metrics
 }
 
-func (w *merging) perform(ctx context.Context, a queue.Action, attempt int) (queue.Event, error) {
-	m := a.(queue.Merge)
+func (w *merging) merge(ctx context.Context, m queue.Merge, attempt int) (queue.Event, error) {
 	req := merger.Request{Ref: speculativeRef(m.Pipeline, m.Item), Time: m.Time, Bases: map[string]string{}}
 	branch := map[string]string{}
 	for _, c := range m.Changes {
@@ -43,9 +42,7 @@ func (w *merging) perform(ctx context.Context, a queue.Action, attempt int) (que
 	}
 	start := time.Now()
 	res, err := w.m.Merge(ctx, req)
-	if w.metrics != nil {
-		w.metrics.mergeSeconds.Observe(time.Since(start).Seconds())
-	}
+	w.metrics.mergeSeconds.WithLabelValues(m.Pipeline).Observe(time.Since(start).Seconds())
 	var conflict *merger.ConflictError
 	switch {
 	case errors.As(err, &conflict):

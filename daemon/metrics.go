@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,14 +19,14 @@ type metrics struct {
 	buildsStarted   *prometheus.CounterVec
 	buildsCanceled  *prometheus.CounterVec
 	buildResults    *prometheus.CounterVec
-	resets          prometheus.Counter
+	resets          *prometheus.CounterVec
 	merged          *prometheus.CounterVec
-	mergeSeconds    prometheus.Histogram
+	mergeSeconds    *prometheus.HistogramVec
+	buildSeconds    *prometheus.HistogramVec
 	eventLag        prometheus.Histogram
+	eventDecision   prometheus.Histogram
 	approvalToMerge *prometheus.HistogramVec
 	actionRetries   *prometheus.CounterVec
-
-	lastResets int
 }
 
 func newMetrics() *metrics {
@@ -38,13 +37,16 @@ func newMetrics() *metrics {
 	m.buildsStarted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_builds_started_total", Help: "Builds started."}, []string{"pipeline"})
 	m.buildsCanceled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_builds_cancelled_total", Help: "Builds cancelled because their speculative state became invalid."}, []string{"pipeline"})
 	m.buildResults = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_build_results_total", Help: "Finished builds by result."}, []string{"pipeline", "result"})
-	m.resets = prometheus.NewCounter(prometheus.CounterOpts{Name: "gated_gate_resets_total", Help: "Items whose speculative state was invalidated and rebuilt."})
+	m.resets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_gate_resets_total", Help: "Items whose speculative state was invalidated and rebuilt."}, []string{"pipeline"})
 	m.merged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_changes_merged_total", Help: "Changes submitted by the gate."}, []string{"pipeline"})
-	m.mergeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_merge_seconds", Help: "Time to build a speculative state.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
+	m.mergeSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gated_merge_seconds", Help: "Time to build a speculative state.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"pipeline"})
+	m.buildSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gated_build_duration_seconds", Help: "Duration of finished builds whose start was seen, by result.", Buckets: prometheus.ExponentialBuckets(1, 2, 16)}, []string{"pipeline", "result"})
 	m.eventLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_event_lag_seconds", Help: "Time from a Gerrit event to its application by the gate loop.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)})
+	m.eventDecision = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gated_event_decision_seconds", Help: "Time from a Gerrit event's arrival at gated to the commit of what the gate decided on it (its actions are dispatched then).",
+		Buckets: []float64{.001, .0025, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .15, .25, .5, 1, 2.5, 5, 10, 30, 60}})
 	m.approvalToMerge = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gated_approval_to_merge_seconds", Help: "Time from enqueue to submit.", Buckets: prometheus.ExponentialBuckets(10, 2, 14)}, []string{"pipeline"})
 	m.actionRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_action_retries_total", Help: "Actions retried after a transient failure (Gerrit, Kubernetes, git unavailable)."}, []string{"worker"})
-	for _, c := range []prometheus.Collector{m.queueLength, m.window, m.buildsStarted, m.buildsCanceled, m.buildResults, m.resets, m.merged, m.mergeSeconds, m.eventLag, m.approvalToMerge, m.actionRetries,
+	for _, c := range []prometheus.Collector{m.queueLength, m.window, m.buildsStarted, m.buildsCanceled, m.buildResults, m.resets, m.merged, m.mergeSeconds, m.buildSeconds, m.eventLag, m.eventDecision, m.approvalToMerge, m.actionRetries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -55,10 +57,10 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// observe updates the metrics after a transition; it runs on the loop
-// goroutine. enqueued gives the enqueue time of items that merged.
-func (m *metrics) observe(eng *queue.Engine, tr transition, enqueued map[queue.ItemID]time.Time) {
-	for _, a := range tr.actions {
+// observe updates the metrics after a transition, from the actions it
+// decided and the facts the engine observed; it runs on the loop goroutine.
+func (m *metrics) observe(eng *queue.Engine, actions []queue.Action, facts queue.Facts) {
+	for _, a := range actions {
 		switch a := a.(type) {
 		case queue.StartBuild:
 			m.buildsStarted.WithLabelValues(a.Pipeline).Inc()
@@ -66,22 +68,19 @@ func (m *metrics) observe(eng *queue.Engine, tr transition, enqueued map[queue.I
 			m.buildsCanceled.WithLabelValues(a.Pipeline).Inc()
 		}
 	}
-	for _, r := range tr.records {
-		m.buildResults.WithLabelValues(r.Pipeline, string(r.Result)).Inc()
-	}
-	for _, ev := range tr.events {
-		if sc, ok := ev.(queue.SubmitCompleted); ok && sc.Merged {
-			if t, ok := enqueued[sc.Item]; ok {
-				m.merged.WithLabelValues("gate").Inc()
-				m.approvalToMerge.WithLabelValues("gate").Observe(tr.now.Sub(t).Seconds())
-			}
+	for _, f := range facts.Builds {
+		m.buildResults.WithLabelValues(f.Pipeline, string(f.Result)).Inc()
+		if !f.Started.IsZero() {
+			m.buildSeconds.WithLabelValues(f.Pipeline, string(f.Result)).Observe(f.Finished.Sub(f.Started).Seconds())
 		}
 	}
-	c := eng.Counters()
-	if d := c.Resets - m.lastResets; d > 0 {
-		m.resets.Add(float64(d))
+	for _, f := range facts.Merged {
+		m.merged.WithLabelValues(f.Pipeline).Inc()
+		m.approvalToMerge.WithLabelValues(f.Pipeline).Observe(f.MergedAt.Sub(f.EnqueuedAt).Seconds())
 	}
-	m.lastResets = c.Resets
+	for _, f := range facts.Resets {
+		m.resets.WithLabelValues(f.Pipeline).Inc()
+	}
 	m.queueLength.Reset()
 	m.window.Reset()
 	for _, p := range eng.State().Pipelines {

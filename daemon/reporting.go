@@ -21,16 +21,6 @@ type reporting struct {
 	publicURL string
 }
 
-func (w *reporting) perform(ctx context.Context, a queue.Action, _ int) (queue.Event, error) {
-	switch a := a.(type) {
-	case queue.Report:
-		return nil, w.report(ctx, a)
-	case queue.Submit:
-		return w.submit(ctx, a)
-	}
-	return nil, fmt.Errorf("reporter: unexpected action %T", a)
-}
-
 // report votes and comments. Gerrit refusing the review for good (the
 // change is gone, the label does not exist) is logged and dropped: retrying
 // would not help and must not block the reports behind it.

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"gated.dev/gated/gerrit"
+	"gated.dev/gated/merger"
 	"gated.dev/gated/queue"
 	"gated.dev/gated/scheduler"
 )
@@ -19,38 +19,24 @@ import (
 const shutdownGrace = 10 * time.Second
 
 // Run runs the daemon until ctx ends or the state cannot be written: it
-// replays the outbox (actions decided before a restart), starts the gate
-// loop, the workers, the intake of Gerrit events, the executor's watch and
-// the periodic reconcile with Gerrit.
+// recovers (the outbox, the executor's builds), starts the gate loop, the
+// workers, the intake of Gerrit events, the executor's watch and the
+// periodic reconcile with Gerrit.
 func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, p := range d.pools {
-		p.run(ctx, &wg)
-	}
-	inbox, err := d.db.Inbox()
+	first, err := d.recover(ctx)
 	if err != nil {
 		return err
 	}
-	d.work.Add(int64(len(inbox))) // events received before a restart
-	starting, err := d.replayOutbox(ctx)
-	if err != nil {
-		return err
-	}
-	lost, err := d.lostBuilds(ctx, starting)
-	if err != nil {
-		return err
-	}
-	d.publish(true) // before the loop owns the engine: the reconcile reads it
-	d.work.Add(1)   // the first reconcile; see reconcileLoop
 	loopErr := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		loopErr <- d.loop.run(ctx)
-	}()
-	d.background(ctx, &wg, func(ctx context.Context) { d.intake.run(ctx) })
+	d.background(ctx, &wg, func(ctx context.Context) { loopErr <- d.loop.run(ctx) })
+	// The recovery's inputs go first, before any worker answers: the
+	// inventory must be applied before a new build can start.
+	d.mail.post(ctx, first...)
+	d.work.run(ctx, &wg)
+	d.background(ctx, &wg, d.intake.run)
 	d.background(ctx, &wg, func(ctx context.Context) {
 		if err := d.exec.Run(ctx, func(u scheduler.Update) { d.onUpdate(ctx, u) }); err != nil && ctx.Err() == nil {
 			d.log.Error("the executor's watch stopped", "error", err)
@@ -59,15 +45,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if st := d.cfg.Gerrit.Stream; st != nil {
 		d.background(ctx, &wg, func(ctx context.Context) { d.streamEvents(ctx, st) })
 	}
+	d.mail.expect(1) // the first reconcile, which reconcileLoop settles
 	d.background(ctx, &wg, d.reconcileLoop)
 	d.background(ctx, &wg, d.tickLoop)
 	d.background(ctx, &wg, d.pruneLoop)
 	d.ready.Store(true)
 	d.log.Info("gated is running", "status", d.cfg.PublicURL, "executor", d.cfg.Executor.Kind, "projects", len(d.cfg.Projects))
-
-	for _, x := range lost { // now that the loop runs to take them
-		d.send(ctx, x)
-	}
 	select {
 	case <-ctx.Done():
 	case err = <-loopErr:
@@ -95,45 +78,60 @@ func (d *Daemon) background(ctx context.Context, wg *sync.WaitGroup, f func(cont
 	}()
 }
 
-// replayOutbox hands the workers every action decided and not finished
-// before the daemon stopped. Actions are idempotent, so one performed just
-// before a crash does no harm when performed again.
-//
-// It returns the builds the outbox still starts.
-func (d *Daemon) replayOutbox(ctx context.Context) (map[string]bool, error) {
+// recover hands the workers every action decided and not finished before
+// the daemon stopped (actions are idempotent, so one performed just before
+// a crash does no harm when performed again), and returns the loop's first
+// inputs: the unreadable outbox entries to drop, and the executor's
+// inventory, with the builds the outbox is about to start, from which the
+// engine tells which builds were lost.
+func (d *Daemon) recover(ctx context.Context) ([]input, error) {
+	inbox, err := d.db.Inbox()
+	if err != nil {
+		return nil, err
+	}
+	d.mail.expect(len(inbox)) // events received before a restart
 	entries, err := d.db.Outbox()
 	if err != nil {
 		return nil, err
 	}
-	starting := map[string]bool{}
+	var (
+		first  []input
+		listed queue.BuildsListed
+	)
 	for _, e := range entries {
 		a, err := queue.UnmarshalAction(e.Data)
 		if err != nil {
 			d.log.Error("dropping an unreadable action from the outbox", "outbox", e.ID, "error", err)
-			d.send(ctx, input{done: e.ID})
+			d.mail.expect(1)
+			first = append(first, input{done: e.ID})
 			continue
 		}
 		if sb, ok := a.(queue.StartBuild); ok {
-			starting[scheduler.BuildName(sb.Pipeline, sb.Item.String(), sb.Attempt)] = true
+			listed.Builds = append(listed.Builds, queue.BuildRef{Pipeline: sb.Pipeline, Item: sb.Item, Attempt: sb.Attempt})
 		}
-		d.dispatch(job{id: e.ID, action: a})
+		d.loop.dispatch(e.ID, a)
 	}
 	if len(entries) > 0 {
 		d.log.Info("replaying actions decided before the restart", "actions", len(entries))
 	}
-	return starting, nil
+	builds, err := d.listBuilds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range builds {
+		if ref, err := buildRef(b); err == nil {
+			listed.Builds = append(listed.Builds, ref)
+		}
+	}
+	return append(first, input{event: listed}), nil
 }
 
-// lostBuilds finds the items whose build the executor no longer has (its
-// workflow was deleted, or the simulated executor died with the previous
-// process) and returns their builds' end as errors, so that they run again.
-// It runs before the loop starts: the engine is still ours to read.
-func (d *Daemon) lostBuilds(ctx context.Context, starting map[string]bool) ([]input, error) {
-	var builds []scheduler.Update
+// listBuilds asks the executor for every build it has, until it answers.
+func (d *Daemon) listBuilds(ctx context.Context) ([]scheduler.Update, error) {
 	for attempt := 0; ; attempt++ {
-		var err error
-		if builds, err = d.exec.List(ctx); err == nil {
-			break
+		builds, err := d.exec.List(ctx)
+		if err == nil {
+			return builds, nil
 		}
 		wait := backoff{min: time.Second, max: 30 * time.Second}.delay(attempt)
 		d.log.Warn("cannot list the builds at start; retrying", "error", err, "retry_in", wait.Round(time.Millisecond))
@@ -143,25 +141,6 @@ func (d *Daemon) lostBuilds(ctx context.Context, starting map[string]bool) ([]in
 		case <-time.After(wait):
 		}
 	}
-	var lost []input
-	have := map[string]bool{}
-	for _, b := range builds {
-		have[b.Name] = true
-	}
-	for _, p := range d.eng.State().Pipelines {
-		for _, q := range p.Queues {
-			for _, it := range q.Items {
-				name := scheduler.BuildName(p.Name, it.ID.String(), it.Attempt)
-				if it.Phase != queue.PhaseBuilding || have[name] || starting[name] {
-					continue
-				}
-				d.log.Warn("the build of an item is gone; running it again", "item", it.ID, "change", it.Change.String(), "build", name)
-				lost = append(lost, input{event: queue.BuildCompleted{Item: it.ID, Attempt: it.Attempt, Result: queue.ResultLost,
-					Message: "the build disappeared while gated was down"}})
-			}
-		}
-	}
-	return lost, nil
 }
 
 // onUpdate turns an executor's update into an event for the loop.
@@ -171,7 +150,7 @@ func (d *Daemon) onUpdate(ctx context.Context, u scheduler.Update) {
 		d.log.Debug("ignoring a build that is not gated's", "build", u.Name, "error", err)
 		return
 	}
-	d.send(ctx, input{event: ev})
+	d.mail.post(ctx, input{event: ev})
 }
 
 // streamEvents reads `gerrit stream-events` over SSH, reconnecting with
@@ -184,22 +163,23 @@ func (d *Daemon) streamEvents(ctx context.Context, st *StreamConfig) {
 	err := gerrit.StreamEvents(ctx, gerrit.StreamConfig{
 		Addr: net.JoinHostPort(st.Host, strconv.Itoa(port)), User: st.User,
 		KeyFile: st.KeyFile, KnownHostsFile: st.KnownHostsFile, Logger: d.log.With("component", "stream-events"),
-	}, d.sink)
+	}, d.Deliver)
 	if err != nil && ctx.Err() == nil {
 		d.log.Error("stream-events stopped; events come from the webhook and the reconcile only", "error", err)
 	}
 }
 
 // reconcileLoop re-reads from Gerrit the changes the gate holds and the
-// approved ones, at start and then periodically.
+// approved ones, at start and then periodically. Each run counts as work
+// (see Idle); the first is counted by Run, before the daemon is ready.
 func (d *Daemon) reconcileLoop(ctx context.Context) {
 	interval := time.Duration(d.cfg.Gerrit.ReconcileInterval)
 	for first := true; ; first = false {
 		if !first {
-			d.work.Add(1)
+			d.mail.expect(1)
 		}
 		err := d.intake.reconcile(ctx, d.cfg.Gerrit.ReconcileQuery, d.heldChanges)
-		d.work.Add(-1)
+		d.mail.settle(1)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("reconcile with Gerrit incomplete; next try later", "error", err, "next_in", interval)
 		}
@@ -214,9 +194,12 @@ func (d *Daemon) reconcileLoop(ctx context.Context) {
 	}
 }
 
-// heldChanges are the changes in any pipeline, from the latest status.
-func (d *Daemon) heldChanges() []int {
-	st, _, _, _ := d.hub.latest()
+// heldChanges are the changes in any pipeline, as the loop has them now.
+func (d *Daemon) heldChanges(ctx context.Context) ([]int, error) {
+	st, err := d.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []int
 	for _, p := range st.Pipelines {
 		for _, q := range p.Queues {
@@ -225,7 +208,7 @@ func (d *Daemon) heldChanges() []int {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // tickLoop keeps the status page's clocks moving and publishes what the
@@ -238,7 +221,7 @@ func (d *Daemon) tickLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			submit(ctx, d.in, input{tick: true}) // not counted: see Idle
+			d.mail.post(ctx, input{tick: true})
 		}
 	}
 }
@@ -269,27 +252,24 @@ func (d *Daemon) pruneLoop(ctx context.Context) {
 	}
 }
 
-// Idle reports whether nothing is in flight: no event waiting, no action
-// unfinished, no answer unconsumed. Builds that run (in the executor) do
-// not count.
-func (d *Daemon) Idle() bool { return d.ready.Load() && d.work.Load() == 0 }
-
-// Close releases the state file. Call it after Run returned.
-func (d *Daemon) Close() error { return d.db.Close() }
-
-// Handler serves gated's HTTP endpoints.
-func (d *Daemon) Handler() http.Handler { return d.mux }
-
 func (d *Daemon) setupMux() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", statusHandler(d.hub))
 	mux.Handle("GET /api/status", apiStatusHandler(d.hub))
 	mux.Handle("GET /api/events", eventsHandler(d.hub, 250*time.Millisecond))
-	mux.Handle("/git/", d.merger.Handler())
+	pg := &pages{db: d.db, hub: d.hub, publicURL: d.cfg.PublicURL, gerritURL: d.loop.gerritURL}
+	pg.steps, _ = d.exec.(stepper)
+	mux.HandleFunc("GET /api/builds", pg.apiBuilds)
+	mux.HandleFunc("GET /builds", pg.builds)
+	mux.HandleFunc("GET /build/{name}", pg.build)
+	mux.HandleFunc("GET /change/{number}", pg.change)
+	mux.Handle("/git/", d.merger.GitServer(merger.GitServer{Authorize: func(project, user, password string) error {
+		return d.gitKey.Verify(project, user, password, d.now())
+	}}))
 	mux.Handle("GET /metrics", d.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !d.ready.Load() {
+		if !d.Ready() {
 			http.Error(w, "starting or stopping", http.StatusServiceUnavailable)
 			return
 		}
@@ -304,6 +284,3 @@ func (d *Daemon) setupMux() {
 	}
 	d.mux = mux
 }
-
-// ErrStopped is returned by operations on a stopped daemon.
-var ErrStopped = errors.New("gated is stopped")

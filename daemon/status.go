@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"sort"
 	"sync"
 	"time"
 
@@ -38,14 +37,19 @@ type QueueStatus struct {
 type ItemStatus struct {
 	ID     queue.ItemID    `json:"id"`
 	Change queue.ChangeRef `json:"change"`
-	// ChangeURL links to the change in Gerrit.
+	// Subject and Owner are the change's, as Gerrit gave them.
+	Subject string `json:"subject,omitempty"`
+	Owner   string `json:"owner,omitempty"`
+	// ChangeURL links to the change in Gerrit; gated's own page of the
+	// change is change/<number>, relative to gated's URL.
 	ChangeURL string `json:"change_url"`
 	// Ahead is the item whose state this one builds on (0: the branch tip).
 	Ahead queue.ItemID `json:"ahead,omitempty"`
 	// Active is true inside the window.
 	Active bool        `json:"active"`
 	Phase  queue.Phase `json:"phase"`
-	// State is the speculative state: the changes merged, in order.
+	// State is the speculative state: the changes merged, in order; empty
+	// for an item waiting outside the window, which has none yet.
 	State []queue.ChangeRef `json:"state"`
 	// Probe is set while the state is a probe: the item's change (with
 	// those of its group) built on the branch tip, never submitted.
@@ -56,8 +60,15 @@ type ItemStatus struct {
 	Resets     int       `json:"resets,omitempty"`
 	EnqueuedAt time.Time `json:"enqueued_at"`
 	// Waiting is how long the item has been in the pipeline, in seconds.
-	Waiting float64      `json:"waiting_seconds"`
-	Build   *BuildStatus `json:"build,omitempty"`
+	Waiting float64 `json:"waiting_seconds"`
+	// ExpectedMerge is when the change is expected to merge (dependent
+	// pipelines): the queue run forward over the estimated durations of
+	// builds, merges and submits, all passing. Absent when it will not
+	// merge, or when a build it waits on has no estimate yet.
+	ExpectedMerge *time.Time `json:"expected_merge,omitempty"`
+	// ExpectedIn is ExpectedMerge - Generated, in seconds.
+	ExpectedIn float64      `json:"expected_merge_in_seconds,omitempty"`
+	Build      *BuildStatus `json:"build,omitempty"`
 	// Failure says why the item is failing.
 	Failure *queue.Failure `json:"failure,omitempty"`
 	// Note is a transient problem a worker is retrying (Gerrit or
@@ -67,8 +78,11 @@ type ItemStatus struct {
 
 // BuildStatus is an item's current build.
 type BuildStatus struct {
-	Name    string    `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
+	// URL is the build's page in the Argo UI, where one is configured;
+	// gated's own page of the build is Page, relative to gated's URL.
 	URL     string    `json:"url,omitempty"`
+	Page    string    `json:"page,omitempty"`
 	Started time.Time `json:"started,omitzero"`
 	Elapsed float64   `json:"elapsed_seconds,omitempty"`
 	// Estimate is the expected duration from recent successful builds of
@@ -78,41 +92,8 @@ type BuildStatus struct {
 	Message  string       `json:"message,omitempty"`
 }
 
-// estimates keeps recent successful build durations per pipeline and
-// project.
-type estimates struct {
-	durations map[string][]time.Duration
-}
-
-const estimateSamples = 10
-
-func (e *estimates) add(r BuildRecord) {
-	if r.Result != queue.ResultSuccess || r.Started.IsZero() {
-		return
-	}
-	if e.durations == nil {
-		e.durations = map[string][]time.Duration{}
-	}
-	k := r.Pipeline + "\x00" + r.Project
-	d := append(e.durations[k], r.Finished.Sub(r.Started))
-	if len(d) > estimateSamples {
-		d = d[len(d)-estimateSamples:]
-	}
-	e.durations[k] = d
-}
-
-func (e *estimates) of(pipeline, project string) time.Duration {
-	d := e.durations[pipeline+"\x00"+project]
-	if len(d) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
 // snapshot renders the engine's state. It runs on the loop goroutine.
-func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *estimates, notes map[queue.ItemID]string) Status {
+func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Estimates, forecast map[queue.ItemID]time.Time, notes map[queue.ItemID]string) Status {
 	cfg := eng.Config()
 	managers := map[string]queue.Manager{}
 	for _, p := range cfg.Pipelines {
@@ -127,16 +108,28 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *estimates
 			}
 			qs := QueueStatus{Name: q.Name, Window: q.Window, Items: []ItemStatus{}}
 			for i, it := range q.Items {
+				active := managers[p.Name] == queue.Independent || q.Window == 0 || i < q.Window
 				is := ItemStatus{
-					ID: it.ID, Change: it.Change, ChangeURL: changeURL(gerritURL, it.Change),
-					Ahead: it.Ahead, Active: managers[p.Name] == queue.Independent || q.Window == 0 || i < q.Window,
-					Phase: it.Phase, State: eng.Chain(it.ID), Attempt: it.Attempt, Resets: it.Resets,
+					ID: it.ID, Change: it.Change, Subject: it.Subject, Owner: it.Owner, ChangeURL: changeURL(gerritURL, it.Change),
+					Ahead: it.Ahead, Active: active, Phase: it.Phase, Attempt: it.Attempt, Resets: it.Resets,
 					EnqueuedAt: it.EnqueuedAt, Waiting: now.Sub(it.EnqueuedAt).Seconds(),
 					Failure: it.Failure, Note: notes[it.ID], Probe: it.Probe, Cleared: it.Cleared,
 				}
+				if active || it.Phase != queue.PhaseWaiting {
+					// Outside the window an item has no state yet (and
+					// listing the planned one is quadratic in the queue).
+					is.State = eng.Chain(it.ID)
+				}
+				if at, ok := forecast[it.ID]; ok {
+					is.ExpectedMerge, is.ExpectedIn = &at, max(at.Sub(now).Seconds(), 0)
+				}
 				if b := it.Build; b != nil {
+					estimate, _ := est.Build(p.Name, it.Change.Project)
 					bs := &BuildStatus{Name: b.Name, URL: b.URL, Started: b.Started, Links: b.Links, Message: b.Message,
-						Estimate: est.of(p.Name, it.Change.Project).Seconds()}
+						Estimate: estimate.Seconds()}
+					if b.Name != "" {
+						bs.Page = "build/" + url.PathEscape(b.Name)
+					}
 					if !b.Started.IsZero() && it.Phase == queue.PhaseBuilding {
 						bs.Elapsed = now.Sub(b.Started).Seconds()
 					}

@@ -1,20 +1,14 @@
 package daemon
 
 import (
-	"embed"
 	"fmt"
-	"html/template"
 	"net/http"
 	"time"
 )
 
-//go:embed web/status.html
-var webFiles embed.FS
-
-var statusPage = template.Must(template.ParseFS(webFiles, "web/status.html"))
-
 // statusHandler serves the status page: rendered on the server (so it works
-// without JavaScript), then kept live by the script over /api/events.
+// without JavaScript, filter included), then kept live by the script over
+// /api/events.
 func statusHandler(h *hub) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
@@ -22,12 +16,7 @@ func statusHandler(h *hub) http.HandlerFunc {
 			return
 		}
 		st, _, _, _ := h.latest()
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if err := statusPage.Execute(w, st); err != nil {
-			http.Error(w, "render status: "+err.Error(), http.StatusInternalServerError)
-		}
+		render(w, http.StatusOK, "status.html", statusPage{Status: st, Filter: r.URL.Query().Get("q")})
 	}
 }
 

@@ -11,15 +11,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	argoconfig "github.com/argoproj/argo-workflows/v3/config"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	psaapi "k8s.io/pod-security-admission/api"
+	psapolicy "k8s.io/pod-security-admission/policy"
 	"sigs.k8s.io/yaml"
 
 	"gated.dev/gated/daemon"
+	"gated.dev/gated/scheduler"
 )
 
 // kustomization is the part of kustomize's Kustomization the tests check.
@@ -313,5 +319,126 @@ func TestWebhooksConfig(t *testing.T) {
 		if !slices.Contains(values["event"], ev) {
 			t.Errorf("event %s is not sent", ev)
 		}
+	}
+}
+
+// Build namespaces enforce Pod Security (a second layer under gated's own
+// check), at a level the example workflow meets with gated's policy set to
+// the same level.
+func TestBuildNamespacesEnforcePodSecurity(t *testing.T) {
+	all := manifests(t)
+	example, err := os.ReadFile("examples/argo-workflow.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for path, objs := range all {
+		if !strings.HasPrefix(path, "projects/") {
+			continue
+		}
+		for _, obj := range objs {
+			ns, ok := obj.(*corev1.Namespace)
+			if !ok {
+				continue
+			}
+			found++
+			level := ns.Labels["pod-security.kubernetes.io/enforce"]
+			if level != "baseline" && level != "restricted" {
+				t.Errorf("%s: namespace %s enforces Pod Security %q; want baseline or restricted", path, ns.Name, level)
+				continue
+			}
+			p := scheduler.Policy{MaxDeadline: time.Hour, MaxParallelism: 10, PodSecurity: level}
+			if _, err := p.Check(example, ns.Name, false); err != nil {
+				t.Errorf("the example workflow fails %s's level %s: %v", ns.Name, level, err)
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no build namespace under projects/")
+	}
+}
+
+// gated may read nothing cluster-wide but the ClusterWorkflowTemplates
+// named in its role (those an administrator allowed workflows to refer to).
+func TestGatedReadsOnlyNamedClusterTemplates(t *testing.T) {
+	all := manifests(t)
+	roles := map[string]*rbacv1.ClusterRole{}
+	var bindings []*rbacv1.ClusterRoleBinding
+	for _, objs := range all {
+		for _, obj := range objs {
+			switch o := obj.(type) {
+			case *rbacv1.ClusterRole:
+				roles[o.Name] = o
+			case *rbacv1.ClusterRoleBinding:
+				bindings = append(bindings, o)
+			}
+		}
+	}
+	for _, b := range bindings {
+		for _, s := range b.Subjects {
+			if s.Kind != "ServiceAccount" || s.Name != "gated" {
+				continue
+			}
+			role := roles[b.RoleRef.Name]
+			if role == nil {
+				t.Errorf("binding %s: no ClusterRole %s", b.Name, b.RoleRef.Name)
+				continue
+			}
+			for _, r := range role.Rules {
+				if !slices.Equal(r.Resources, []string{"clusterworkflowtemplates"}) || !slices.Equal(r.Verbs, []string{"get"}) || len(r.ResourceNames) == 0 {
+					t.Errorf("ClusterRole %s lets gated %v %v (names %v); want get on named clusterworkflowtemplates only", role.Name, r.Verbs, r.Resources, r.ResourceNames)
+				}
+			}
+		}
+	}
+}
+
+// The example controller configuration decodes as Argo's, does not turn
+// on template referencing (which would fail every inline workflow), and
+// makes Argo's own containers meet the restricted standard.
+func TestControllerConfig(t *testing.T) {
+	cm := only[*corev1.ConfigMap](t, manifests(t), "examples/workflow-controller-configmap.yaml")
+	fields := map[string]any{}
+	for k, v := range cm.Data {
+		var value any
+		if err := yaml.Unmarshal([]byte(v), &value); err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		fields[k] = value
+	}
+	doc, err := yaml.Marshal(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg argoconfig.Config
+	if err := yaml.UnmarshalStrict(doc, &cfg); err != nil {
+		t.Fatalf("not Argo's configuration: %v", err)
+	}
+	if cfg.WorkflowRestrictions.MustUseReference() {
+		t.Error("templateReferencing is set: the controller would fail every inline workflow")
+	}
+	if cfg.Executor == nil || cfg.Executor.SecurityContext == nil {
+		t.Fatal("no executor securityContext")
+	}
+	ev, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := corev1.PodSpec{Containers: []corev1.Container{{Name: "wait", Image: "argoexec", SecurityContext: cfg.Executor.SecurityContext}}}
+	res := psapolicy.AggregateCheckResults(ev.EvaluatePod(psaapi.LevelVersion{Level: psaapi.LevelRestricted, Version: psaapi.LatestVersion()}, &metav1.ObjectMeta{}, &pod))
+	if !res.Allowed {
+		t.Errorf("Argo's containers fail the restricted standard: %s", res.ForbiddenDetail())
+	}
+}
+
+// Outputs are stored under the prefix gated keeps artifacts in.
+func TestArtifactKeysAreUnderTheBuildsPrefix(t *testing.T) {
+	cm := only[*corev1.ConfigMap](t, manifests(t), "projects/example/artifact-repositories.yaml")
+	var repo wfv1.ArtifactRepository
+	if err := yaml.UnmarshalStrict([]byte(cm.Data[cm.Annotations["workflows.argoproj.io/default-artifact-repository"]]), &repo); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(repo.S3.KeyFormat, scheduler.ArtifactKeyPrefix) {
+		t.Errorf("keyFormat %q is outside the builds' prefix %q", repo.S3.KeyFormat, scheduler.ArtifactKeyPrefix)
 	}
 }

@@ -56,6 +56,8 @@ type Client struct {
 	api      *gogerrit.Client
 	http     *http.Client
 	base     *url.URL
+	user     string
+	password string
 	pageSize int
 	log      *slog.Logger
 }
@@ -94,7 +96,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if pageSize <= 0 {
 		pageSize = 500
 	}
-	return &Client{api: api, http: hc, base: base, pageSize: pageSize, log: log}, nil
+	return &Client{api: api, http: hc, base: base, user: cfg.User, password: password, pageSize: pageSize, log: log}, nil
 }
 
 func (cfg Config) password() (string, error) {
@@ -132,10 +134,17 @@ func (cfg Config) password() (string, error) {
 	return cfg.Password, nil
 }
 
-// URL is Gerrit's web URL, as configured (with a trailing slash).
-func (c *Client) URL() *url.URL {
+// GitRemote is the URL of a project's repository in Gerrit for git over
+// HTTP: the authenticated /a/ path with the account's HTTP password, or the
+// anonymous one. It holds the password: never log it.
+func (c *Client) GitRemote(project string) string {
 	u := *c.base
-	return &u
+	if c.user != "" && c.password != "" {
+		u.User = url.UserPassword(c.user, c.password)
+		u.Path += "a/"
+	}
+	u.Path += project
+	return u.String()
 }
 
 // APIError is a refusal by Gerrit: a status outside 2xx, with the text

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -623,5 +624,32 @@ func TestAnonymousClientReads(t *testing.T) {
 	var se *SubmitError
 	if !errors.As(err, &se) || se.StatusCode != 403 {
 		t.Errorf("anonymous submit: %v, want 403", err)
+	}
+}
+
+// TestGitRemoteFetchesPatchsets checks, with the real git, that the remote
+// the merger is given reaches the project with gated's credentials (the
+// authenticated /a/ path) and without (anonymous).
+func TestGitRemoteFetchesPatchsets(t *testing.T) {
+	s := sim(t)
+	n := upload(t, s, gerrittest.Upload{})
+	for _, tc := range []struct {
+		name string
+		c    *Client
+		auth bool
+	}{
+		{"authenticated", client(t, s), true},
+		{"anonymous", client(t, s, func(c *Config) { c.User, c.Password = "", "" }), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			remote := tc.c.GitRemote("org/proj")
+			if got := strings.Contains(remote, "/a/org/proj"); got != tc.auth {
+				t.Errorf("remote %s: authenticated path %v, want %v", remote, got, tc.auth)
+			}
+			out, err := exec.Command("git", "ls-remote", remote, ChangeRef(n, 1)).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), ChangeRef(n, 1)) {
+				t.Errorf("git ls-remote %s: %v: %s", ChangeRef(n, 1), err, out)
+			}
+		})
 	}
 }

@@ -4,85 +4,86 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"time"
 )
 
-// ReconcileConfig says how gated looks for changes that events may have
-// missed.
-type ReconcileConfig struct {
+// Reconcile says which changes a reconcile reads: so that a missed event
+// never strands a change, the daemon periodically re-reads the changes the
+// gate may act on and the changes it holds.
+type Reconcile struct {
 	// Query selects the changes the gate may act on, e.g.
 	// "status:open label:Workflow=1".
 	Query string
-	// Interval is the time between runs; default 5 minutes.
-	Interval time.Duration
+	// Project, if set, keeps the found changes of the projects it accepts
+	// (before their closures are read).
+	Project func(name string) bool
+	// Also are more changes to read (the changes the gate holds).
+	Also []int
 	// ClosureLimit bounds the closure of each change (see Closure).
 	ClosureLimit int
-	// Trigger, if set, starts a run at once whenever it receives, e.g.
-	// after stream-events reconnected or sent dropped-output.
-	Trigger <-chan struct{}
+	// Now is the clock that dates each read for fn; default time.Now.
+	Now func() time.Time
 }
 
-// Reconcile runs ReconcileOnce at once, then every Interval and whenever
-// triggered, until ctx is done; it then returns ctx.Err(). A failed run is
-// logged and the next one tries again. So a missed event never strands a
-// change: the gate sees it at the next run at the latest.
-func (c *Client) Reconcile(ctx context.Context, cfg ReconcileConfig, fn func(context.Context, []Change) error) error {
-	if cfg.Query == "" {
-		return errors.New("reconcile: no query")
+// Reconcile reads the closure (see Closure) of every change r selects and
+// hands each to fn, the change first, with the time its read began, lowest change number first: Gerrit
+// lists the most recently updated first, and older changes were most
+// likely approved first. Changes Gerrit no longer shows are skipped, and
+// so are changes it refuses to show (a 4xx), with an error. When Gerrit
+// cannot serve a change now (a 5xx, 429 or a network error, once the
+// client's retries are spent), the run stops there, so that no change
+// overtakes an older one; the next run starts again from the oldest. The
+// errors are returned together.
+func (c *Client) Reconcile(ctx context.Context, r Reconcile, fn func(ctx context.Context, closure []Change, readAt time.Time) error) error {
+	if r.Now == nil {
+		r.Now = time.Now
 	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = 5 * time.Minute
-	}
-	run := func() {
-		if err := c.ReconcileOnce(ctx, cfg.Query, cfg.ClosureLimit, fn); err != nil && ctx.Err() == nil {
-			c.log.Warn("reconcile with gerrit failed; trying again at the next run", "query", cfg.Query, "next", cfg.Interval, "err", err)
-		}
-	}
-	run()
-	tick := time.NewTicker(cfg.Interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-			run()
-		case <-cfg.Trigger:
-			run()
-		}
-	}
-}
-
-// ReconcileOnce runs the query and hands fn the closure of each change it
-// finds (see Closure), the change first. A change that was part of an
-// earlier closure of the same run is not read again. Failures of single
-// changes do not stop the run; they are returned together.
-func (c *Client) ReconcileOnce(ctx context.Context, query string, closureLimit int, fn func(context.Context, []Change) error) error {
-	infos, err := c.query(ctx, query, nil)
+	found, err := c.Query(ctx, r.Query)
 	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
+		return fmt.Errorf("reconcile query %q: %w", r.Query, err)
 	}
-	done := map[int]bool{}
-	var errs []error
-	for _, info := range infos {
-		if done[info.Number] {
-			continue
+	var nums []int
+	for _, ch := range found {
+		if r.Project == nil || r.Project(ch.Project) {
+			nums = append(nums, ch.Number)
 		}
-		closure, err := c.Closure(ctx, info.Number, closureLimit)
+	}
+	nums = append(nums, r.Also...)
+	slices.Sort(nums)
+	nums = slices.Compact(nums)
+	var errs []error
+	for _, n := range nums {
+		readAt := r.Now()
+		closure, err := c.Closure(ctx, n, r.ClosureLimit)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("reconcile change %d: %w", info.Number, err))
+		if IsNotFound(err) {
 			continue
 		}
-		for _, ch := range closure {
-			done[ch.Number] = true
+		if err != nil {
+			errs = append(errs, fmt.Errorf("change %d: %w", n, err))
+			if unavailable(err) {
+				break
+			}
+			continue
 		}
-		if err := fn(ctx, closure); err != nil {
-			errs = append(errs, fmt.Errorf("reconcile change %d: %w", info.Number, err))
+		if err := fn(ctx, closure, readAt); err != nil {
+			errs = append(errs, fmt.Errorf("change %d: %w", n, err))
 		}
 	}
-	c.log.Debug("reconciled with gerrit", "query", query, "changes", len(infos), "errors", len(errs))
+	c.log.Debug("reconciled with gerrit", "query", r.Query, "changes", len(nums), "errors", len(errs))
 	return errors.Join(errs...)
+}
+
+// unavailable reports whether an error says Gerrit cannot answer now, as
+// opposed to refusing the request for good.
+func unavailable(err error) bool {
+	var api *APIError
+	if !errors.As(err, &api) {
+		return true
+	}
+	return api.StatusCode >= 500 || api.StatusCode == http.StatusTooManyRequests
 }

@@ -10,7 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
+	"time"
 )
 
 // Headers and parameter that authenticate a webhook request. Gerrit's
@@ -32,12 +34,20 @@ const (
 // are a few tens of KiB.
 const DefaultMaxWebhookBody = 1 << 20
 
+// DefaultWebhookBodyTimeout bounds reading a webhook body when
+// WebhookConfig sets no timeout: Gerrit sends an event in one write.
+const DefaultWebhookBodyTimeout = 10 * time.Second
+
 // WebhookConfig configures the webhook endpoint.
 type WebhookConfig struct {
 	// Secret authenticates requests; it must not be empty.
 	Secret string
 	// MaxBody bounds the body; default DefaultMaxWebhookBody.
 	MaxBody int64
+	// BodyTimeout bounds reading the body; default
+	// DefaultWebhookBodyTimeout. A client that sends it slower gets 408
+	// and its connection is closed.
+	BodyTimeout time.Duration
 	// Logger receives the endpoint's logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -57,6 +67,9 @@ func NewWebhookHandler(cfg WebhookConfig, sink Sink) (http.Handler, error) {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxWebhookBody
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultWebhookBodyTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -83,10 +96,18 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
 	}
+	// The deadline stays after a failure: the server must not wait for
+	// the rest of a late body.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBody+1))
 	if err != nil {
-		log.Warn("webhook request body could not be read; the event is not taken", "err", err)
-		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+		status := http.StatusBadRequest
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			status = http.StatusRequestTimeout
+		}
+		log.Warn("webhook request body could not be read in time; the event is not taken", "err", err, "timeout", h.cfg.BodyTimeout)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "reading body: "+err.Error(), status)
 		return
 	}
 	if int64(len(body)) > h.cfg.MaxBody {

@@ -1,16 +1,21 @@
 package gerrit
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // syncBuffer is a log destination safe for concurrent writers.
@@ -152,4 +157,51 @@ func FuzzWebhookBody(f *testing.F) {
 			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body)
 		}
 	})
+}
+
+// A client that sends its body slowly is cut off after the body timeout:
+// it holds no connection, nor a goroutine, for longer.
+func TestWebhookBodyTimeout(t *testing.T) {
+	log, logs := testLogger()
+	h, err := NewWebhookHandler(WebhookConfig{Secret: webhookSecret, BodyTimeout: 300 * time.Millisecond, Logger: log}, func(context.Context, Event) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /gerrit/events HTTP/1.1\r\nHost: gated\r\n%s: %s\r\nContent-Length: 1000\r\n\r\n{", SecretHeader, webhookSecret)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // a byte every 100ms, for ever
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				return
+			}
+		}
+	}()
+	began := time.Now()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("the connection stayed open: %v", err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout || time.Since(began) > 2*time.Second {
+		t.Errorf("got %s after %s; want 408 after the 300ms timeout", resp.Status, time.Since(began))
+	}
+	if !strings.Contains(logs.String(), "could not be read in time") {
+		t.Errorf("nothing logged: %s", logs)
+	}
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,8 +22,14 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem ./merger/
 //
-// They compare gated's merger with the way Zuul's merger works, the git
-// porcelain in a work tree, in the same run.
+// They compare gated's merger with git doing the same merges, in the same
+// run: the porcelain in a work tree as Zuul's merger uses it, and the
+// modern plumbing in a bare repository (merge-tree --write-tree, then
+// commit-tree), from scratch per item as Zuul structures it or
+// incrementally, each item on the one ahead, as git can at best. The
+// history's commits are dated an hour or so apart and the changes after
+// their bases, as in a real repository, so that a merge-base walk stops
+// where the histories meet.
 const (
 	benchFiles   = 100_000
 	benchCommits = 10_000
@@ -36,6 +44,8 @@ var bench struct {
 	up   *mt.Upstream
 	m    *Merger
 	tip  string
+	// now is when the history ends.
+	now time.Time
 	// changes are benchQueue independent changes, each on an older commit
 	// of the branch and touching a file no later commit touches.
 	changes []ChangeRef
@@ -73,6 +83,10 @@ func setUpBench(b *testing.B) error {
 		return fmt.Sprintf("file %d revision %d\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\n", i, rev)
 	}
 	s := mt.NewStream()
+	bench.now = time.Now()
+	// two years of history, a commit every 1.75 hours or so
+	s.When = bench.now.Add(-2 * 365 * 24 * time.Hour).Unix()
+	step := int64(2*365*24*3600) / benchCommits
 	ops := make([]mt.Op, benchFiles)
 	for i := range ops {
 		ops[i] = mt.Write(path(i), content(i, 0))
@@ -85,12 +99,17 @@ func setUpBench(b *testing.B) error {
 			i := rng.IntN(benchFiles * 9 / 10)
 			ops = append(ops, mt.Write(path(i), content(i, c)))
 		}
+		s.When += step - 1
 		history = append(history, s.Commit("refs/heads/master", history[len(history)-1:], fmt.Sprintf("commit %d", c), ops...))
 	}
 	var marks []string
+	tipWhen := s.When - 1
 	for k := range benchQueue {
 		i := benchFiles*9/10 + k*100
-		on := history[len(history)-1-rng.IntN(50)-1]
+		back := rng.IntN(50) + 1
+		on := history[len(history)-1-back]
+		// written a while after its base, uploaded before the tip
+		s.When = tipWhen - int64(back)*step + step/2
 		marks = append(marks, s.Commit(fmt.Sprintf("refs/changes/%02d/%d/1", (k+1)%100, k+1), []string{on},
 			fmt.Sprintf("change %d", k+1), mt.Write(path(i), content(i, -1))))
 	}
@@ -163,14 +182,20 @@ func benchQueueRequests(submitType string) []Request {
 	reqs := queueRequests("bench", changes)
 	for i := range reqs {
 		reqs[i].Bases = map[string]string{BaseKey(benchProject, "master"): bench.tip}
+		// now, after the history, as a gate makes its requests
+		reqs[i].Time = bench.now.Add(time.Duration(i) * time.Minute)
 	}
 	return reqs
 }
 
 // BenchmarkMerge is one speculative merge of a small change on an older
-// base, onto the tip: "merge" runs merge-ort; "rebase" and "cherry-pick"
-// also write the scaffolding of the pick; "reused" finds the outcome of an
-// earlier identical step and only writes the commit.
+// base, onto the tip: "merge", "rebase" and "cherry-pick" decide the step
+// (the merge base walk and JGit's tree rules, in process; git runs only
+// for files both sides changed, here none) and write its commit;
+// "reused" finds the outcome of an earlier identical step and only writes
+// the commit; "git-merge-tree" is the baseline, the same merge by git's
+// plumbing (merge-tree --write-tree, then commit-tree) in a bare
+// repository.
 func BenchmarkMerge(b *testing.B) {
 	benchFixture(b)
 	for _, bc := range []struct {
@@ -194,28 +219,73 @@ func BenchmarkMerge(b *testing.B) {
 			}
 		})
 	}
+	bare := benchBare(b)
+	b.Run("git-merge-tree", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := mergeTreeChain(b.Context(), bare, bench.tip, bench.changes[:1]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkQueue builds the states of a queue of 20 items from scratch,
-// each item on the one ahead: with gated's merger, and with the git
-// porcelain in a work tree as Zuul's merger does — each item starting
-// over from the branch (checkout, then git merge of every change ahead
-// and its own) — and, as the porcelain's best case, incrementally.
+// item k merging the k changes of the items ahead and its own onto the
+// tip, with gated's merger and with git doing the same merges:
+//
+//   - gated: one request per item, as the gate sends them; each item
+//     reuses the steps of the item ahead (20 merges in all);
+//   - gated-no-reuse: the same requests, each merging all its changes
+//     again (210 merges);
+//   - merge-tree-incremental: git merge-tree --write-tree and commit-tree
+//     in a bare repository, each item on the result of the one ahead (20
+//     merges): git at its best;
+//   - merge-tree-zuul: the same plumbing in Zuul's structure, each item
+//     from the tip (210 merges);
+//   - git-cli-zuul: the porcelain in a work tree as Zuul's merger uses it,
+//     each item checked out at the tip then one git merge per change (210
+//     merges); slow, run it alone with -benchtime=1x.
 func BenchmarkQueue(b *testing.B) {
 	benchFixture(b)
-	b.Run("gated", func(b *testing.B) {
-		reqs := benchQueueRequests(MergeIfNecessary)
+	for _, reuse := range []bool{true, false} {
+		name := "gated"
+		if !reuse {
+			name = "gated-no-reuse"
+		}
+		b.Run(name, func(b *testing.B) {
+			reqs := benchQueueRequests(MergeIfNecessary)
+			for b.Loop() {
+				clearMemos(bench.m)
+				for _, req := range reqs {
+					if !reuse {
+						clearMemos(bench.m)
+					}
+					if _, err := bench.m.Merge(b.Context(), req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+	bare := benchBare(b)
+	b.Run("merge-tree-incremental", func(b *testing.B) {
 		for b.Loop() {
-			clearMemos(bench.m)
-			for _, req := range reqs {
-				if _, err := bench.m.Merge(b.Context(), req); err != nil {
+			if _, err := mergeTreeChain(b.Context(), bare, bench.tip, bench.changes); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("merge-tree-zuul", func(b *testing.B) {
+		for b.Loop() {
+			for item := 1; item <= benchQueue; item++ {
+				if _, err := mergeTreeChain(b.Context(), bare, bench.tip, bench.changes[:item]); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
 	})
-	benchWorkTree(b)
 	b.Run("git-cli-zuul", func(b *testing.B) {
+		benchWorkTree(b)
 		for b.Loop() {
 			for item := 1; item <= benchQueue; item++ {
 				if err := cliMerge(b.Context(), bench.tip, bench.changes[:item]); err != nil {
@@ -224,23 +294,68 @@ func BenchmarkQueue(b *testing.B) {
 			}
 		}
 	})
-	b.Run("git-cli-incremental", func(b *testing.B) {
-		for b.Loop() {
-			if err := cliMerge(b.Context(), bench.tip, bench.changes); err != nil {
-				b.Fatal(err)
-			}
+}
+
+// benchBare is a bare repository sharing the upstream's objects, for the
+// plumbing baselines.
+func benchBare(b *testing.B) string {
+	b.Helper()
+	bare := filepath.Join(bench.dir, "bare.git")
+	if _, err := os.Stat(bare); err == nil {
+		return bare
+	}
+	if _, err := mt.TryGit(b.Context(), "", nil, "clone", "--quiet", "--bare", "--shared",
+		filepath.Join(bench.up.Dir, benchProject), bare); err != nil {
+		b.Fatal(err)
+	}
+	return bare
+}
+
+// mergeTreeChain merges changes one by one onto base in the bare
+// repository dir, as a merger built on git's plumbing would: git merge-tree
+// --write-tree for the tree, git commit-tree for the merge commit.
+func mergeTreeChain(ctx context.Context, dir, base string, changes []ChangeRef) (string, error) {
+	head := base
+	for _, c := range changes {
+		tree, err := benchGit(ctx, dir, "merge-tree", "--write-tree", head, c.Revision)
+		if err != nil {
+			return "", err
 		}
-	})
+		if head, err = benchGit(ctx, dir, "commit-tree", tree, "-p", head, "-p", c.Revision, "-m", "Merge "+c.String()); err != nil {
+			return "", err
+		}
+	}
+	return head, nil
+}
+
+// benchGit runs git in dir, in the environment of the merger's tests, but
+// making commits now, after the history, as a merger does: a commit dated
+// before the history it merges makes every later merge base walk the
+// whole history.
+func benchGit(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	now := fmt.Sprintf("%d +0000", bench.now.Unix())
+	cmd.Env = append(mt.Env(), "GIT_AUTHOR_DATE="+now, "GIT_COMMITTER_DATE="+now)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, stderr)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // cliMerge checks the work tree out at base and merges changes into it,
 // one git merge each.
 func cliMerge(ctx context.Context, base string, changes []ChangeRef) error {
-	if _, err := mt.TryGit(ctx, bench.work, nil, "checkout", "--quiet", "--force", "--detach", base); err != nil {
+	if _, err := benchGit(ctx, bench.work, "checkout", "--quiet", "--force", "--detach", base); err != nil {
 		return err
 	}
 	for _, c := range changes {
-		if _, err := mt.TryGit(ctx, bench.work, nil, "merge", "--quiet", "--no-ff", "--no-edit", c.Revision); err != nil {
+		if _, err := benchGit(ctx, bench.work, "merge", "--quiet", "--no-ff", "--no-edit", c.Revision); err != nil {
 			return err
 		}
 	}

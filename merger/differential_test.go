@@ -1,221 +1,244 @@
 package merger
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
-	"strings"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	mt "gated.dev/gated/merger/mergertest"
 )
 
 var (
-	corpusSize = flag.Int("merger.corpus", 150, "number of random histories of the differential test")
-	corpusSeed = flag.Uint64("merger.seed", 0, "seed of the differential test's corpus; 0 picks one")
+	corpusSize = flag.Int("merger.corpus", 80, "number of random histories of the differential test")
+	corpusSeed = flag.Uint64("merger.seed", 0, "seed of the differential test's corpus; 0 takes $GATED_MERGER_SEED, else picks one")
 )
 
-// verdict is the outcome of applying a chain of changes: a head, or the
-// change that conflicted and the conflicting files.
+// differentialTypes are the submit types the differential test applies
+// every queue with.
+var differentialTypes = []string{MergeIfNecessary, FastForwardOnly, RebaseIfNecessary, RebaseAlways, MergeAlways, CherryPick}
+
+// verdict is the outcome of one queue item: the tree of its state, or a
+// conflict (with the conflicting files) or a refusal (with none) of its
+// own change.
 type verdict struct {
-	head, tree string
-	conflictAt int // index of the conflicting change, -1 if none
-	files      []string
+	tree     string
+	conflict bool
+	files    []string
+	// unjudged: the reference cannot tell (git merges several merge bases
+	// otherwise than JGit), nor any item after in the queue.
+	unjudged bool
 }
 
 func (v verdict) String() string {
-	if v.conflictAt >= 0 {
-		return fmt.Sprintf("conflict on change %d in %q", v.conflictAt, v.files)
+	if v.conflict {
+		return fmt.Sprintf("conflict in %q", v.files)
 	}
-	return fmt.Sprintf("head %s, tree %s", v.head, v.tree)
+	return "tree " + v.tree
 }
 
-// TestDifferential checks every merge the merger makes against git's own
-// merge and cherry-pick, on a corpus of random histories, for every submit
-// type that merges or rebases: the same tree when clean, the same
-// conflicting change and files when not. git merge and git cherry-pick are
-// merge-ort, like the merger's merges, but run on a work tree, by the
-// porcelain, one step at a time as a person would.
-func TestDifferential(t *testing.T) {
+func sameVerdict(got, want verdict) bool {
+	if got.conflict || want.conflict {
+		return got.conflict == want.conflict && slices.Equal(got.files, want.files)
+	}
+	return got.tree == want.tree
+}
+
+// differentialSeed is the seed of a run: the flag, the environment, or
+// the clock.
+func differentialSeed(t *testing.T) uint64 {
 	seed := *corpusSeed
+	if seed == 0 {
+		if env := os.Getenv("GATED_MERGER_SEED"); env != "" {
+			var err error
+			if seed, err = strconv.ParseUint(env, 10, 64); err != nil {
+				t.Fatalf("GATED_MERGER_SEED: %v", err)
+			}
+		}
+	}
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("corpus of %d histories, seed %d (rerun with -merger.seed=%d -merger.corpus=%d)", *corpusSize, seed, seed, *corpusSize)
+	return seed
+}
+
+// TestDifferential runs queues of changes through the merger, for every
+// submit type, and compares each item's verdict (every prefix of the
+// queue, less the items that failed before it, as a gate builds them)
+// with a reference that applies the changes one by one in a work tree
+// with git — merge-recursive without rename detection, with the
+// histogram diff — corrected where JGit's rules differ from git's (see
+// jgitRules). With a JGit at hand (mergertest.JGitEnv) the reference is
+// JGit itself, and the corpus has criss-cross histories too, which git
+// merges otherwise than JGit.
+func TestDifferential(t *testing.T) {
+	seed := differentialSeed(t)
+	t.Logf("corpus of %d histories, seed %d (rerun with GATED_MERGER_SEED=%d or -merger.seed=%d -merger.corpus=%d)",
+		*corpusSize, seed, seed, seed, *corpusSize)
 	f := newFixture(t)
+	useJGit := os.Getenv(mt.JGitEnv) != ""
 	g := &corpusGen{rng: rand.New(rand.NewPCG(seed, seed))}
 	s := mt.NewStream()
-	cases := g.corpus(s, *corpusSize)
+	cases := make([]*corpusCase, *corpusSize)
+	for i := range cases {
+		cases[i] = g.queueCase(s, i)
+	}
+	if useJGit {
+		for i := range *corpusSize / 8 {
+			cases = append(cases, g.crissCrossCase(s, *corpusSize+i))
+		}
+	}
 	for _, c := range cases {
 		for i, mark := range c.changes {
 			s.Reset(c.change(f.project, i, mark, "").GitRef(), mark)
 		}
 	}
-	marks := s.Import(t, f.dir)
+	ids := s.Import(t, f.dir)
 	for _, c := range cases {
-		c.tip = marks[c.tip]
-		for i, m := range c.changes {
-			c.changes[i] = marks[m]
-		}
+		c.resolve(ids)
 	}
-	work := t.TempDir()
-	mt.Git(t, work, "clone", "--quiet", "--no-checkout", f.dir, ".")
-	mt.Git(t, work, "config", "gc.auto", "0")
 
-	// git works through the corpus in a work tree while the merger does,
-	// and the verdicts are compared at the end.
-	type job struct {
-		c   *corpusCase
-		typ string
-		req Request
+	f.prefetch(cases)
+	var ref reference
+	if useJGit {
+		ref = newJGitReference(t, f.dir)
+	} else {
+		ref = newGitReference(t, f.dir)
 	}
-	var jobs []job
+	// The reference works through the corpus while the merger does, and
+	// the verdicts are compared at the end.
+	type run struct {
+		c    *corpusCase
+		typ  string
+		want []verdict
+		got  []verdict
+	}
+	var runs []*run
 	for _, c := range cases {
-		var bases map[string]string
-		for ti, typ := range []string{MergeIfNecessary, MergeAlways, RebaseIfNecessary, RebaseAlways, CherryPick} {
-			changes := make([]ChangeRef, len(c.changes))
-			for i, rev := range c.changes {
-				changes[i] = c.change(f.project, i, rev, typ)
-			}
-			req := request(fmt.Sprintf("refs/gated/differential/%d/%d", c.index, ti), changes...)
-			// the first request fetches the branch; the others pin it
-			req.Bases = bases
-			bases = map[string]string{BaseKey(f.project, c.branch): c.tip}
-			jobs = append(jobs, job{c, typ, req})
+		for _, typ := range differentialTypes {
+			runs = append(runs, &run{c: c, typ: typ})
 		}
 	}
-	wants := make([]verdict, len(jobs))
 	referenced := make(chan error, 1)
 	go func() {
-		ref := &reference{dir: work}
-		for i, j := range jobs {
+		for _, r := range runs {
 			var err error
-			if wants[i], err = ref.apply(j.typ, j.c.tip, j.c.changes); err != nil {
-				referenced <- err
+			if r.want, err = queueVerdicts(ref, r.c, r.typ); err != nil {
+				referenced <- fmt.Errorf("case %d, %s: %w", r.c.index, r.typ, err)
 				return
 			}
 		}
 		referenced <- nil
 	}()
-	gots := make([]verdict, len(jobs))
-	for i, j := range jobs {
-		gots[i] = f.merge(j.req)
+	for ri, r := range runs {
+		r.got = f.queue(r.c, r.typ, ri)
 	}
 	if err := <-referenced; err != nil {
 		t.Fatal(err)
 	}
 	stats := map[string]int{}
-	for i, j := range jobs {
-		if !sameVerdict(gots[i], wants[i]) {
-			t.Errorf("seed %d, case %d (%s), %s: merger gives %s; git gives %s (tip %s, changes %q)",
-				seed, j.c.index, j.c.shape, j.typ, gots[i], wants[i], j.c.tip, j.c.changes)
-		}
-		if wants[i].conflictAt >= 0 {
-			stats[j.typ+" conflicts"]++
-		} else {
-			stats[j.typ+" clean"]++
-		}
-		if j.typ == MergeIfNecessary {
-			stats[j.c.shape]++
+	total, unjudged := 0, 0
+	for _, r := range runs {
+		for k, want := range r.want {
+			if want.unjudged {
+				unjudged++
+				continue
+			}
+			total++
+			got := r.got[k]
+			if !sameVerdict(got, want) {
+				t.Errorf("seed %d, case %d, %s, item %d (%s): merger gives %s; %s gives %s (tip %s, changes %q)",
+					seed, r.c.index, r.typ, k+1, r.c.kinds[k], got, ref.name(), want, r.c.tip, r.c.changes[:k+1])
+			}
+			outcome := "clean"
+			if want.conflict {
+				outcome = "conflict or refusal"
+			}
+			stats[r.typ+" "+outcome]++
+			stats["change "+r.c.kinds[k]]++
 		}
 	}
-	t.Logf("verdicts: %v; merger: %+v", stats, f.m.Stats())
-}
-
-func sameVerdict(got, want verdict) bool {
-	if got.conflictAt >= 0 || want.conflictAt >= 0 {
-		return got.conflictAt == want.conflictAt && slices.Equal(got.files, want.files)
+	t.Logf("%d verdicts against %s (and %d left unjudged, after a merge of several merge bases): %v; merger: %+v",
+		total, ref.name(), unjudged, stats, f.m.Stats())
+	if total < 2500 && *corpusSize >= 80 {
+		t.Errorf("%d verdicts; the test promises at least 2,500", total)
 	}
-	return got.tree == want.tree
 }
 
-// merge runs a request and reads its verdict from the cache.
-func (f *fixture) merge(req Request) verdict {
+// queue builds the items of a case's queue with the merger, as a gate
+// does: item k holds the changes ahead that did not fail, and its own.
+func (f *fixture) queue(c *corpusCase, typ string, run int) []verdict {
 	f.t.Helper()
-	res, err := f.m.Merge(f.t.Context(), req)
-	var ce *ConflictError
-	switch {
-	case errors.As(err, &ce):
-		at := slices.IndexFunc(req.Changes, func(c ChangeRef) bool { return c == ce.Change })
-		return verdict{conflictAt: at, files: ce.Files}
-	case err != nil:
+	var kept []ChangeRef
+	bases := map[string]string{BaseKey(f.project, c.branch): c.tip}
+	out := make([]verdict, len(c.changes))
+	for k, rev := range c.changes {
+		ch := c.change(f.project, k, rev, typ)
+		req := request(fmt.Sprintf("refs/gated/differential/%d/%d", run, k+1), append(slices.Clone(kept), ch)...)
+		req.Bases = bases
+		res, err := f.m.Merge(f.t.Context(), req)
+		var ce *ConflictError
+		switch {
+		case errors.As(err, &ce):
+			if ce.Change != ch {
+				f.t.Fatalf("case %d, %s, item %d: conflict on change %s, not on the item's own %s", c.index, typ, k+1, ce.Change, ch)
+			}
+			out[k] = verdict{conflict: true, files: ce.Files}
+			continue
+		case err != nil:
+			f.t.Fatal(err)
+		}
+		out[k] = verdict{tree: f.headTree(res.Heads[f.project])}
+		kept = append(kept, ch)
+	}
+	return out
+}
+
+// headTree is the tree of a commit of the merger's cache, read in
+// process: the differential test reads thousands.
+func (f *fixture) headTree(head string) string {
+	f.t.Helper()
+	r, err := f.m.repo(f.project)
+	if err != nil {
 		f.t.Fatal(err)
 	}
-	head := res.Heads[f.project]
-	tree, _ := f.cached(f.m, head)
-	return verdict{head: head, tree: tree, conflictAt: -1}
-}
-
-// reference applies changes with git's porcelain in a work tree, as a
-// person submitting them the way of each submit type would.
-type reference struct{ dir string }
-
-func (r *reference) git(args ...string) (string, error) {
-	return mt.TryGit(context.Background(), r.dir, nil, args...)
-}
-
-func (r *reference) ancestor(a, b string) bool {
-	_, err := r.git("merge-base", "--is-ancestor", a, b)
-	return err == nil
-}
-
-func (r *reference) apply(typ, tip string, changes []string) (verdict, error) {
-	if _, err := r.git("checkout", "--quiet", "--force", "--detach", tip); err != nil {
-		return verdict{}, err
-	}
-	parents, err := r.git(append([]string{"log", "--no-walk=unsorted", "--format=%P"}, changes...)...)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.commit(plumbing.NewHash(head))
 	if err != nil {
-		return verdict{}, err
+		f.t.Fatal(err)
 	}
-	for i, c := range changes {
-		merge := len(strings.Fields(strings.Split(parents, "\n")[i])) > 1
-		switch {
-		case typ != CherryPick && r.ancestor(c, "HEAD"):
-			continue // already merged
-		case (typ == MergeIfNecessary || typ == RebaseIfNecessary || merge && typ != MergeAlways) && r.ancestor("HEAD", c):
-			_, err = r.git("merge", "--quiet", "--ff-only", c)
-		case typ == MergeIfNecessary || typ == MergeAlways || merge:
-			_, err = r.git("merge", "--quiet", "--no-ff", "--no-edit", c)
-		default:
-			_, err = r.git("cherry-pick", "--allow-empty", "--keep-redundant-commits", c)
-		}
-		if err != nil {
-			return r.conflict(i)
+	return c.TreeHash.String()
+}
+
+// prefetch brings every branch and change of the corpus into the merger's
+// cache in one fetch, as a long-running gate has them: the test is about
+// merges.
+func (f *fixture) prefetch(cases []*corpusCase) {
+	f.t.Helper()
+	r, err := f.m.repo(f.project)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.open(); err != nil {
+		f.t.Fatal(err)
+	}
+	refs := []string{"refs/heads/*"}
+	for _, c := range cases {
+		for i, rev := range c.changes {
+			refs = append(refs, c.change(f.project, i, rev, "").GitRef())
 		}
 	}
-	ids, err := r.git("rev-parse", "HEAD", "HEAD^{tree}")
-	if err != nil {
-		return verdict{}, err
+	if err := f.m.fetch(f.t.Context(), r, refs); err != nil {
+		f.t.Fatal(err)
 	}
-	id := strings.Fields(ids)
-	return verdict{head: id[0], tree: id[1], conflictAt: -1}, nil
-}
-
-// conflict reads the conflicting files of a failed merge or cherry-pick,
-// then cleans the work tree up.
-func (r *reference) conflict(at int) (verdict, error) {
-	files, err := r.git("diff", "--name-only", "--diff-filter=U")
-	if err != nil {
-		return verdict{}, err
-	}
-	r.git("merge", "--abort")
-	r.git("cherry-pick", "--abort")
-	if _, err := r.git("clean", "-q", "-fdx"); err != nil {
-		return verdict{}, err
-	}
-	var list []string
-	if files != "" {
-		for _, p := range strings.Split(files, "\n") {
-			// a file in the way of a directory is moved aside to
-			// path~<side>: the conflict is about path
-			p, _, _ = strings.Cut(p, "~")
-			list = append(list, p)
-		}
-	}
-	slices.Sort(list)
-	return verdict{conflictAt: at, files: slices.Compact(list)}, nil
 }

@@ -15,13 +15,20 @@
 // under the request's ref in refs/gated/, served by Handler and deleted by
 // Forget; GC collects what no ref keeps.
 //
-// The merges are git's merge-ort, run by the system git on the cache
-// without a work tree (git merge-tree --write-tree), so that a speculative
-// tree is the tree `git merge` or `git cherry-pick` would make; everything
-// else (fetching, reading objects, writing commits and refs) is go-git.
-// Commits the merger writes carry a fixed identity and the request's time,
-// so equal requests give equal commits. The outcome of each step is
-// remembered by the state it applies to (the base and the changes before
-// it), so the state of a queue item reuses the work done for the items
-// ahead, and a gate reset merges only what changed.
+// The merges are Gerrit's, not git's: what lands is what Gerrit's JGit
+// merges, and JGit differs from git's merge-ort (no rename detection, a
+// stricter test for binary files, its own rules for modes, empty files,
+// files against directories and virtual merge bases, attributes only when
+// core.useGitattributesForMerge is set, see WithGitattributesForMerge).
+// Package jgitmerge decides them as JGit does, in process on the object
+// store, and asks the system git (merge-tree, on synthetic trees) only for
+// the line-by-line merge of text files both sides changed; merge bases are
+// walked in process too. Everything else (fetching, reading objects,
+// writing commits and refs) is go-git; git runs with no system or user
+// configuration or attributes. Commits the merger writes carry a fixed
+// identity and the request's time, so equal requests give equal commits.
+// The outcome of each step is remembered by the state it applies to (the
+// base and the changes before it), so the state of a queue item reuses
+// the work done for the items ahead, and a gate reset merges only what
+// changed.
 package merger

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+
+	"gated.dev/gated/merger/jgitmerge"
 )
 
 // fetch brings refs (branch heads, patchset refs) from the project's remote
@@ -34,7 +36,7 @@ func (m *Merger) fetch(ctx context.Context, r *repo, refs []string) error {
 		// can read a process's arguments, not its environment.
 		cmd.Env = append(cmd.Env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0="+header)
 	}
-	if _, err := runCmd(ctx, cmd, nil, args); err != nil {
+	if _, err := jgitmerge.Run(ctx, cmd, nil, args); err != nil {
 		return fmt.Errorf("fetch %s from %s: %w", r.project, redact(raw), err)
 	}
 	if err := r.close(); err != nil {

@@ -62,6 +62,7 @@ func (r *repo) gc(ctx context.Context) error {
 		return fmt.Errorf("gc %s: %w", r.project, err)
 	}
 	r.memo.clear()
+	clear(r.known)
 	refs, err := runGit(ctx, r.dir, nil, "for-each-ref", "--format=delete %(refname)", "refs/changes/")
 	if err != nil {
 		return fmt.Errorf("gc %s: %w", r.project, err)

@@ -3,84 +3,29 @@ package merger
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"strings"
-	"time"
+
+	"gated.dev/gated/merger/jgitmerge"
 )
 
 // waitDelay bounds how long a cancelled git may keep its output open.
-const waitDelay = 5 * time.Second
+const waitDelay = jgitmerge.WaitDelay
 
-// gitEnv is the environment of every git the merger runs: no system or
-// user configuration (so that merges depend on the repository alone), no
-// prompts, untranslated messages.
-func gitEnv() []string {
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_CONFIG_GLOBAL=" + os.DevNull,
-		"GIT_TERMINAL_PROMPT=0",
-		"LC_ALL=C",
-	}
-}
+// gitEnv is the environment of every git the merger runs, the one its
+// merges need: no system or user configuration or attributes, no prompts,
+// untranslated messages.
+func gitEnv() []string { return jgitmerge.Env() }
 
 // gitCommand prepares the system git to run on the bare repository dir.
 func gitCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"--git-dir=" + dir}, args...)...)
-	cmd.Env = gitEnv()
-	cmd.WaitDelay = waitDelay
-	return cmd
+	return jgitmerge.Command(ctx, dir, args...)
 }
 
 // runGit runs git on dir and returns its standard output.
 func runGit(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]byte, error) {
-	return runCmd(ctx, gitCommand(ctx, dir, args...), stdin, args)
-}
-
-// runCmd runs a git command and returns its standard output; args name it
-// in errors.
-func runCmd(ctx context.Context, cmd *exec.Cmd, stdin io.Reader, args []string) ([]byte, error) {
-	cmd.Stdin = stdin
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		ge := &gitError{args: args, stderr: strings.TrimSpace(stderr.String()), err: err}
-		if ctx.Err() != nil {
-			ge.err = ctx.Err()
-		}
-		return stdout.Bytes(), ge
-	}
-	return stdout.Bytes(), nil
-}
-
-// gitError is a failed git command, with what it printed.
-type gitError struct {
-	args   []string
-	stderr string
-	err    error
-}
-
-func (e *gitError) Error() string {
-	msg := "git " + strings.Join(e.args, " ") + ": " + e.err.Error()
-	if e.stderr != "" {
-		msg += ": " + e.stderr
-	}
-	return msg
-}
-
-func (e *gitError) Unwrap() error { return e.err }
-
-// exitCode is the exit status of a git that ran and failed, or -1.
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	return -1
+	return jgitmerge.Run(ctx, gitCommand(ctx, dir, args...), stdin, args)
 }
 
 // checkGit verifies that the system git can do what the merger needs:

@@ -16,8 +16,12 @@ import (
 //
 // A change that cannot be applied gives a *ConflictError naming it, the
 // first in merge order; nothing is recorded then. Equal requests give
-// equal commits: merge, rebase and cherry-pick commits carry the merger's
-// identity as committer and req.Time as time. Steps already taken by an
+// equal commits, and so do equal states of different requests: merge,
+// rebase and cherry-pick commits carry the merger's identity as committer
+// and, as time, the later of the state's and the change's, unless that is
+// after req.Time (so that the state of a queue item shares the commits of
+// the item ahead, and a retry, even by another process, makes the same
+// ones). Steps already taken by an
 // earlier request on the same base with the same changes before them are
 // not merged again.
 func (m *Merger) Merge(ctx context.Context, req Request) (Result, error) {
@@ -115,8 +119,12 @@ func (m *Merger) build(ctx context.Context, g *projectChanges, req Request) (*br
 	if err != nil {
 		return nil, 0, err
 	}
+	bc, err := r.commit(base)
+	if err != nil {
+		return nil, 0, err
+	}
 	s := &branchState{
-		r: r, branch: g.branch, base: base, head: base,
+		r: r, branch: g.branch, base: base, head: base, headTime: bc.Committer.When,
 		key:   baseStateKey(g.project, g.branch, base),
 		ahead: map[plumbing.Hash]bool{},
 	}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	mt "gated.dev/gated/merger/mergertest"
 )
@@ -160,7 +159,7 @@ func TestMergeSubmitTypes(t *testing.T) {
 }
 
 // TestMergeIsDeterministic checks that a request gives the same commits
-// every time, in any merger, and that only the time changes the ids.
+// every time, in any merger, and for any request of the same state.
 func TestMergeIsDeterministic(t *testing.T) {
 	f := newFixture(t)
 	h := newHistory(f)
@@ -182,15 +181,19 @@ func TestMergeIsDeterministic(t *testing.T) {
 			if first.Heads[f.project] != again.Heads[f.project] || first.Heads[f.project] != other.Heads[f.project] {
 				t.Errorf("heads = %s, %s, %s; want one commit", first.Heads, again.Heads, other.Heads)
 			}
-			req.Time = req.Time.Add(time.Hour)
+			// the same state for another item, later: the same commit, dated
+			// as the later of the tip and the change
+			req.Ref += "-later"
 			later, err := f.m.Merge(t.Context(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			treeFirst, _ := f.cached(f.m, first.Heads[f.project])
-			treeLater, _ := f.cached(f.m, later.Heads[f.project])
-			if later.Heads[f.project] == first.Heads[f.project] || treeLater != treeFirst {
-				t.Errorf("an hour later: head %s, tree %s; want a new commit of tree %s", later.Heads[f.project], treeLater, treeFirst)
+			if later.Heads[f.project] != first.Heads[f.project] {
+				t.Errorf("the same state for another request: head %s, want %s", later.Heads[f.project], first.Heads[f.project])
+			}
+			when := mt.Git(t, f.cache(f.m), "log", "-1", "--format=%ct", later.Heads[f.project])
+			if newest := max(mt.Git(t, f.dir, "log", "-1", "--format=%ct", h.tip), mt.Git(t, f.dir, "log", "-1", "--format=%ct", h.stack2)); when != newest {
+				t.Errorf("head dated %s, want %s, the later of the tip and the change", when, newest)
 			}
 		})
 	}

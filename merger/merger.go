@@ -24,6 +24,8 @@ type Merger struct {
 	remote    func(project string) string
 	log       *slog.Logger
 	committer object.Signature
+	// attributes: merge as Gerrit does with core.useGitattributesForMerge.
+	attributes bool
 
 	fetches, merges, reused atomic.Int64
 
@@ -42,6 +44,15 @@ func WithLogger(l *slog.Logger) Option { return func(m *Merger) { m.log = l } }
 func WithCommitter(name, email string) Option {
 	return func(m *Merger) { m.committer.Name, m.committer.Email = name, email }
 }
+
+// WithGitattributesForMerge makes the merger follow .gitattributes as
+// Gerrit 3.12 and later do when gerrit.config sets
+// core.useGitattributesForMerge (it cannot be read over REST): the "ours"
+// side's binary, -merge and merge=binary make a file changed on both sides
+// a conflict, and merge=union joins both sides' lines. The default, off,
+// is Gerrit's default and the only behaviour of older Gerrits: attributes
+// are ignored.
+func WithGitattributesForMerge(on bool) Option { return func(m *Merger) { m.attributes = on } }
 
 // New returns a merger whose repository cache is under dir (created if
 // needed; repositories already there are reused). remote gives the URL a
@@ -87,7 +98,7 @@ func (m *Merger) discover() error {
 		}
 		project := strings.TrimSuffix(filepath.ToSlash(rel), ".git")
 		if checkProject(project) == nil {
-			m.repos[project] = newRepo(project, path)
+			m.repos[project] = newRepo(project, path, m.attributes)
 		}
 		return fs.SkipDir
 	})
@@ -106,7 +117,7 @@ func (m *Merger) repo(project string) (*repo, error) {
 	defer m.mu.Unlock()
 	r, ok := m.repos[project]
 	if !ok {
-		r = newRepo(project, projectDir(m.dir, project))
+		r = newRepo(project, projectDir(m.dir, project), m.attributes)
 		m.repos[project] = r
 	}
 	return r, nil
@@ -128,7 +139,7 @@ func (m *Merger) allRepos() []*repo {
 type Stats struct {
 	// Fetches from remotes.
 	Fetches int64
-	// Merges run by merge-ort: merges, rebases and cherry-picks.
+	// Merges run: merges, rebases and cherry-picks.
 	Merges int64
 	// Reused steps: changes whose outcome on the same state was known
 	// from an earlier request, so that only a commit was written.

@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"gated.dev/gated/merger/jgitmerge"
 )
 
 // memoSize bounds the step outcomes remembered per project: enough for
@@ -33,10 +35,21 @@ type repo struct {
 	git     *git.Repository
 	storage *filesystem.Storage
 	memo    *memo
+	// engine merges as Gerrit's JGit does, and knows the commit graph.
+	engine *jgitmerge.Engine
+	// known holds objects found or written since the last GC, which
+	// spares a look in the store for each: a queue's items write and
+	// read the same commits over and over.
+	known map[plumbing.Hash]bool
+	// repaired: the refs a crash may have broken were repaired, which
+	// the first open does; later ones (after each fetch) need not walk
+	// every ref again.
+	repaired bool
 }
 
-func newRepo(project, dir string) *repo {
-	return &repo{project: project, dir: dir, memo: newMemo(memoSize)}
+func newRepo(project, dir string, attributes bool) *repo {
+	return &repo{project: project, dir: dir, memo: newMemo(memoSize), engine: jgitmerge.New(dir, attributes),
+		known: map[plumbing.Hash]bool{}}
 }
 
 // open opens the repository, creating it if needed. Callers hold r.mu.
@@ -48,9 +61,12 @@ func (r *repo) open() error {
 		if err := r.create(); err != nil {
 			return err
 		}
-	} else if err := repairRefs(r.dir); err != nil {
-		return fmt.Errorf("repair repository of %s: %w", r.project, err)
+	} else if !r.repaired {
+		if err := repairRefs(r.dir); err != nil {
+			return fmt.Errorf("repair repository of %s: %w", r.project, err)
+		}
 	}
+	r.repaired = true
 	st := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRU(32*cache.MiByte),
 		filesystem.Options{MaxOpenDescriptors: 16})
 	g, err := git.Open(st, nil)
@@ -92,7 +108,24 @@ func (r *repo) close() error {
 
 // has reports whether the object is in the repository.
 func (r *repo) has(h plumbing.Hash) bool {
-	return r.storage.HasEncodedObject(h) == nil
+	if r.known[h] {
+		return true
+	}
+	if r.storage.HasEncodedObject(h) != nil {
+		return false
+	}
+	r.remember(h)
+	return true
+}
+
+// knownLimit bounds the objects known; past it, the set starts over.
+const knownLimit = 1 << 16
+
+func (r *repo) remember(h plumbing.Hash) {
+	if len(r.known) >= knownLimit {
+		clear(r.known)
+	}
+	r.known[h] = true
 }
 
 func (r *repo) commit(h plumbing.Hash) (*object.Commit, error) {
@@ -101,6 +134,15 @@ func (r *repo) commit(h plumbing.Hash) (*object.Commit, error) {
 		return nil, fmt.Errorf("%s: read commit %s: %w", r.project, h, err)
 	}
 	return c, nil
+}
+
+// isAncestor reports whether commit a is b or an ancestor of b.
+func (r *repo) isAncestor(a, b plumbing.Hash) (bool, error) {
+	in, err := r.engine.IsAncestor(r.storage, a, b)
+	if err != nil {
+		return false, fmt.Errorf("%s: is %s an ancestor of %s: %w", r.project, a, b, err)
+	}
+	return in, nil
 }
 
 // resolve returns the commit a ref points at, or false.

@@ -71,8 +71,8 @@ type Request struct {
 	// Ref is where each project's result is recorded (a ref under
 	// refs/gated/, for example refs/gated/gate/17) until Forget.
 	Ref string
-	// Time stamps the commits the merger creates, so that the same request
-	// yields the same commits.
+	// Time is when the request is made: no commit the merger writes is
+	// dated after it, should a change come from a clock ahead.
 	Time time.Time
 }
 
@@ -99,7 +99,7 @@ func (req *Request) validate() error {
 		return err
 	}
 	if req.Time.IsZero() {
-		return fmt.Errorf("request for %s has no commit time", req.Ref)
+		return fmt.Errorf("request for %s has no time", req.Ref)
 	}
 	branches := map[string]string{}
 	for i, c := range req.Changes {

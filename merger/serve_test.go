@@ -28,7 +28,7 @@ func TestServe(t *testing.T) {
 	if _, err := f.m.Merge(t.Context(), request("refs/gated/gate/18", f.change(2, h.clash, MergeIfNecessary))); err == nil {
 		t.Fatal("the clash merged")
 	}
-	srv := httptest.NewServer(f.m.Handler())
+	srv := httptest.NewServer(f.m.GitServer(GitServer{}))
 	t.Cleanup(srv.Close)
 	url := srv.URL + "/git/" + f.project
 	work := t.TempDir()
@@ -94,7 +94,7 @@ func TestServeRefusesRequests(t *testing.T) {
 	if _, err := f.m.Merge(t.Context(), request("refs/gated/gate/1", f.change(1, h.onBase, MergeIfNecessary))); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(f.m.Handler())
+	srv := httptest.NewServer(f.m.GitServer(GitServer{}))
 	t.Cleanup(srv.Close)
 	cases := []struct {
 		name, method, path string
@@ -157,4 +157,19 @@ func TestServeRefusesRequests(t *testing.T) {
 			t.Errorf("response %.200q has no pack", out)
 		}
 	})
+}
+
+// The configuration's validation refuses project names the cache could not
+// hold safely: names git could take for an option, names that leave the
+// cache or collide with its layout.
+func TestValidProjectName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"org/project": true, "tools/gated": true, "a": true,
+		"--upload-pack=touch /tmp/x": false, "org/-x": false, "org/.git": false, "org/repo.git": false,
+		"../etc": false, "org/../etc": false, "/abs": false, "org//x": false, "": false, "org\\x": false, "c:x": false,
+	} {
+		if err := ValidProjectName(name); (err == nil) != ok {
+			t.Errorf("ValidProjectName(%q) = %v, want ok %v", name, err, ok)
+		}
+	}
 }

@@ -98,8 +98,8 @@ func TestMergeErrors(t *testing.T) {
 		name string
 		req  Request
 	}{
-		{"no time", with(func(r *Request) { r.Time = time.Time{} })},
 		{"a ref outside refs/gated", with(func(r *Request) { r.Ref = "refs/heads/master" })},
+		{"no time", with(func(r *Request) { r.Time = time.Time{} })},
 		{"an invalid ref", with(func(r *Request) { r.Ref = "refs/gated/a..b" })},
 		{"a project outside the cache", with(func(r *Request) { r.Changes[0].Project = "../escape" })},
 		{"an unknown submit type", with(func(r *Request) { r.Changes[0].SubmitType = "INHERIT" })},

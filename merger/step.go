@@ -18,7 +18,9 @@ type branchState struct {
 	branch string
 	base   plumbing.Hash
 	head   plumbing.Hash
-	key    stateKey
+	// headTime is head's commit time.
+	headTime time.Time
+	key      stateKey
 	// ahead holds the commits of the changes applied so far: a change may
 	// sit on one of them even when a rebase left it out of head's history.
 	ahead map[plumbing.Hash]bool
@@ -63,7 +65,7 @@ func refused(files []string, format string, args ...any) outcome {
 
 // apply applies one change to the state the way its submit type makes
 // Gerrit submit it.
-func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plumbing.Hash, when time.Time) error {
+func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plumbing.Hash, now time.Time) error {
 	commit, err := s.r.commit(rev)
 	if err != nil {
 		return fmt.Errorf("change %s: %w", c, err)
@@ -84,11 +86,11 @@ func (m *Merger) apply(ctx context.Context, s *branchState, c ChangeRef, rev plu
 	if out.refusal != "" {
 		return &ConflictError{Change: c, Files: slices.Clone(out.files), Reason: out.refusal}
 	}
-	head, err := m.materialize(s, out, c, commit, when)
+	head, when, err := m.materialize(s, out, c, commit, now)
 	if err != nil {
 		return fmt.Errorf("change %s: %w", c, err)
 	}
-	s.head, s.key = head, key
+	s.head, s.headTime, s.key = head, when, key
 	s.ahead[rev] = true
 	return nil
 }
@@ -111,7 +113,7 @@ func (m *Merger) decide(ctx context.Context, s *branchState, c *object.Commit, t
 		if parents == 0 {
 			return refused(nil, "a root commit cannot be rebased onto a branch"), nil
 		}
-		rel, err := s.relate(ctx, c)
+		rel, err := s.relate(c)
 		switch {
 		case err != nil:
 			return outcome{}, err
@@ -131,7 +133,7 @@ func (m *Merger) decide(ctx context.Context, s *branchState, c *object.Commit, t
 // decideMerge integrates a change by fast-forward or merge commit:
 // MERGE_IF_NECESSARY, MERGE_ALWAYS, FAST_FORWARD_ONLY.
 func (m *Merger) decideMerge(ctx context.Context, s *branchState, c *object.Commit, typ string) (outcome, error) {
-	rel, err := s.relate(ctx, c)
+	rel, err := s.relate(c)
 	switch {
 	case err != nil:
 		return outcome{}, err
@@ -149,21 +151,22 @@ func (m *Merger) decideMerge(ctx context.Context, s *branchState, c *object.Comm
 		return outcome{kind: mergeCommit, tree: c.TreeHash}, nil
 	}
 	m.merges.Add(1)
-	tm, err := s.r.mergeTree(ctx, s.head, c.Hash)
+	res, err := s.r.engine.Merge(ctx, s.r.storage, s.head, c.Hash)
 	if err != nil {
-		return outcome{}, err
+		return outcome{}, fmt.Errorf("%s: merge %s into %s: %w", s.r.project, c.Hash, s.head, err)
 	}
-	if len(tm.reasons) > 0 {
-		return refused(tm.conflicts, "merge conflict: %s", strings.Join(tm.reasons, "; ")), nil
+	if len(res.Conflicts) > 0 {
+		return refused(res.Paths(), "merge conflict: %s", strings.Join(res.Reasons(), "; ")), nil
 	}
-	return outcome{kind: mergeCommit, tree: tm.tree}, nil
+	return outcome{kind: mergeCommit, tree: res.Tree}, nil
 }
 
 // decidePick applies the change's diff against its parent onto the state,
-// as a rebase or cherry-pick does: a merge-ort three-way merge whose base
-// is the parent's tree. git merge-tree takes no base before git 2.40, so
-// the base is imposed by scaffolding: two commits of the state's and the
-// change's trees on one root commit of the parent's tree.
+// as a rebase or cherry-pick does: a three-way merge whose base is the
+// parent's tree. JGit's "ours" is the state for a cherry-pick and the
+// change for a rebase (Gerrit's RebaseChangeOp merges the new base into
+// the change), which decides whose attributes apply and whose lines come
+// first in a union.
 func (m *Merger) decidePick(ctx context.Context, s *branchState, c *object.Commit, cherryPick bool) (outcome, error) {
 	parent, err := s.r.commit(c.ParentHashes[0])
 	if err != nil {
@@ -173,40 +176,28 @@ func (m *Merger) decidePick(ctx context.Context, s *branchState, c *object.Commi
 	if err != nil {
 		return outcome{}, err
 	}
-	base, ours, theirs := parent.TreeHash, head.TreeHash, c.TreeHash
-	tree := theirs
+	base, state, change := parent.TreeHash, head.TreeHash, c.TreeHash
+	tree := change
 	switch {
-	case ours == base:
-	case theirs == base:
-		tree = ours
+	case state == base:
+	case change == base:
+		tree = state
 	default:
-		root, err := s.r.scaffold(base)
-		if err != nil {
-			return outcome{}, err
-		}
-		x, err := s.r.scaffold(ours, root)
-		if err != nil {
-			return outcome{}, err
-		}
-		y, err := s.r.scaffold(theirs, root)
-		if err != nil {
-			return outcome{}, err
+		verb, ours, theirs := "rebase", change, state
+		if cherryPick {
+			verb, ours, theirs = "cherry-pick", state, change
 		}
 		m.merges.Add(1)
-		tm, err := s.r.mergeTree(ctx, x, y)
+		res, err := s.r.engine.MergeTrees(ctx, s.r.storage, base, ours, theirs)
 		if err != nil {
-			return outcome{}, err
+			return outcome{}, fmt.Errorf("%s: %s %s onto %s: %w", s.r.project, verb, c.Hash, s.head, err)
 		}
-		if len(tm.reasons) > 0 {
-			verb := "rebase"
-			if cherryPick {
-				verb = "cherry-pick"
-			}
-			return refused(tm.conflicts, "%s conflict: %s", verb, strings.Join(tm.reasons, "; ")), nil
+		if len(res.Conflicts) > 0 {
+			return refused(res.Paths(), "%s conflict: %s", verb, strings.Join(res.Reasons(), "; ")), nil
 		}
-		tree = tm.tree
+		tree = res.Tree
 	}
-	if cherryPick && tree == ours {
+	if cherryPick && tree == state {
 		// Gerrit skips a cherry-pick that changes nothing.
 		return outcome{kind: keep}, nil
 	}
@@ -224,13 +215,13 @@ type relation struct {
 	missing plumbing.Hash
 }
 
-func (s *branchState) relate(ctx context.Context, c *object.Commit) (relation, error) {
+func (s *branchState) relate(c *object.Commit) (relation, error) {
 	if c.Hash == s.head {
 		return relation{merged: true, fastForward: true}, nil
 	}
-	bases, err := s.r.mergeBases(ctx, s.head, c.Hash)
+	bases, err := s.r.engine.MergeBases(s.r.storage, s.head, c.Hash)
 	if err != nil {
-		return relation{}, err
+		return relation{}, fmt.Errorf("%s: merge bases of %s and %s: %w", s.r.project, s.head, c.Hash, err)
 	}
 	var rel relation
 	if len(bases) == 1 {
@@ -247,7 +238,7 @@ func (s *branchState) relate(ctx context.Context, c *object.Commit) (relation, e
 		if len(c.ParentHashes) > 1 {
 			// With one parent, the parent is in the state exactly when it
 			// is the merge base; with several, ask.
-			if in, err = s.r.isAncestor(ctx, p, s.head); err != nil {
+			if in, err = s.r.isAncestor(p, s.head); err != nil {
 				return relation{}, err
 			}
 		}
@@ -295,28 +286,41 @@ func (m *Merger) inBranch(ctx context.Context, s *branchState, commit plumbing.H
 	if !ok {
 		return false, nil
 	}
-	return s.r.isAncestor(ctx, commit, tip)
+	return s.r.isAncestor(commit, tip)
 }
 
-// materialize writes the commit of a step with the request's time.
-func (m *Merger) materialize(s *branchState, out outcome, c ChangeRef, commit *object.Commit, when time.Time) (plumbing.Hash, error) {
+// materialize writes the commit of a step, dated the later of the state's
+// and the change's times: a function of the two, never before its history
+// (which would make every merge-base walk go through it all), nor after
+// now.
+func (m *Merger) materialize(s *branchState, out outcome, c ChangeRef, commit *object.Commit, now time.Time) (plumbing.Hash, time.Time, error) {
+	when := s.headTime
+	if commit.Committer.When.After(when) {
+		when = commit.Committer.When
+	}
+	if when.After(now) {
+		when = now
+	}
 	sig := m.signature(when)
+	var h plumbing.Hash
+	var err error
 	switch out.kind {
 	case keep:
-		return s.head, nil
+		return s.head, s.headTime, nil
 	case fastForward:
-		return commit.Hash, nil
+		return commit.Hash, commit.Committer.When, nil
 	case mergeCommit:
-		return s.r.writeCommit(&object.Commit{
+		h, err = s.r.writeCommit(&object.Commit{
 			Author: sig, Committer: sig,
 			Message:  fmt.Sprintf("Merge \"%s\"\n\nSpeculative merge of change %s (%s) into %s.\n", subject(commit.Message), c, c.GitRef(), s.branch),
 			TreeHash: out.tree, ParentHashes: []plumbing.Hash{s.head, commit.Hash},
 		})
 	default:
-		return s.r.writeCommit(&object.Commit{
+		h, err = s.r.writeCommit(&object.Commit{
 			Author: commit.Author, Committer: sig,
 			Message: commit.Message, Encoding: commit.Encoding,
 			TreeHash: out.tree, ParentHashes: []plumbing.Hash{s.head},
 		})
 	}
+	return h, sig.When, err
 }

@@ -1,11 +1,19 @@
 package queue
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Action is an output of the engine: something a worker must do. Actions
 // are idempotent by design, so the daemon may perform one again after a
-// crash.
-type Action interface{ action() }
+// crash. String describes it for logs; kind names its type in the
+// encoding (MarshalAction).
+type Action interface {
+	fmt.Stringer
+	kind() string
+}
 
 // Merge asks the merger to build an item's speculative state: Changes
 // applied in order onto the branch tips (or onto Bases where given), with
@@ -87,9 +95,48 @@ type Forget struct {
 	Pipeline string `json:"pipeline"`
 }
 
-func (Merge) action()       {}
-func (StartBuild) action()  {}
-func (CancelBuild) action() {}
-func (Report) action()      {}
-func (Submit) action()      {}
-func (Forget) action()      {}
+// Refresh asks for a change event to be read from Gerrit again: the engine
+// already applied a snapshot of one of its changes that was read after
+// this event's, so it will not decide on this one. The answer is the same
+// event (its trigger kept) with fresh snapshots.
+type Refresh struct {
+	Event ChangeEvent `json:"event"`
+}
+
+func (Merge) kind() string       { return "merge" }
+func (StartBuild) kind() string  { return "start-build" }
+func (CancelBuild) kind() string { return "cancel-build" }
+func (Report) kind() string      { return "report" }
+func (Submit) kind() string      { return "submit" }
+func (Forget) kind() string      { return "forget" }
+func (Refresh) kind() string     { return "refresh" }
+
+func (a Merge) String() string {
+	return fmt.Sprintf("merge item %d attempt %d (%d changes)", a.Item, a.Attempt, len(a.Changes))
+}
+
+func (a StartBuild) String() string {
+	return fmt.Sprintf("start build of item %d attempt %d (change %s)", a.Item, a.Attempt, a.Change)
+}
+
+func (a CancelBuild) String() string {
+	return fmt.Sprintf("cancel build of item %d attempt %d", a.Item, a.Attempt)
+}
+
+func (a Report) String() string {
+	first, _, _ := strings.Cut(a.Message, "\n")
+	if len(first) > 160 {
+		first = first[:160] + "…"
+	}
+	return fmt.Sprintf("report %s on change %s: %s", a.Kind, a.Change, first)
+}
+
+func (a Submit) String() string {
+	return fmt.Sprintf("submit change %s (item %d)", a.Change, a.Item)
+}
+
+func (a Forget) String() string { return fmt.Sprintf("forget item %d", a.Item) }
+
+func (a Refresh) String() string {
+	return fmt.Sprintf("read %s of change %d again (a newer snapshot was applied)", a.Event.Type, a.Event.Change)
+}

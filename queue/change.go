@@ -63,10 +63,5 @@ type ChangeRef struct {
 	SubmitType string `json:"submit_type,omitempty"`
 }
 
-// GitRef is the ref Gerrit stores the patchset under: refs/changes/NN/N/P.
-func (r ChangeRef) GitRef() string {
-	return fmt.Sprintf("refs/changes/%02d/%d/%d", r.Number%100, r.Number, r.Patchset)
-}
-
 // String formats the ref as Gerrit users write it: "number,patchset".
 func (r ChangeRef) String() string { return fmt.Sprintf("%d,%d", r.Number, r.Patchset) }

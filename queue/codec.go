@@ -5,52 +5,37 @@ import (
 	"fmt"
 )
 
-// Actions and events are stored (the daemon's outbox) and sent between
-// processes as JSON with a type tag.
+// Actions are stored (the daemon's outbox) as JSON with a type tag: the
+// action's kind.
 
 type envelope struct {
 	Type string          `json:"type"`
 	Body json.RawMessage `json:"body"`
 }
 
-var actionTypes = map[string]func() Action{
-	"merge":        func() Action { return &Merge{} },
-	"start-build":  func() Action { return &StartBuild{} },
-	"cancel-build": func() Action { return &CancelBuild{} },
-	"report":       func() Action { return &Report{} },
-	"submit":       func() Action { return &Submit{} },
-	"forget":       func() Action { return &Forget{} },
+var actionDecoders = map[string]func([]byte) (Action, error){
+	Merge{}.kind():       decodeAction[Merge],
+	StartBuild{}.kind():  decodeAction[StartBuild],
+	CancelBuild{}.kind(): decodeAction[CancelBuild],
+	Report{}.kind():      decodeAction[Report],
+	Submit{}.kind():      decodeAction[Submit],
+	Forget{}.kind():      decodeAction[Forget],
+	Refresh{}.kind():     decodeAction[Refresh],
 }
 
-func actionType(a Action) string {
-	switch a.(type) {
-	case Merge:
-		return "merge"
-	case StartBuild:
-		return "start-build"
-	case CancelBuild:
-		return "cancel-build"
-	case Report:
-		return "report"
-	case Submit:
-		return "submit"
-	case Forget:
-		return "forget"
-	}
-	return ""
+func decodeAction[A Action](data []byte) (Action, error) {
+	var a A
+	err := json.Unmarshal(data, &a)
+	return a, err
 }
 
 // MarshalAction encodes an action with its type.
 func MarshalAction(a Action) ([]byte, error) {
-	t := actionType(a)
-	if t == "" {
-		return nil, fmt.Errorf("encode action: unknown type %T", a)
-	}
 	body, err := json.Marshal(a)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s action: %w", t, err)
+		return nil, fmt.Errorf("encode %s action: %w", a.kind(), err)
 	}
-	return json.Marshal(envelope{Type: t, Body: body})
+	return json.Marshal(envelope{Type: a.kind(), Body: body})
 }
 
 // UnmarshalAction decodes an action encoded by MarshalAction.
@@ -59,27 +44,13 @@ func UnmarshalAction(data []byte) (Action, error) {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("decode action: %w", err)
 	}
-	mk := actionTypes[env.Type]
-	if mk == nil {
+	decode := actionDecoders[env.Type]
+	if decode == nil {
 		return nil, fmt.Errorf("decode action: unknown type %q", env.Type)
 	}
-	p := mk()
-	if err := json.Unmarshal(env.Body, p); err != nil {
+	a, err := decode(env.Body)
+	if err != nil {
 		return nil, fmt.Errorf("decode %s action: %w", env.Type, err)
 	}
-	switch p := p.(type) {
-	case *Merge:
-		return *p, nil
-	case *StartBuild:
-		return *p, nil
-	case *CancelBuild:
-		return *p, nil
-	case *Report:
-		return *p, nil
-	case *Submit:
-		return *p, nil
-	case *Forget:
-		return *p, nil
-	}
-	return nil, fmt.Errorf("decode action: unknown type %q", env.Type)
+	return a, nil
 }

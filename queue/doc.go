@@ -2,15 +2,21 @@
 // change queues, pipelines) and the algorithm of Zuul's independent and
 // dependent pipeline managers — enqueue with dependency resolution,
 // speculative chains, the active window, gate resets onto the nearest
-// non-failing item, dequeue rules and reporting decisions.
+// non-failing item, dequeue rules, reporting decisions, and what to do
+// about builds that outlived their state or vanished.
 //
 // The package is pure: Engine.Apply(now, event) mutates an in-memory state
 // and returns the actions to perform (merge, build, cancel, report, submit,
 // forget). It never reads a clock, a socket or a disk, starts no goroutine,
 // and given the same configuration, state and events it returns the same
-// actions. The state round-trips through MarshalState/Restore bit for bit,
-// so the daemon can persist it in bbolt after every transition and the
-// throughput simulator can reuse the engine unchanged on a virtual clock.
+// actions. Engine.Ready then hands its owner, as raft's Ready does, what to
+// persist (the encoded parts of the state that changed; RestoreParts reads
+// them back) and what to observe (facts: a build finished, a change
+// merged, an item was reset), so the daemon records history and metrics
+// without deciding anything itself. The throughput simulator reuses the
+// engine unchanged on a virtual clock, and so does Engine.Forecast: a copy
+// of the state run forward over Estimates (learnt from the facts), every
+// action answered as a success, says when each item is expected to merge.
 //
 // The rules, and where they differ from Zuul, are documented in rules.md.
 package queue

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// The state can be stored whole (MarshalState) or in parts, so that a
-// transition writes only what it changed: one part per change queue, and a
-// small part for the rest. Parts are keyed by PartMeta and QueuePart.
+// The state is stored in parts, so that a transition writes only what it
+// changed: one part per change queue, and a small part for the rest. Parts
+// are keyed by PartMeta and QueuePart.
 
 // PartMeta is the key of the part holding everything but the queues.
 const PartMeta = "meta"
@@ -24,11 +24,21 @@ type meta struct {
 	Branches map[string]*BranchState   `json:"branches,omitempty"`
 }
 
-// TakeChanges returns the encoded parts of the state changed since the
-// previous call: every change queue an event touched, and always PartMeta.
-// Writing them over the parts stored before gives the parts of the whole
-// state.
-func (e *Engine) TakeChanges() (map[string][]byte, error) {
+// Ready is what the engine has for its owner after one or more calls of
+// Apply, as raft's Ready: what to persist and what to observe.
+type Ready struct {
+	// State holds the encoded parts of the state changed since the last
+	// Ready: every change queue an event touched, and always PartMeta.
+	// Writing them over the parts stored before gives the parts of the
+	// whole state.
+	State map[string][]byte
+	// Facts are what happened since the last Ready.
+	Facts Facts
+}
+
+// Ready returns the state's changed parts and the facts since the last
+// call, and starts accumulating anew.
+func (e *Engine) Ready() (Ready, error) {
 	parts := map[string][]byte{}
 	m := meta{NextItem: e.st.NextItem, Branches: e.st.Branches}
 	for _, p := range e.st.Pipelines {
@@ -41,34 +51,24 @@ func (e *Engine) TakeChanges() (map[string][]byte, error) {
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		return nil, fmt.Errorf("encode queue state: %w", err)
+		return Ready{}, fmt.Errorf("encode queue state: %w", err)
 	}
 	parts[PartMeta] = b
 	for q, p := range e.changed {
 		b, err := json.Marshal(q)
 		if err != nil {
-			return nil, fmt.Errorf("encode queue %s: %w", q.Name, err)
+			return Ready{}, fmt.Errorf("encode queue %s: %w", q.Name, err)
 		}
 		parts[QueuePart(p.Name, q.Name)] = b
 	}
 	clear(e.changed)
-	return parts, nil
+	rd := Ready{State: parts, Facts: e.facts}
+	e.facts = Facts{}
+	return rd, nil
 }
 
-// AllParts returns every part of the state, as TakeChanges would if every
-// queue had changed.
-func (e *Engine) AllParts() (map[string][]byte, error) {
-	for _, p := range e.st.Pipelines {
-		for _, q := range p.Queues {
-			e.changed[q] = p
-		}
-	}
-	return e.TakeChanges()
-}
-
-// RestoreParts returns an engine whose state is decoded from parts written
-// by TakeChanges or AllParts. Parts of pipelines no longer configured are
-// ignored.
+// RestoreParts returns an engine whose state is decoded from the parts
+// written by Ready. Parts of pipelines no longer configured are ignored.
 func RestoreParts(cfg Config, parts map[string][]byte) (*Engine, error) {
 	c, err := compile(cfg)
 	if err != nil {

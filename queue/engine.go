@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -15,7 +14,7 @@ type Engine struct {
 	cfg *compiled
 	st  State
 
-	// Indexes derived from st, rebuilt by Restore and kept in step by the
+	// Indexes derived from st, rebuilt by RestoreParts and kept in step by the
 	// mutators below; never encoded.
 	pipelines map[string]*PipelineState
 	queues    map[string]map[string]*ChangeQueue // pipeline → queue name
@@ -27,8 +26,14 @@ type Engine struct {
 	dirty map[*ChangeQueue]*PipelineState
 	now   time.Time
 
-	// changed accumulates the queues touched since the last TakeChanges.
+	// changed accumulates the queues touched, and facts what happened,
+	// since the last Ready.
 	changed map[*ChangeQueue]*PipelineState
+	facts   Facts
+
+	// reads is when the newest applied read of each change began (see
+	// snapshots.go); not part of the state.
+	reads map[int]time.Time
 
 	counts Counters
 }
@@ -64,48 +69,9 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Restore returns an engine whose state is decoded from data, as written by
-// MarshalState. Pipelines no longer configured are dropped (their items are
-// forgotten); new pipelines start empty.
-func Restore(cfg Config, data []byte) (*Engine, error) {
-	c, err := compile(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("queue config: %w", err)
-	}
-	return restore(c, data)
-}
-
-func restore(c *compiled, data []byte) (*Engine, error) {
-	e := &Engine{cfg: c}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("decode queue state: %w", err)
-	}
-	if st.NextItem == 0 {
-		return nil, fmt.Errorf("decode queue state: next_item is 0")
-	}
-	e.st = st
-	e.reindex()
-	return e, nil
-}
-
-// MarshalState encodes the state. Encoding is deterministic: equal states
-// give equal bytes.
-func (e *Engine) MarshalState() ([]byte, error) { return json.Marshal(&e.st) }
-
 // State returns the engine's state for reading (status pages, tests). The
 // caller must not modify it.
 func (e *Engine) State() *State { return &e.st }
-
-// Item returns a live item and the name of its pipeline. The caller must
-// not modify it.
-func (e *Engine) Item(id ItemID) (*Item, string, bool) {
-	l := e.items[id]
-	if l == nil {
-		return nil, "", false
-	}
-	return l.item, l.pipeline.Name, true
-}
 
 // Chain returns the changes of a live item's speculative state, in merge
 // order (the items ahead of it, then its own dependencies and itself).
@@ -196,6 +162,8 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 		e.onBuildCompleted(ev)
 	case SubmitCompleted:
 		e.onSubmitCompleted(ev)
+	case BuildsListed:
+		e.onBuildsListed(ev)
 	case Dequeue:
 		e.onDequeue(ev)
 	}

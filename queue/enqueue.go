@@ -4,12 +4,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // onChange refreshes the items of every change the event carries a snapshot
 // of (dequeueing those that can no longer stay), then enqueues the event's
 // change in every pipeline whose trigger matches.
 func (e *Engine) onChange(ev ChangeEvent) {
+	if e.stale(ev) {
+		again := ev
+		again.Changes, again.ReadAt = nil, time.Time{}
+		e.emit(Refresh{Event: again})
+		return
+	}
+	e.recordReads(ev)
 	snaps := map[int]*Change{}
 	for i := range ev.Changes {
 		c := &ev.Changes[i]
@@ -145,7 +153,7 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 	}
 	q := e.queueFor(p, c)
 	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Needs: cloneSlice(c.Needs),
+		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Needs: cloneSlice(c.Needs),
 		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
 	}
 	e.st.NextItem++
@@ -203,7 +211,7 @@ func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*
 	}
 	q := e.queueFor(p, c)
 	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Deps: deps,
+		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Deps: deps,
 		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
 	}
 	e.st.NextItem++

@@ -1,8 +1,16 @@
 package queue
 
+import (
+	"fmt"
+	"time"
+)
+
 // Event is an input to the engine: something happened in Gerrit, or a worker
-// finished an action.
-type Event interface{ event() }
+// finished an action. String describes it for logs.
+type Event interface {
+	fmt.Stringer
+	event()
+}
 
 // ChangeEvent reports that something happened to a change in Gerrit.
 type ChangeEvent struct {
@@ -23,6 +31,10 @@ type ChangeEvent struct {
 	// Changes are fresh snapshots of the change, of every change it needs
 	// (transitively) and of the open changes that need it.
 	Changes []Change `json:"changes"`
+	// ReadAt is when the reading of these snapshots from Gerrit began
+	// (zero: unknown). Reads overlap (events, reconciles) and a slow one
+	// may arrive after a newer one: see Refresh.
+	ReadAt time.Time `json:"read_at,omitzero"`
 }
 
 // Approval is one entry of an event's approvals.
@@ -61,12 +73,16 @@ type Conflict struct {
 	Message string   `json:"message,omitempty"`
 }
 
-// BuildStarted reports that the build of an item is running.
+// BuildStarted reports that the build of an item is running. A start for
+// an attempt that is no longer current (the item was reset or left while
+// its build was being created) is answered with a CancelBuild, so no build
+// runs for nothing.
 type BuildStarted struct {
-	Item    ItemID `json:"item"`
-	Attempt int    `json:"attempt"`
-	Name    string `json:"name,omitempty"`
-	URL     string `json:"url,omitempty"`
+	Pipeline string `json:"pipeline"`
+	Item     ItemID `json:"item"`
+	Attempt  int    `json:"attempt"`
+	Name     string `json:"name,omitempty"`
+	URL      string `json:"url,omitempty"`
 }
 
 // Result is the outcome of a build.
@@ -89,9 +105,10 @@ const (
 
 // BuildCompleted reports that the build of an item finished.
 type BuildCompleted struct {
-	Item    ItemID `json:"item"`
-	Attempt int    `json:"attempt"`
-	Result  Result `json:"result"`
+	Pipeline string `json:"pipeline"`
+	Item     ItemID `json:"item"`
+	Attempt  int    `json:"attempt"`
+	Result   Result `json:"result"`
 	// Message says what failed (the failing step and its message).
 	Message string `json:"message,omitempty"`
 	URL     string `json:"url,omitempty"`
@@ -120,6 +137,22 @@ type SubmitCompleted struct {
 	Tips map[string]string `json:"tips,omitempty"`
 }
 
+// BuildsListed is the executor's inventory when the daemon starts: every
+// build it has, and the builds the daemon is about to start (actions
+// decided before a restart). An item whose current build is not among them
+// lost it (its workflow was deleted, or the executor died with the previous
+// process): the build runs again, and that does not count as a try.
+type BuildsListed struct {
+	Builds []BuildRef `json:"builds"`
+}
+
+// BuildRef names one build: an attempt of an item in a pipeline.
+type BuildRef struct {
+	Pipeline string `json:"pipeline"`
+	Item     ItemID `json:"item"`
+	Attempt  int    `json:"attempt"`
+}
+
 // Dequeue is an administrator's request to remove a change from a pipeline.
 type Dequeue struct {
 	Pipeline string `json:"pipeline"`
@@ -133,4 +166,40 @@ func (MergeCompleted) event()  {}
 func (BuildStarted) event()    {}
 func (BuildCompleted) event()  {}
 func (SubmitCompleted) event() {}
+func (BuildsListed) event()    {}
 func (Dequeue) event()         {}
+
+func (ev ChangeEvent) String() string {
+	return fmt.Sprintf("%s on change %d (%d snapshots)", ev.Type, ev.Change, len(ev.Changes))
+}
+
+func (ev RefUpdated) String() string {
+	return fmt.Sprintf("ref-updated %s %s → %s", ev.Project, ev.Branch, ev.NewRev)
+}
+
+func (ev MergeCompleted) String() string {
+	if ev.Conflict != nil {
+		return fmt.Sprintf("merge of item %d attempt %d: conflict", ev.Item, ev.Attempt)
+	}
+	return fmt.Sprintf("merge of item %d attempt %d: done", ev.Item, ev.Attempt)
+}
+
+func (ev BuildStarted) String() string {
+	return fmt.Sprintf("build of item %d attempt %d started", ev.Item, ev.Attempt)
+}
+
+func (ev BuildCompleted) String() string {
+	return fmt.Sprintf("build of item %d attempt %d: %s", ev.Item, ev.Attempt, ev.Result)
+}
+
+func (ev SubmitCompleted) String() string {
+	return fmt.Sprintf("submit of item %d: merged=%v stale=%v", ev.Item, ev.Merged, ev.Stale)
+}
+
+func (ev BuildsListed) String() string {
+	return fmt.Sprintf("%d builds listed by the executor", len(ev.Builds))
+}
+
+func (ev Dequeue) String() string {
+	return fmt.Sprintf("dequeue of change %d from %s", ev.Change, ev.Pipeline)
+}

@@ -27,16 +27,26 @@ import (
 //	push P                       the branch of project P moves outside the gate
 //	refupdate P SHA              Gerrit reports project P's branch at SHA
 //	dequeue N                    an administrator dequeues change N from gate
+//	started P I.A                the executor reports build I.A of pipeline P
+//	                             running (the item may be gone)
+//	listed P:I.A ...             the executor's inventory at start-up
+//	slow CMD ...                 CMD, its snapshots read a minute before now
+//	                             (older than the reads applied since)
+//	refresh                      answer the last Refresh: read its event again
 //
 // Lines starting with "- " after a command are the exact actions it must
 // return, in order; a command followed by none must return none. "queue PIPELINE: ..."
 // lines check a pipeline's items: "1 2:passed 3^1" lists items (by change
 // number) head first, with their phase when not the obvious one and their
-// ahead item after ^ when it is not the previous item.
+// ahead item after ^ when it is not the previous item. "facts: ..." lines
+// check the facts the engine observed since the last such line (Ready),
+// separated by "; ".
 type harness struct {
 	t       *testing.T
 	e       *Engine
 	now     time.Time
+	slow    bool         // the next event's read began a minute ago
+	refresh *ChangeEvent // the last Refresh asked for
 	changes map[int]*Change
 	tips    map[string]string
 	pushes  int
@@ -82,7 +92,10 @@ func (h *harness) tip(project string) string {
 
 // event builds a ChangeEvent for change n carrying every known change.
 func (h *harness) event(typ string, n int, approvals []Approval, comment, author string) ChangeEvent {
-	ev := ChangeEvent{Type: typ, Change: n, Approvals: approvals, Comment: comment, Author: author}
+	ev := ChangeEvent{Type: typ, Change: n, Approvals: approvals, Comment: comment, Author: author, ReadAt: h.now}
+	if h.slow {
+		ev.ReadAt = h.now.Add(-time.Minute)
+	}
 	for _, k := range slices.Sorted(maps.Keys(h.changes)) {
 		c := *h.changes[k]
 		c.Votes = slices.Clone(c.Votes)
@@ -249,13 +262,50 @@ func (h *harness) do(line string) []Action {
 	case "dequeue":
 		n, _ := strconv.Atoi(arg(1))
 		return h.apply(Dequeue{Pipeline: "gate", Change: n})
+	case "started":
+		b := h.buildRef(arg(1) + ":" + arg(2))
+		return h.apply(BuildStarted{Pipeline: b.Pipeline, Item: b.Item, Attempt: b.Attempt, Name: "b", URL: "https://argo/b"})
+	case "slow":
+		h.slow = true
+		defer func() { h.slow = false }()
+		return h.do(strings.Join(f[1:], " "))
+	case "refresh":
+		if h.refresh == nil {
+			h.t.Fatalf("%q: no Refresh was asked for", line)
+		}
+		ev := h.event(h.refresh.Type, h.refresh.Change, h.refresh.Approvals, h.refresh.Comment, h.refresh.Author)
+		h.refresh = nil
+		return h.apply(ev)
+	case "listed":
+		var ev BuildsListed
+		for _, s := range f[1:] {
+			ev.Builds = append(ev.Builds, h.buildRef(s))
+		}
+		return h.apply(ev)
 	}
 	h.t.Fatalf("unknown command %q", line)
 	return nil
 }
 
+// buildRef parses "PIPELINE:I.A".
+func (h *harness) buildRef(s string) BuildRef {
+	pipeline, ia, _ := strings.Cut(s, ":")
+	i, a, _ := strings.Cut(ia, ".")
+	item, err1 := strconv.Atoi(i)
+	attempt, err2 := strconv.Atoi(a)
+	if err1 != nil || err2 != nil {
+		h.t.Fatalf("bad build %q: want PIPELINE:ITEM.ATTEMPT", s)
+	}
+	return BuildRef{Pipeline: pipeline, Item: ItemID(item), Attempt: attempt}
+}
+
 func (h *harness) apply(ev Event) []Action {
 	acts := h.e.Apply(h.now, ev)
+	for _, a := range acts {
+		if r, ok := a.(Refresh); ok {
+			h.refresh = &r.Event
+		}
+	}
 	checkInvariants(h.t, h.e)
 	for _, a := range acts {
 		if m, ok := a.(Merge); ok {
@@ -281,6 +331,10 @@ func (h *harness) run(script string) {
 		}
 		if strings.HasPrefix(line, "cleared ") {
 			h.checkCleared(line)
+			continue
+		}
+		if want, ok := strings.CutPrefix(line, "facts:"); ok {
+			h.checkFacts(strings.TrimSpace(want))
 			continue
 		}
 		var want []string
@@ -400,12 +454,37 @@ func formatActions(acts []Action) []string {
 			s = fmt.Sprintf("submit #%d.%d %s %s expect %s", a.Item, a.Attempt, a.Pipeline, a.Change, kv(a.Expect))
 		case Forget:
 			s = fmt.Sprintf("forget #%d %s", a.Item, a.Pipeline)
+		case Refresh:
+			s = fmt.Sprintf("refresh %s %d", a.Event.Type, a.Event.Change)
 		default:
 			s = fmt.Sprintf("%T", a)
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// checkFacts compares the facts observed since the last Ready with want:
+// builds finished, then changes merged, then resets.
+func (h *harness) checkFacts(want string) {
+	h.t.Helper()
+	rd, err := h.e.Ready()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var got []string
+	for _, f := range rd.Facts.Builds {
+		got = append(got, fmt.Sprintf("finished #%d.%d %s [%s] %s", f.Item, f.Attempt, f.Pipeline, refs(f.Changes), f.Result))
+	}
+	for _, f := range rd.Facts.Merged {
+		got = append(got, fmt.Sprintf("merged #%d %s %s after %s", f.Item, f.Pipeline, f.Change, f.MergedAt.Sub(f.EnqueuedAt)))
+	}
+	for _, f := range rd.Facts.Resets {
+		got = append(got, fmt.Sprintf("reset #%d %s", f.Item, f.Pipeline))
+	}
+	if strings.Join(got, "; ") != want {
+		h.t.Fatalf("facts:\n got: %s\nwant: %s", strings.Join(got, "; "), want)
+	}
 }
 
 // checkInvariants checks what must hold after every transition.

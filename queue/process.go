@@ -132,18 +132,24 @@ func (e *Engine) chain(it *Item) []ChangeRef {
 	if it.Probe {
 		return e.probeChain(it)
 	}
-	var rev []*Item
-	for x := it; x != nil; {
-		rev = append(rev, x)
+	// One allocation: count the state's changes, then fill it from the
+	// end, walking from the item to the tip.
+	n := 0
+	for x := it; ; x = e.items[x.Ahead].item {
+		n += len(x.Deps) + 1
 		if x.Ahead == 0 {
 			break
 		}
-		x = e.items[x.Ahead].item
 	}
-	var out []ChangeRef
-	for i := len(rev) - 1; i >= 0; i-- {
-		out = append(out, rev[i].Deps...)
-		out = append(out, rev[i].Change)
+	out := make([]ChangeRef, n)
+	for x := it; ; x = e.items[x.Ahead].item {
+		n--
+		out[n] = x.Change
+		n -= len(x.Deps)
+		copy(out[n:], x.Deps)
+		if x.Ahead == 0 {
+			break
+		}
 	}
 	return out
 }
@@ -206,6 +212,7 @@ func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 	}
 	e.cancel(p, it)
 	e.counts.Resets++
+	e.facts.Resets = append(e.facts.Resets, ItemReset{Pipeline: p.Name, Item: it.ID, Change: it.Change})
 	it.Resets++
 	it.Attempt++
 	it.AttemptAt = e.now

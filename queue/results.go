@@ -72,9 +72,20 @@ func conflictText(c *Conflict, it *Item) string {
 	return s
 }
 
+// onBuildStarted records a build's name and start. A build that started
+// for an attempt that is no longer current (the item was reset or left
+// while the build was being created, after its cancel was performed) is
+// cancelled: no build runs for nothing.
 func (e *Engine) onBuildStarted(ev BuildStarted) {
 	l := e.current(ev.Item, ev.Attempt, PhaseBuilding)
 	if l == nil {
+		pipeline := ev.Pipeline
+		if l := e.items[ev.Item]; l != nil {
+			pipeline = l.pipeline.Name
+		}
+		if pipeline != "" {
+			e.emit(CancelBuild{Item: ev.Item, Attempt: ev.Attempt, Pipeline: pipeline})
+		}
 		return
 	}
 	e.touch(l.pipeline, l.queue)
@@ -103,6 +114,11 @@ func (e *Engine) onBuildCompleted(ev BuildCompleted) {
 	it.Build.URL = firstNonEmpty(ev.URL, it.Build.URL)
 	it.Build.Links = cloneSlice(ev.Links)
 	it.Build.Message = ev.Message
+	e.facts.Builds = append(e.facts.Builds, BuildFinished{
+		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Change: it.Change, Changes: e.chain(it),
+		Subject: it.Subject, Result: ev.Result, Message: ev.Message, Name: it.Build.Name, URL: it.Build.URL, Links: it.Build.Links,
+		Started: it.Build.Started, Finished: e.now,
+	})
 	if ev.Result == ResultLost {
 		it.Build.Tries-- // startBuild counts the build it starts
 		it.Attempt++
@@ -165,6 +181,7 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 		}
 		q.Window = e.pipelineConfig(p).Window.increase(q.Window)
 		e.counts.Merged++
+		e.facts.Merged = append(e.facts.Merged, ChangeMerged{Pipeline: p.Name, Item: it.ID, Change: it.Change, EnqueuedAt: it.EnqueuedAt, MergedAt: e.now})
 		e.dequeue(l, true, "", "")
 		for project, tip := range ev.Tips {
 			e.branchMoved(project, it.Change.Branch, tip)
@@ -179,5 +196,24 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 	default:
 		it.Phase = PhaseFailed
 		it.Failure = &Failure{Kind: FailSubmit, Message: ev.Message}
+	}
+}
+
+// onBuildsListed restarts the builds the executor no longer has: each item
+// whose current build is not in the inventory lost it.
+func (e *Engine) onBuildsListed(ev BuildsListed) {
+	have := map[BuildRef]bool{}
+	for _, b := range ev.Builds {
+		have[b] = true
+	}
+	for _, p := range e.st.Pipelines {
+		for _, q := range p.Queues {
+			for _, it := range q.Items {
+				if it.Phase == PhaseBuilding && !have[BuildRef{Pipeline: p.Name, Item: it.ID, Attempt: it.Attempt}] {
+					e.onBuildCompleted(BuildCompleted{Pipeline: p.Name, Item: it.ID, Attempt: it.Attempt, Result: ResultLost,
+						Message: "the build disappeared while gated was down"})
+				}
+			}
+		}
 	}
 }

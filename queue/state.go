@@ -66,6 +66,10 @@ type Build struct {
 type Item struct {
 	ID     ItemID    `json:"id"`
 	Change ChangeRef `json:"change"`
+	// Subject and Owner are the change's, as its snapshot at enqueue gave
+	// them: for the people reading the status, never for decisions.
+	Subject string `json:"subject,omitempty"`
+	Owner   string `json:"owner,omitempty"`
 	// Deps are changes merged ahead of Change in an independent pipeline
 	// (Depends-On targets); dependent pipelines have them as items ahead.
 	Deps []ChangeRef `json:"deps,omitempty"`

@@ -22,6 +22,7 @@ type argoExecutor struct {
 
 	mu        sync.Mutex
 	started   map[string]bool
+	order     []scheduler.Build // started builds, in start order
 	running   map[string]scheduler.Build
 	cancelled int
 }
@@ -47,6 +48,7 @@ func (e *argoExecutor) Start(ctx context.Context, b scheduler.Build) (scheduler.
 		if !e.started[name] {
 			e.started[name] = true
 			e.running[name] = b
+			e.order = append(e.order, b)
 		}
 		e.mu.Unlock()
 	}
@@ -115,6 +117,12 @@ func (e *argoExecutor) Running() []scheduler.Build {
 		out = append(out, b)
 	}
 	return out
+}
+
+func (e *argoExecutor) Started() []scheduler.Build {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]scheduler.Build(nil), e.order...)
 }
 
 func (e *argoExecutor) Counts() (started, cancelled int) {

@@ -6,7 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -16,8 +16,15 @@ type Scenario struct {
 	File     string
 	Name     string
 	Config   []byte // the config fragment, as YAML (nil: defaults)
+	Gerrit   GerritSettings
 	Projects []Project
 	Steps    []Step
+}
+
+// GerritSettings are the simulator's server settings (format v2).
+type GerritSettings struct {
+	// SubmitWholeTopic is Gerrit's change.submitWholeTopic.
+	SubmitWholeTopic bool
 }
 
 // Project is a repository on the simulator.
@@ -26,6 +33,9 @@ type Project struct {
 	Queue      string
 	SubmitType string
 	Files      map[string]string
+	// Config is a fragment of gated's per-project configuration, as YAML,
+	// merged into the project's (format v2); nil if none.
+	Config []byte
 }
 
 // Step is one step of the story. Exactly one of the fields is set.
@@ -44,6 +54,7 @@ type Step struct {
 	Release     string // a change id, or "all"
 	GerritFault *GerritFault
 	Expect      *Expect
+	Advance     time.Duration // advance: how far gated's clock moves
 }
 
 // Upload creates a change.
@@ -53,10 +64,13 @@ type Upload struct {
 	DependsOn                                   []string
 }
 
-// NewPatchset uploads the next patchset of a change.
+// NewPatchset uploads the next patchset of a change; Message, if set,
+// replaces its commit message, and DependsOn adds Depends-On footers.
 type NewPatchset struct {
-	Change string
-	Files  map[string]string
+	Change    string
+	Files     map[string]string
+	Message   string
+	DependsOn []string
 }
 
 // Review is a vote or comment.
@@ -66,10 +80,11 @@ type Review struct {
 	Message string
 }
 
-// PushBranch is a direct push outside the gate.
+// PushBranch is a direct push outside the gate; ID, if set, names the ref
+// update for the built expectation.
 type PushBranch struct {
-	Project, Branch string
-	Files           map[string]string
+	ID, Project, Branch string
+	Files               map[string]string
 }
 
 // Fail makes builds fail: every build of Change's item, or (With) only
@@ -105,6 +120,12 @@ type Expect struct {
 	Votes           map[string]map[string]int
 	CommentContains map[string]string
 	Window          map[string]int
+	// Built maps a pipeline to the items that started a build in it, in
+	// order of their first build (format v2).
+	Built map[string][]string
+	// MergedTogether lists groups of changes each merged by one submit
+	// (format v2).
+	MergedTogether [][]string
 	// Keys lists the keys in file order, for output.
 	Keys []string
 }
@@ -136,16 +157,20 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		case "name":
 			s.Name = p.str(v)
 		case "config":
-			var buf bytes.Buffer
-			enc := yaml.NewEncoder(&buf)
-			if err := enc.Encode(v); err != nil {
-				p.errorf(v, "config: %v", err)
-			}
-			s.Config = buf.Bytes()
+			s.Config = p.fragment(v)
+		case "gerrit":
+			p.mapping(v, "gerrit", func(key string, kn, gv *yaml.Node) {
+				switch key {
+				case "submit-whole-topic":
+					s.Gerrit.SubmitWholeTopic = p.boolean(gv)
+				default:
+					p.unknown(kn, "gerrit key", key)
+				}
+			})
 		case "projects":
 			p.mapping(v, "projects", func(name string, _, pv *yaml.Node) {
 				pr := Project{Name: name}
-				p.mapping(pv, "project "+name, func(key string, _, fv *yaml.Node) {
+				p.mapping(pv, "project "+name, func(key string, kn, fv *yaml.Node) {
 					switch key {
 					case "queue":
 						pr.Queue = p.str(fv)
@@ -153,8 +178,10 @@ func Parse(file string, data []byte) (*Scenario, error) {
 						pr.SubmitType = p.str(fv)
 					case "files":
 						pr.Files = p.files(fv)
+					case "config":
+						pr.Config = p.fragment(fv)
 					default:
-						p.unknown(fv, "project key", key)
+						p.unknown(kn, "project key", key)
 					}
 				})
 				s.Projects = append(s.Projects, pr)
@@ -239,6 +266,28 @@ func (p *parser) strings(n *yaml.Node) []string {
 	return out
 }
 
+func (p *parser) boolean(n *yaml.Node) bool {
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		p.errorf(n, "expected true or false, got %q", n.Value)
+	}
+	return b
+}
+
+// fragment re-encodes a node that is a fragment of gated's configuration,
+// checked when the scenario starts.
+func (p *parser) fragment(n *yaml.Node) []byte {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "expected a mapping of gated's configuration")
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := yaml.NewEncoder(&buf).Encode(n); err != nil {
+		p.errorf(n, "%v", err)
+	}
+	return buf.Bytes()
+}
+
 func (p *parser) files(n *yaml.Node) map[string]string {
 	out := map[string]string{}
 	p.mapping(n, "files", func(key string, _, v *yaml.Node) { out[key] = p.str(v) })
@@ -290,10 +339,13 @@ func (p *parser) step(n *yaml.Node) (Step, bool) {
 		}
 		st.Upload = u
 	case "new-patchset":
-		f := fields("change", "files")
-		st.NewPatchset = &NewPatchset{Change: p.str(need(f, "change"))}
+		f := fields("change", "files", "depends-on", "message")
+		st.NewPatchset = &NewPatchset{Change: p.str(need(f, "change")), Message: opt(f, "message", "")}
 		if f["files"] != nil {
 			st.NewPatchset.Files = p.files(f["files"])
+		}
+		if f["depends-on"] != nil {
+			st.NewPatchset.DependsOn = p.strings(f["depends-on"])
 		}
 	case "approve", "abandon", "restore":
 		f := fields("change")
@@ -306,8 +358,8 @@ func (p *parser) step(n *yaml.Node) (Step, bool) {
 		}
 		st.Review = r
 	case "push-branch":
-		f := fields("project", "branch", "files")
-		st.PushBranch = &PushBranch{Project: p.str(need(f, "project")), Branch: opt(f, "branch", "master")}
+		f := fields("id", "project", "branch", "files")
+		st.PushBranch = &PushBranch{ID: opt(f, "id", ""), Project: p.str(need(f, "project")), Branch: opt(f, "branch", "master")}
 		if f["files"] != nil {
 			st.PushBranch.Files = p.files(f["files"])
 		}
@@ -359,6 +411,12 @@ func (p *parser) step(n *yaml.Node) (Step, bool) {
 		}
 	case "expect":
 		st.Expect = p.expect(v)
+	case "advance":
+		d, err := time.ParseDuration(p.str(v))
+		if err != nil || d < 0 {
+			p.errorf(v, "advance: expected a duration like 2h or 30m, got %q", v.Value)
+		}
+		st.Advance = d
 	default:
 		p.unknown(k, "step", k.Value)
 		return Step{}, false
@@ -405,6 +463,18 @@ func (p *parser) expect(n *yaml.Node) *Expect {
 		case "window":
 			e.Window = map[string]int{}
 			p.mapping(v, "window", func(pl string, _, wv *yaml.Node) { e.Window[pl] = p.integer(wv) })
+		case "built":
+			e.Built = map[string][]string{}
+			p.mapping(v, "built", func(pl string, _, bv *yaml.Node) { e.Built[pl] = orEmpty(p.strings(bv)) })
+		case "merged-together":
+			if v.Kind != yaml.SequenceNode {
+				p.errorf(v, "merged-together: expected a list of lists")
+				return
+			}
+			e.MergedTogether = [][]string{}
+			for _, g := range v.Content {
+				e.MergedTogether = append(e.MergedTogether, orEmpty(p.strings(g)))
+			}
 		default:
 			p.unknown(kn, "expectation", key)
 		}
@@ -418,6 +488,3 @@ func orEmpty(s []string) []string {
 	}
 	return s
 }
-
-// String renders a step for output lines.
-func (s Step) String() string { return strings.TrimSpace(fmt.Sprintf("%s (line %d)", s.Kind, s.Line)) }

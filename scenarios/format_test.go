@@ -3,6 +3,7 @@ package scenarios
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const sample = `name: failed change in the middle of the queue
@@ -70,6 +71,45 @@ func TestParseSample(t *testing.T) {
 	}
 }
 
+const sampleV2 = `name: the keys format v2 adds
+gerrit: {submit-whole-topic: true}
+projects:
+  org/project:
+    config: {trusted: true, workflow-file: .ci/wf.yaml}
+steps:
+  - upload: {id: A, project: org/project}
+  - upload: {id: B, project: org/project}
+  - new-patchset: {change: A, depends-on: [B], message: "A, again"}
+  - push-branch: {id: P, project: org/project, files: {x: y}}
+  - advance: 2h
+  - expect:
+      built: {post: [A, P], periodic: [org/project]}
+      merged-together: [[A, B]]
+`
+
+func TestParseV2(t *testing.T) {
+	s, err := Parse("v2.yaml", []byte(sampleV2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Gerrit.SubmitWholeTopic || !strings.Contains(string(s.Projects[0].Config), "trusted: true") {
+		t.Fatalf("gerrit %+v, project config %q", s.Gerrit, s.Projects[0].Config)
+	}
+	if np := s.Steps[2].NewPatchset; np.Message != "A, again" || len(np.DependsOn) != 1 || np.DependsOn[0] != "B" {
+		t.Fatalf("new-patchset %+v", np)
+	}
+	if pb := s.Steps[3].PushBranch; pb.ID != "P" {
+		t.Fatalf("push-branch %+v", pb)
+	}
+	if s.Steps[4].Advance != 2*time.Hour {
+		t.Fatalf("advance %v", s.Steps[4].Advance)
+	}
+	e := s.Steps[5].Expect
+	if strings.Join(e.Built["post"], ",") != "A,P" || strings.Join(e.Built["periodic"], ",") != "org/project" || len(e.MergedTogether) != 1 {
+		t.Fatalf("expect %+v", e)
+	}
+}
+
 func TestParseErrorsNameTheLine(t *testing.T) {
 	base := "projects: {p: {}}\nsteps:\n"
 	for _, tc := range []struct{ name, yaml, want string }{
@@ -83,6 +123,12 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"bad wait", base + "  - wait: forever\n", `x.yaml:3: wait: only 'settled'`},
 		{"no projects", "steps: []\n", "no projects"},
 		{"not YAML", "steps: [\n", "invalid YAML"},
+		{"unknown gerrit key", "gerrit: {submit-hole-topic: true}\nprojects: {p: {}}\n", `x.yaml:1: unknown gerrit key "submit-hole-topic"`},
+		{"bad gerrit value", "gerrit: {submit-whole-topic: often}\nprojects: {p: {}}\n", `x.yaml:1: expected true or false`},
+		{"project config not a mapping", "projects: {p: {config: trusted}}\n", `x.yaml:1: expected a mapping of gated's configuration`},
+		{"bad advance", base + "  - advance: a while\n", `x.yaml:3: advance: expected a duration`},
+		{"negative advance", base + "  - advance: -1h\n", `x.yaml:3: advance: expected a duration`},
+		{"unknown new-patchset key", base + "  - new-patchset: {change: A, parent: B}\n", `x.yaml:3: unknown new-patchset key "parent"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("x.yaml", []byte(tc.yaml))

@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
@@ -56,10 +57,11 @@ type S3Config struct {
 // Argo is the executor that runs builds as Argo Workflows. It keeps no
 // state a restart would lose: the workflows themselves are the state.
 type Argo struct {
-	cfg Config
-	wf  wfclientset.Interface
-	s3  *minio.Client // nil without Config.Artifacts
-	log *slog.Logger
+	cfg  Config
+	wf   wfclientset.Interface
+	kube kubernetes.Interface // pods' logs
+	s3   *minio.Client        // nil without Config.Artifacts
+	log  *slog.Logger
 
 	mu    sync.Mutex
 	where map[string]string // workflow name → namespace, as seen
@@ -82,8 +84,8 @@ func NewArgo(cfg Config) (*Argo, error) {
 	if cfg.REST == nil {
 		return nil, fmt.Errorf("argo executor: no Kubernetes configuration")
 	}
-	if cfg.Policy.MaxDeadline < time.Second || cfg.Policy.MaxParallelism < 1 {
-		return nil, fmt.Errorf("argo executor: policy needs a max deadline of at least 1s and a max parallelism of at least 1 (have %s, %d)", cfg.Policy.MaxDeadline, cfg.Policy.MaxParallelism)
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("argo executor: %w", err)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -94,7 +96,11 @@ func NewArgo(cfg Config) (*Argo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("argo executor: %w", err)
 	}
-	a := &Argo{cfg: cfg, wf: client, log: cfg.Log, where: map[string]string{}}
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("argo executor: %w", err)
+	}
+	a := &Argo{cfg: cfg, wf: client, kube: kube, log: cfg.Log, where: map[string]string{}}
 	if s := cfg.Artifacts; s != nil {
 		a.s3, err = minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Secure: !s.Insecure})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/minio/minio-go/v7"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -156,7 +157,7 @@ func TestPolicyViolationNeverReachesTheAPIServer(t *testing.T) {
 	hostile := strings.Replace(workflow(step{name: "escape"}), "      image: golang:1.26\n", "      image: golang:1.26\n      securityContext: {privileged: true}\n", 1)
 	_, err := h.argo.Start(context.Background(), h.build("5", hostile))
 	var def *scheduler.DefinitionError
-	if !errors.As(err, &def) || def.Kind != scheduler.KindPolicy || def.Field != "spec.templates[1].container.securityContext.privileged" {
+	if !errors.As(err, &def) || def.Kind != scheduler.KindPolicy || def.Field != "spec.templates[1]" || !strings.Contains(def.Rule, "privileged") {
 		t.Fatalf("got %v, want a policy violation at the privileged flag", err)
 	}
 	if n := writes(); n != 0 {
@@ -167,37 +168,89 @@ func TestPolicyViolationNeverReachesTheAPIServer(t *testing.T) {
 	}
 }
 
-func TestWorkflowTemplateRef(t *testing.T) {
-	h := newHarness(t)
+// TestTemplateReferences runs workflows that refer to WorkflowTemplates of
+// the cluster: an allowed, benign one runs; an allowed one that breaks the
+// policy, one not allowed and one that does not exist are refused, and
+// never reach the API server as workflows.
+func TestTemplateReferences(t *testing.T) {
+	var creates, reads func() int
+	h := newHarness(t, func(cfg *scheduler.Config) {
+		cfg.Policy.AllowedTemplates = []string{"go-ci", "escape", "missing"}
+		cfg.REST, creates = counting(cfg.REST, func(method, path string) bool {
+			return method == "POST" && strings.HasSuffix(path, "/workflows")
+		})
+		cfg.REST, reads = counting(cfg.REST, func(method, path string) bool {
+			return method == "GET" && strings.Contains(path, "/workflowtemplates/")
+		})
+	})
 	h.run()
 	client, err := h.c.Argo()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &wfv1.WorkflowTemplate{
-		ObjectMeta: metav1.ObjectMeta{Name: "go-ci", Namespace: h.ns},
-		Spec: wfv1.WorkflowSpec{
-			Entrypoint: "test",
-			Arguments:  wfv1.Arguments{Parameters: []wfv1.Parameter{{Name: "gated-revision"}}},
-			Templates: []wfv1.Template{{Name: "test", Container: &corev1.Container{
-				Image: "golang:1.26", Command: []string{"sh", "-c", "git checkout {{workflow.parameters.gated-revision}} && go test ./..."},
-			}}},
-		},
+	ctx := context.Background()
+	container := func(privileged bool) *corev1.Container {
+		c := &corev1.Container{Image: "golang:1.26", Command: []string{"sh", "-c", "git checkout {{workflow.parameters.gated-revision}} && go test ./..."}}
+		if privileged {
+			c.SecurityContext = &corev1.SecurityContext{Privileged: ptr(true)}
+		}
+		return c
 	}
-	if _, err := client.ArgoprojV1alpha1().WorkflowTemplates(h.ns).Create(context.Background(), tmpl, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	for name, privileged := range map[string]bool{"go-ci": false, "escape": true, "unlisted": false} {
+		tmpl := &wfv1.WorkflowTemplate{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns},
+			Spec: wfv1.WorkflowSpec{
+				Entrypoint: "test",
+				Arguments:  wfv1.Arguments{Parameters: []wfv1.Parameter{{Name: "gated-revision"}}},
+				Templates:  []wfv1.Template{{Name: "test", Container: container(privileged)}},
+			},
+		}
+		if _, err := client.ArgoprojV1alpha1().WorkflowTemplates(h.ns).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ref := "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: ci-}\nspec:\n  workflowTemplateRef: {name: %s}\n"
-	b := h.build("6", strings.Replace(ref, "%s", "go-ci", 1))
-	h.start(b)
-	h.awaitPhase(b.Name(), scheduler.PhaseSucceeded)
+	steps := "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: ci-}\nspec:\n  entrypoint: main\n  templates:\n  - name: main\n    steps:\n    - - name: test\n        templateRef: {name: %s, template: test}\n"
+	ref := func(name string) string { return strings.Replace(steps, "%s", name, 1) }
 
-	_, err = h.argo.Start(context.Background(), h.build("7", strings.Replace(ref, "%s", "no-such-template", 1)))
-	var def *scheduler.DefinitionError
-	if !errors.As(err, &def) || def.Kind != scheduler.KindValidation || !strings.Contains(def.Message, "no-such-template") {
-		t.Errorf("got %v, want a validation error naming the missing template", err)
+	benign := h.build("6", ref("go-ci"))
+	h.start(benign)
+	h.awaitPhase(benign.Name(), scheduler.PhaseSucceeded)
+	whole := h.build("7", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: ci-}\nspec:\n  workflowTemplateRef: {name: go-ci}\n")
+	h.start(whole)
+	h.awaitPhase(whole.Name(), scheduler.PhaseSucceeded)
+	if n := reads(); n != 2 {
+		t.Errorf("%d template reads for two workflows referring to one template each", n)
+	}
+
+	refused := []struct {
+		build       scheduler.Build
+		kind, field string
+		reads       int
+	}{
+		{h.build("8", ref("escape")), scheduler.KindPolicy, "WorkflowTemplate escape: spec.templates[0]", 1},
+		{h.build("9", ref("unlisted")), scheduler.KindPolicy, "spec.templates[0].steps[0][0].templateRef", 0},
+		{h.build("10", ref("missing")), scheduler.KindValidation, "", 1},
+	}
+	for _, r := range refused {
+		before, createsBefore := reads(), creates()
+		_, err := h.argo.Start(ctx, r.build)
+		var def *scheduler.DefinitionError
+		if !errors.As(err, &def) || def.Kind != r.kind || def.Field != r.field {
+			t.Errorf("%s: got %v, want a %s error at %q", r.build.Name(), err, r.kind, r.field)
+		}
+		if reads()-before != r.reads || creates() != createsBefore {
+			t.Errorf("%s: %d template reads and %d creates; want %d reads and none", r.build.Name(), reads()-before, creates()-createsBefore, r.reads)
+		}
+		if _, err := client.ArgoprojV1alpha1().Workflows(h.ns).Get(ctx, r.build.Name(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s: the refused workflow is in the API server (%v)", r.build.Name(), err)
+		}
+	}
+	if n := creates(); n != 2 {
+		t.Errorf("%d workflows created; want the two accepted ones", n)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestQuotaExceededIsTransient(t *testing.T) {
 	h := newHarness(t)
@@ -414,4 +467,46 @@ func TestPodQuotaExceededIsReportedWhileTheBuildWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.awaitPhase(b.Name(), scheduler.PhaseSucceeded)
+}
+
+// Whenever gated lists workflows (Run starting, a watch recovering from
+// an outage), it nudges the unfinished ones, so that Argo's controller
+// looks at them again: it drops a status update that failed while the API
+// server was away, and would retry only at its 20-minute resync.
+func TestListingNudgesUnfinishedWorkflows(t *testing.T) {
+	h := newHarness(t)
+	running := h.build("18", workflow(step{name: "test", annotations: map[string]string{devcluster.AnnotationDuration: "1h"}}))
+	done := h.build("19", workflow(step{name: "test"}))
+	h.start(running)
+	h.start(done)
+	h.run()
+	h.awaitPhase(running.Name(), scheduler.PhaseRunning)
+	h.awaitPhase(done.Name(), scheduler.PhaseSucceeded)
+
+	client, err := h.c.Argo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nudgedAt := func(name string) string {
+		wf, err := client.ArgoprojV1alpha1().Workflows(h.ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wf.Annotations[scheduler.AnnotationNudged]
+	}
+	before := map[string]string{running.Name(): nudgedAt(running.Name()), done.Name(): nudgedAt(done.Name())}
+
+	later := newHarness(t, func(cfg *scheduler.Config) { cfg.Namespaces = []string{h.ns} })
+	later.run() // lists, as gated does after a restart
+	later.awaitPhase(done.Name(), scheduler.PhaseSucceeded)
+	deadline := time.Now().Add(30 * time.Second)
+	for nudgedAt(running.Name()) == before[running.Name()] {
+		if time.Now().After(deadline) {
+			t.Fatal("the running workflow was not nudged")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if nudgedAt(done.Name()) != before[done.Name()] {
+		t.Error("a finished workflow was nudged")
+	}
 }

@@ -74,7 +74,7 @@ func TestDefinitionErrorsAreReportedAndNeverSubmitted(t *testing.T) {
 		{name: "no entrypoint", workflow: workflowYAML("  templates:\n  - name: main\n    container: {image: alpine}\n"), kind: KindValidation, message: "spec.entrypoint is required"},
 		{name: "unknown template", workflow: workflowYAML("  entrypoint: main\n  templates:\n  - name: main\n    steps:\n    - - {name: a, template: nowhere}\n"), kind: KindValidation, message: "nowhere"},
 		{name: "unresolvable variable", workflow: workflowYAML("  entrypoint: main\n  templates:\n  - name: main\n    container: {image: alpine, args: ['{{workflow.parameters.nope}}']}\n"), kind: KindValidation, message: "workflow.parameters.nope"},
-		{name: "policy", workflow: workflowYAML("  hostNetwork: true\n" + benignSpec), kind: KindPolicy, message: "spec.hostNetwork"},
+		{name: "policy", workflow: workflowYAML("  hostNetwork: true\n" + benignSpec), kind: KindPolicy, message: "hostNetwork=true"},
 	}
 	a, requests := offlineArgo(t)
 	for _, tc := range cases {

@@ -5,12 +5,14 @@
 // executor used by the demo, the scenario runner and the throughput
 // simulator.
 //
-// Argo is the real executor. The gate loop consumes executors through an
-// interface it defines (daemon.Executor: Start, Cancel, Run), which the
-// simulated executor implements too; Argo adds List (every gated workflow,
-// for the reconcile at start-up), Forget and Collect (workflows of items
-// that left their pipeline are deleted after a retention period) and
-// Delete.
+// Argo is the real executor; Sim is the simulated one. The daemon consumes
+// both through an interface it defines (daemon.Executor: Start, Cancel,
+// Run, and List, every build, for the inventory at start-up). Argo adds
+// Forget and Collect (the workflows of items that left their pipeline are
+// deleted after a retention period) and Delete; both tell a build's Steps
+// (Argo: the workflow's nodes, with the end of each failed pod's log read
+// through the Kubernetes API); Sim adds the scripted results, held builds
+// and virtual time the scenario runner drives.
 //
 // Start is idempotent: a workflow's name derives from the pipeline, the
 // item and the attempt (Build.Name), so submitting again after a crash

@@ -2,20 +2,22 @@ package scheduler
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
+	"k8s.io/pod-security-admission/api"
 )
 
 // Policy is what gated allows a workflow from a change (DESIGN.md decision
-// 5). Every workflow is held to the limits; untrusted ones (projects not
-// marked trusted) also may not touch Secrets, choose their service account,
-// patch their pod spec, create arbitrary objects or mount volumes other than
-// scratch space, configuration and claims.
+// 5). Every workflow is held to the limits, to Kubernetes' Pod Security
+// Standards (every pod any of its templates can produce, as Argo's
+// controller would make it), and to its own build's artifacts; untrusted
+// ones (projects not marked trusted) also may not touch Secrets, choose
+// their service account, patch their pod spec, create arbitrary objects,
+// mount volumes other than scratch space, configuration and claims, fan out
+// by a list known only at run time, or refer to a template installed in
+// the cluster that an administrator did not allow.
 type Policy struct {
 	// MaxDeadline caps spec.activeDeadlineSeconds. A workflow without a
 	// deadline gets this one: a build must end, and demanding the field of
@@ -24,227 +26,194 @@ type Policy struct {
 	// MaxParallelism caps spec.parallelism and every template's
 	// parallelism; a workflow without spec.parallelism gets this one.
 	MaxParallelism int64
+	// MaxFanOut caps the items of a step's or task's withItems and
+	// withSequence; zero means DefaultMaxFanOut.
+	MaxFanOut int
+	// PodSecurity is the Pod Security Standards level every pod must meet:
+	// "baseline" (also when empty) or "restricted".
+	PodSecurity string
+	// AllowedTemplates are the WorkflowTemplates (in the build's namespace)
+	// and AllowedClusterTemplates the ClusterWorkflowTemplates that
+	// untrusted workflows may refer to (templateRef, workflowTemplateRef).
+	// Trusted workflows may refer to any. Either way gated reads the
+	// template at submit time and holds it to this policy.
+	AllowedTemplates        []string
+	AllowedClusterTemplates []string
+}
+
+// DefaultMaxFanOut is the default cap on withItems and withSequence.
+const DefaultMaxFanOut = 200
+
+// maxReferences bounds how many templates one workflow may reach through
+// references (each one is read from the API server at submit).
+const maxReferences = 16
+
+// Validate says what is wrong with the policy, naming the field.
+func (p Policy) Validate() error {
+	switch {
+	case p.MaxDeadline < time.Second:
+		return fmt.Errorf("policy: the max deadline must be at least 1s (have %s)", p.MaxDeadline)
+	case p.MaxParallelism < 1:
+		return fmt.Errorf("policy: the max parallelism must be at least 1 (have %d)", p.MaxParallelism)
+	case p.MaxFanOut < 0:
+		return fmt.Errorf("policy: the max fan-out must not be negative (have %d)", p.MaxFanOut)
+	}
+	if _, err := p.level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// level is the Pod Security Standards level of the policy.
+func (p Policy) level() (api.Level, error) {
+	switch p.PodSecurity {
+	case "", string(api.LevelBaseline):
+		return api.LevelBaseline, nil
+	case string(api.LevelRestricted):
+		return api.LevelRestricted, nil
+	}
+	return "", fmt.Errorf("policy: pod security level %q is neither baseline nor restricted", p.PodSecurity)
+}
+
+func (p Policy) maxFanOut() int {
+	if p.MaxFanOut == 0 {
+		return DefaultMaxFanOut
+	}
+	return p.MaxFanOut
+}
+
+// allows reports whether untrusted workflows may refer to the template.
+func (p Policy) allows(ref TemplateReference) bool {
+	if ref.Cluster {
+		return slices.Contains(p.AllowedClusterTemplates, ref.Name)
+	}
+	return slices.Contains(p.AllowedTemplates, ref.Name)
 }
 
 // The rules, as the report states them.
 const (
 	ruleNamespace      = "builds run only in the project's namespace %q"
-	rulePrivileged     = "privileged containers are not allowed"
-	ruleCapabilities   = "adding Linux capabilities is not allowed"
-	ruleProcMount      = "an unmasked /proc is not allowed"
-	ruleHostPath       = "hostPath volumes are not allowed"
-	ruleHostNamespace  = "the host's network, PID and IPC namespaces are not allowed"
+	ruleMetadata       = "gated owns the workflow's metadata: only name, generateName, namespace, labels and annotations may be set, not %s"
+	ruleReservedKey    = "label and annotation keys under gated.dev/, argoproj.io, kubernetes.io and k8s.io are reserved (they steer gated, Argo's controller or Kubernetes): %q"
+	ruleComputedKey    = "label and annotation keys must be literal, not computed at run time: %q"
 	ruleServiceAccount = "an untrusted workflow may not choose its service account or token"
 	rulePodSpecPatch   = "podSpecPatch is allowed only in trusted projects"
+	ruleComputedPatch  = "podSpecPatch must be literal: a patch computed at run time cannot be checked"
+	ruleBadPatch       = "podSpecPatch is not a valid pod spec patch: %v"
+	ruleGCPatch        = "artifact GC pods are outside the pod checks: artifactGC.podSpecPatch is not allowed"
 	ruleSecrets        = "an untrusted workflow may not read Secrets"
+	rulePullSecrets    = "an untrusted workflow may not use image pull Secrets"
 	ruleVolumeType     = "an untrusted workflow may mount only emptyDir, configMap, downwardAPI, persistentVolumeClaim, ephemeral and projected configMap/downwardAPI volumes; not %s"
+	ruleDataSource     = "an untrusted workflow may not fill a volume claim from another volume or snapshot"
 	ruleResource       = "resource templates (which create arbitrary Kubernetes objects) are allowed only in trusted projects"
 	rulePlugin         = "executor plugin templates are allowed only in trusted projects"
+	ruleHTTP           = "http templates (run by Argo's agent pod, outside the build's pods) are allowed only in trusted projects"
+	ruleSync           = "synchronization (mutexes and semaphores shared by the namespace) is allowed only in trusted projects"
+	ruleMemoize        = "memoization (a ConfigMap cache shared by the namespace) is allowed only in trusted projects"
+	ruleMetrics        = "custom Prometheus metrics (emitted by Argo's controller for every workflow) are allowed only in trusted projects"
+	ruleScheduling     = "an untrusted workflow may not choose its %s"
+	ruleTTL            = "gated deletes a build's workflow after its retention; a ttlStrategy would delete it before gated has read its result"
+	rulePDBSelector    = "a podDisruptionBudget may not have a selector: it would hold pods other than the build's"
 	ruleDeadline       = "activeDeadlineSeconds must be between 1 and %d (%s)"
 	ruleParallelism    = "parallelism must be between 0 and %d"
+	ruleFanOut         = "a step or task may fan out to at most %d items (%s)"
+	ruleFanOutParam    = "withParam fans out to a list known only at run time, which cannot be bounded: allowed only in trusted projects"
+	ruleDynamicRef     = "a template reference must name its template literally: one computed at run time cannot be checked"
+	ruleUnlistedRef    = "an untrusted workflow may refer only to templates an administrator allowed (executor.argo.allowed-templates, allowed-cluster-templates); %s is not one"
+	ruleUnreadableRef  = "gated may not read %s, so it cannot check it: an administrator must allow it and grant gated get on it"
+	ruleTooManyRefs    = "a workflow may reach at most %d templates through references"
+	ruleRepositoryRef  = "an untrusted workflow may not choose its artifact repository"
+	ruleArtifactKey    = "artifact keys in the artifact repository must stay under the build's own prefix %q, with no .. and nothing computed at run time but {{workflow.name}}, {{workflow.namespace}}, {{workflow.uid}} and {{pod.name}}: %q"
+	ruleArtifactS3     = "an untrusted workflow's S3 artifacts may set only a key (the artifact repository gives the rest): not %s"
+	ruleArtifactDriver = "an untrusted workflow may use only git, http, raw and key-only S3 artifacts, not %s"
+	ruleArchive        = "an untrusted workflow may not choose where its logs and outputs are archived"
+	rulePodSecurity    = "Pod Security %q: %s"
+	ruleControlPlane   = "pods may not be steered onto control-plane or other reserved nodes: %s"
+	rulePriority       = "system priority classes are reserved for the cluster's own pods: %q"
+	ruleHostProbe      = "probes and lifecycle hooks may not reach another host (Pod Security baseline from Kubernetes 1.34): %s"
 )
 
-// enforce checks wf, as the project wrote it, against the policy, and then
-// gives it the default deadline and parallelism if it has none.
-func (p Policy) enforce(wf *wfv1.Workflow, namespace string, trusted bool) error {
-	w := policyWalk{policy: p, trusted: trusted}
-	if wf.Namespace != "" && wf.Namespace != namespace {
-		w.violate("metadata.namespace", fmt.Sprintf(ruleNamespace, namespace))
+// A policyCheck is one check of a workflow against the policy: the
+// violations it found, and the templates in the cluster the workflow
+// refers to.
+type policyCheck struct {
+	policy     Policy
+	trusted    bool
+	namespace  string
+	level      api.Level
+	violations []Violation
+	refs       []TemplateReference
+}
+
+func (p Policy) newCheck(namespace string, trusted bool) (*policyCheck, error) {
+	level, err := p.level()
+	if err != nil {
+		return nil, err
 	}
-	maxSeconds := int64(p.MaxDeadline / time.Second)
+	return &policyCheck{policy: p, trusted: trusted, namespace: namespace, level: level}, nil
+}
+
+func (c *policyCheck) violate(field, rule string) {
+	v := Violation{Field: field, Rule: rule}
+	if !slices.Contains(c.violations, v) {
+		c.violations = append(c.violations, v)
+	}
+}
+
+// err is the check's verdict: nil, or a *DefinitionError with every
+// violation.
+func (c *policyCheck) err() error {
+	if len(c.violations) == 0 {
+		return nil
+	}
+	first := c.violations[0]
+	return &DefinitionError{Kind: KindPolicy, Field: first.Field, Rule: first.Rule, Violations: c.violations}
+}
+
+// vetFile checks the workflow as the project wrote it: its metadata, every
+// field of its spec wherever it nests, and every pod its own templates can
+// produce. It reads nothing from the cluster; the templates the workflow
+// refers to are in c.refs afterwards.
+func (c *policyCheck) vetFile(wf *wfv1.Workflow) {
+	c.metadata(wf)
+	maxSeconds := int64(c.policy.MaxDeadline / time.Second)
 	if d := wf.Spec.ActiveDeadlineSeconds; d != nil && (*d <= 0 || *d > maxSeconds) {
-		w.violate("spec.activeDeadlineSeconds", fmt.Sprintf(ruleDeadline, maxSeconds, p.MaxDeadline))
+		c.violate("spec.activeDeadlineSeconds", fmt.Sprintf(ruleDeadline, maxSeconds, c.policy.MaxDeadline))
 	}
-	w.walk("spec", reflect.ValueOf(&wf.Spec))
-	if len(w.violations) > 0 {
-		first := w.violations[0]
-		return &DefinitionError{Kind: KindPolicy, Field: first.Field, Rule: first.Rule, Violations: w.violations}
+	c.walk("spec", &wf.Spec)
+	c.pods("spec", &wf.Spec, &wf.Spec)
+}
+
+// vetReferenced checks every pod the templates the workflow refers to can
+// produce in this workflow, whose spec-level settings and template defaults
+// apply to them (with a workflowTemplateRef, merged as Argo merges them).
+// Their other fields were walked when they were read (resolve).
+func (c *policyCheck) vetReferenced(wf *wfv1.Workflow, set *templateSet) {
+	exec := &wf.Spec
+	if ref := wf.Spec.WorkflowTemplateRef; ref != nil {
+		if base := set.spec(TemplateReference{Name: ref.Name, Cluster: ref.ClusterScope}); base != nil {
+			joined, err := joinSpecs(&wf.Spec, base)
+			if err != nil {
+				c.violate("spec.workflowTemplateRef", fmt.Sprintf("the workflow cannot be merged with its template: %v", err))
+				return
+			}
+			exec = joined
+		}
 	}
+	for _, ref := range set.order {
+		c.pods(ref.String()+": spec", exec, set.spec(ref))
+	}
+}
+
+// applyDefaults gives a workflow that passed the policy the default
+// deadline and parallelism if it has none.
+func (p Policy) applyDefaults(wf *wfv1.Workflow) {
 	if wf.Spec.ActiveDeadlineSeconds == nil {
-		wf.Spec.ActiveDeadlineSeconds = &maxSeconds
+		seconds := int64(p.MaxDeadline / time.Second)
+		wf.Spec.ActiveDeadlineSeconds = &seconds
 	}
 	if wf.Spec.Parallelism == nil {
 		par := p.MaxParallelism
 		wf.Spec.Parallelism = &par
 	}
-	return nil
-}
-
-// policyWalk visits every value of a workflow spec by reflection, so that
-// no nesting (inline templates in steps and DAG tasks, init containers,
-// sidecars, container sets, artifact locations, hooks) escapes the rules.
-type policyWalk struct {
-	policy     Policy
-	trusted    bool
-	violations []Violation
-}
-
-func (w *policyWalk) violate(field, rule string) {
-	w.violations = append(w.violations, Violation{Field: field, Rule: rule})
-}
-
-// Types the rules look at.
-var (
-	typeSecurityContext = reflect.TypeFor[corev1.SecurityContext]()
-	typeVolumeSource    = reflect.TypeFor[corev1.VolumeSource]()
-	typeProjection      = reflect.TypeFor[corev1.VolumeProjection]()
-	typeResource        = reflect.TypeFor[wfv1.ResourceTemplate]()
-	typePlugin          = reflect.TypeFor[wfv1.Plugin]()
-	typeParallelSteps   = reflect.TypeFor[wfv1.ParallelSteps]()
-	secretTypes         = []reflect.Type{
-		reflect.TypeFor[corev1.SecretKeySelector](),
-		reflect.TypeFor[corev1.SecretEnvSource](),
-		reflect.TypeFor[corev1.SecretVolumeSource](),
-		reflect.TypeFor[corev1.SecretProjection](),
-		reflect.TypeFor[corev1.SecretReference](),
-	}
-)
-
-func (w *policyWalk) walk(path string, v reflect.Value) {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			w.walk(path, v.Elem())
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return // raw bytes (plugin configuration)
-		}
-		for i := range v.Len() {
-			w.walk(fmt.Sprintf("%s[%d]", path, i), v.Index(i))
-		}
-	case reflect.Map:
-		keys := v.MapKeys()
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
-		for _, k := range keys {
-			w.walk(fmt.Sprintf("%s[%q]", path, fmt.Sprint(k)), v.MapIndex(k))
-		}
-	case reflect.Struct:
-		if !v.CanAddr() { // a map value or an interface's content: work on a copy
-			cp := reflect.New(v.Type()).Elem()
-			cp.Set(v)
-			v = cp
-		}
-		w.checkStruct(path, v)
-		t := v.Type()
-		if t == typeParallelSteps { // serialized as a bare list
-			w.walk(path, v.Field(0))
-			return
-		}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, inline := jsonName(f)
-			if name == "-" {
-				continue
-			}
-			fp := path
-			if !inline {
-				fp = path + "." + name
-				w.checkField(fp, name, v.Field(i))
-			}
-			w.walk(fp, v.Field(i))
-		}
-	}
-}
-
-// checkField applies the rules about fields that appear under one name in
-// several places (workflow, template, executor, artifact GC).
-func (w *policyWalk) checkField(path, name string, v reflect.Value) {
-	set := !v.IsZero()
-	switch name {
-	case "hostNetwork", "hostPID", "hostIPC":
-		if v.Kind() == reflect.Pointer && !v.IsNil() {
-			v = v.Elem()
-		}
-		if v.Kind() == reflect.Bool && v.Bool() {
-			w.violate(path, ruleHostNamespace)
-		}
-	case "serviceAccountName", "automountServiceAccountToken":
-		if set && !w.trusted {
-			w.violate(path, ruleServiceAccount)
-		}
-	case "podSpecPatch":
-		if set && !w.trusted {
-			w.violate(path, rulePodSpecPatch)
-		}
-	case "parallelism":
-		if v.Kind() == reflect.Pointer && !v.IsNil() {
-			v = v.Elem()
-		}
-		if v.Kind() == reflect.Int64 && (v.Int() < 0 || v.Int() > w.policy.MaxParallelism) {
-			w.violate(path, fmt.Sprintf(ruleParallelism, w.policy.MaxParallelism))
-		}
-	}
-}
-
-// checkStruct applies the rules about types, wherever they appear.
-func (w *policyWalk) checkStruct(path string, v reflect.Value) {
-	t := v.Type()
-	switch {
-	case t == typeSecurityContext:
-		sc := v.Addr().Interface().(*corev1.SecurityContext)
-		if sc.Privileged != nil && *sc.Privileged {
-			w.violate(path+".privileged", rulePrivileged)
-		}
-		if sc.Capabilities != nil && len(sc.Capabilities.Add) > 0 {
-			w.violate(path+".capabilities.add", ruleCapabilities)
-		}
-		if sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
-			w.violate(path+".procMount", ruleProcMount)
-		}
-	case t == typeVolumeSource:
-		w.checkVolume(path, v.Addr().Interface().(*corev1.VolumeSource))
-	case t == typeProjection:
-		pr := v.Addr().Interface().(*corev1.VolumeProjection)
-		if !w.trusted && pr.ServiceAccountToken != nil {
-			w.violate(path+".serviceAccountToken", ruleServiceAccount)
-		}
-	case t == typeResource && !w.trusted:
-		w.violate(path, ruleResource)
-	case t == typePlugin && !w.trusted:
-		w.violate(path, rulePlugin)
-	case !w.trusted && slices.Contains(secretTypes, t):
-		w.violate(path, ruleSecrets)
-	}
-}
-
-// checkVolume allows host paths to nobody, and to untrusted workflows only
-// volume types that expose neither the node nor Secrets.
-func (w *policyWalk) checkVolume(path string, vs *corev1.VolumeSource) {
-	if vs.HostPath != nil {
-		w.violate(path+".hostPath", ruleHostPath)
-		return
-	}
-	if w.trusted {
-		return
-	}
-	allowed := vs.EmptyDir != nil || vs.ConfigMap != nil || vs.DownwardAPI != nil ||
-		vs.PersistentVolumeClaim != nil || vs.Ephemeral != nil || vs.Projected != nil
-	if allowed || vs.Secret != nil { // a secret volume is reported by the Secrets rule
-		return
-	}
-	v := reflect.ValueOf(vs).Elem()
-	for i := range v.NumField() {
-		if !v.Field(i).IsNil() {
-			name, _ := jsonName(v.Type().Field(i))
-			w.violate(path+"."+name, fmt.Sprintf(ruleVolumeType, name))
-		}
-	}
-}
-
-// jsonName returns a field's JSON name, and whether its fields are inlined
-// into the parent's.
-func jsonName(f reflect.StructField) (string, bool) {
-	tag := f.Tag.Get("json")
-	name, opts, _ := strings.Cut(tag, ",")
-	if name == "" && (f.Anonymous || strings.Contains(opts, "inline")) {
-		return "", true
-	}
-	if name == "" {
-		name = f.Name
-	}
-	return name, false
 }

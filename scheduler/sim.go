@@ -34,7 +34,8 @@ type SimOptions struct {
 	// Duration, if set, makes builds end on their own that long after they
 	// start (the demo). Without it builds end only by Advance or Release.
 	Duration func(Build) time.Duration
-	// URL is the base of the builds' (fake) pages.
+	// URL is the base of the builds' (fake) pages; without it builds have
+	// no page of the executor's (gated shows its own).
 	URL string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -71,8 +72,11 @@ func (s *Sim) Start(_ context.Context, b Build) (Update, error) {
 	now := s.opts.Now()
 	sb := &simBuild{build: b, held: s.hold, update: Update{
 		Name: name, Namespace: b.Namespace, Pipeline: b.Pipeline, Item: b.Item, Attempt: b.Attempt,
-		Phase: PhaseRunning, URL: s.opts.URL + "/builds/" + name, Started: now,
+		Phase: PhaseRunning, Started: now,
 	}}
+	if s.opts.URL != "" {
+		sb.update.URL = s.opts.URL + "/builds/" + name
+	}
 	if s.opts.Duration != nil {
 		sb.due = now.Add(s.opts.Duration(b))
 	}
@@ -283,6 +287,17 @@ func (s *Sim) Running() []Build {
 		if sb := s.builds[name]; !sb.update.Phase.Done() {
 			out = append(out, sb.build)
 		}
+	}
+	return out
+}
+
+// Started returns every build started so far, in start order.
+func (s *Sim) Started() []Build {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Build, 0, len(s.order))
+	for _, name := range s.order {
+		out = append(out, s.builds[name].build)
 	}
 	return out
 }

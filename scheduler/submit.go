@@ -48,20 +48,24 @@ func (a *Argo) Start(ctx context.Context, b Build) (Update, error) {
 }
 
 // render turns a build into the Workflow to submit: the project's file,
-// checked against the policy, with gated's name, labels and parameters,
-// validated by Argo.
+// checked against the policy (with every template it refers to, read from
+// the cluster: the only requests before the submit, and only for a file
+// that passed), with gated's name, labels and parameters, validated by
+// Argo.
 func (a *Argo) render(ctx context.Context, b Build) (*wfv1.Workflow, error) {
-	wf, err := parseDefinition(b.Workflow)
+	wf, c, err := a.cfg.Policy.vet(b.Workflow, b.Namespace, b.Trusted)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.cfg.Policy.enforce(wf, b.Namespace, b.Trusted); err != nil {
+	set, err := resolve(ctx, a.wf, b.Namespace, c)
+	if err != nil {
 		return nil, err
 	}
-	if err := applyContract(wf, b); err != nil {
-		return nil, fmt.Errorf("fill the workflow contract: %w", err)
+	c.vetReferenced(wf, set)
+	if err := c.err(); err != nil {
+		return nil, err
 	}
-	return wf, validateWorkflow(ctx, a.wf, wf)
+	return wf, a.cfg.Policy.finish(wf, b, set)
 }
 
 // adopt returns the workflow that already has the build's name. One left

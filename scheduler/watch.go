@@ -123,12 +123,17 @@ func (a *Argo) deliver(ctx context.Context, c change, last map[string]Update, si
 
 // listWatch lists and watches the gated workflows of a namespace, and
 // logs when a watch expires (the informer then lists again by itself).
+// After each list it nudges the unfinished workflows (see nudge).
 func (a *Argo) listWatch(namespace string) *cache.ListWatch {
 	api := a.wf.ArgoprojV1alpha1()
 	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = selector
-			return api.Workflows(namespace).List(ctx, o)
+			list, err := api.Workflows(namespace).List(ctx, o)
+			if err == nil {
+				a.nudge(ctx, namespace, list.Items)
+			}
+			return list, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = selector

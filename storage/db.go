@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,7 +30,7 @@ var (
 )
 
 // SchemaVersion is the version of the file layout this package writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrForeign is returned for a file that is not a gated database, or one
 // written by a newer gated.
@@ -102,24 +103,78 @@ func (d *DB) check() (err error) {
 	})
 }
 
-// checkHeader refuses a file that is not a bbolt file at all, before bbolt
-// maps it.
+// checkHeader refuses, before bbolt maps it, a file that is not a bbolt
+// file at all, or one shorter than its meta page says (a truncated copy):
+// bbolt would read past the end of the mapping, which is a SIGBUS in a
+// goroutine of its own, where no recover helps.
 func checkHeader(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", path, err)
 	}
 	defer f.Close()
-	buf := make([]byte, 32)
-	if _, err := f.ReadAt(buf, 0); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	first, err := readMeta(f, 0)
+	if err != nil {
 		return fmt.Errorf("open database %s: %w: cannot read its header: %v", path, ErrForeign, err)
 	}
-	// bbolt's meta page: page header (16 bytes), then the magic 0xED0CDAED.
-	if binary.LittleEndian.Uint32(buf[16:20]) != 0xED0CDAED {
+	if first.magic != boltMagic {
 		return fmt.Errorf("open database %s: %w: it is not a bbolt file", path, ErrForeign)
+	}
+	if first.pageSize < 512 || first.pageSize > 1<<20 || first.pageSize&(first.pageSize-1) != 0 {
+		return fmt.Errorf("open database %s: the file is corrupt: page size %d", path, first.pageSize)
+	}
+	// bbolt uses the valid meta page of the latest transaction.
+	var use *boltMeta
+	for _, m := range []*boltMeta{first, nil} {
+		if m == nil {
+			if m, err = readMeta(f, int64(first.pageSize)); err != nil {
+				break
+			}
+		}
+		if m.valid() && (use == nil || m.txid > use.txid) {
+			use = m
+		}
+	}
+	if use == nil {
+		return fmt.Errorf("open database %s: the file is corrupt: neither meta page is valid (%d bytes; truncated?)", path, fi.Size())
+	}
+	if need := int64(use.pgid) * int64(use.pageSize); fi.Size() < need {
+		return fmt.Errorf("open database %s: the file is truncated: %d bytes, but its meta page (transaction %d) says %d pages of %d bytes (%d bytes); restore it from a backup or move it away to start afresh",
+			path, fi.Size(), use.txid, use.pgid, use.pageSize, need)
 	}
 	return nil
 }
+
+// boltMagic marks bbolt's meta pages.
+const boltMagic = 0xED0CDAED
+
+// boltMeta is bbolt's meta page (go.etcd.io/bbolt internal/common.Meta),
+// after the 16 bytes of the page header, in the machine's byte order.
+type boltMeta struct {
+	magic, version, pageSize uint32
+	pgid, txid               uint64
+	checksum, sum            uint64
+}
+
+func readMeta(f *os.File, offset int64) (*boltMeta, error) {
+	buf := make([]byte, 80)
+	if _, err := f.ReadAt(buf, offset); err != nil {
+		return nil, err
+	}
+	e := binary.NativeEndian
+	h := fnv.New64a()
+	h.Write(buf[16:72]) // magic to txid, as bbolt's Meta.Sum64
+	return &boltMeta{
+		magic: e.Uint32(buf[16:]), version: e.Uint32(buf[20:]), pageSize: e.Uint32(buf[24:]),
+		pgid: e.Uint64(buf[56:]), txid: e.Uint64(buf[64:]), checksum: e.Uint64(buf[72:]), sum: h.Sum64(),
+	}, nil
+}
+
+func (m *boltMeta) valid() bool { return m.magic == boltMagic && m.version == 2 && m.checksum == m.sum }
 
 func (d *DB) init() error {
 	return d.db.Update(func(tx *bolt.Tx) error {
@@ -172,6 +227,8 @@ var migrations = []func(*bolt.Tx) error{
 		}
 		return nil
 	},
+	// 1 → 2: the build history's indexes.
+	migrateHistoryIndexes,
 }
 
 // Close closes the database.

@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -35,7 +37,7 @@ func TestTransitionIsDurableAcrossReopen(t *testing.T) {
 		EventIDs: []string{"ev-1"},
 		Inbox:    []uint64{in1},
 		Actions:  [][]byte{[]byte("merge"), []byte("build")},
-		History:  [][]byte{[]byte("h1")},
+		History:  []Build{{Pipeline: "gate", Project: "org/a", Change: 7, Result: "success", Name: "b1", Data: []byte("h1")}},
 	}, t0)
 	if err != nil {
 		t.Fatal(err)
@@ -71,9 +73,9 @@ func TestTransitionIsDurableAcrossReopen(t *testing.T) {
 	if len(outbox) != 1 || outbox[0].ID != ids[1] || string(outbox[0].Data) != "build" {
 		t.Fatalf("outbox %v: want only the build", outbox)
 	}
-	hist, _ := db.History(0)
-	if len(hist) != 1 || string(hist[0]) != "h1" {
-		t.Fatalf("history %q", hist)
+	hist, _ := db.History(HistoryQuery{Change: 7})
+	if len(hist.Builds) != 1 || string(hist.Builds[0].Data) != "h1" || hist.Builds[0].Name != "b1" {
+		t.Fatalf("history %+v", hist)
 	}
 }
 
@@ -94,7 +96,7 @@ func TestPrune(t *testing.T) {
 	db, _ := openTemp(t)
 	for i := range 10 {
 		at := t0.Add(time.Duration(i) * time.Hour)
-		db.Commit(Transition{EventIDs: []string{fmt.Sprintf("ev%d", i)}, History: [][]byte{[]byte(fmt.Sprintf("h%d", i))}}, at)
+		db.Commit(Transition{EventIDs: []string{fmt.Sprintf("ev%d", i)}, History: []Build{{Project: "p", Change: i + 1, Name: fmt.Sprint("b", i), Data: []byte(fmt.Sprintf("h%d", i))}}}, at)
 	}
 	n, err := db.Prune(t0.Add(3*time.Hour), 5)
 	if err != nil {
@@ -104,9 +106,16 @@ func TestPrune(t *testing.T) {
 	if n != 3+5 {
 		t.Fatalf("pruned %d records, want 8", n)
 	}
-	hist, _ := db.History(0)
-	if got := fmt.Sprint(hist); got != fmt.Sprint([][]byte{[]byte("h5"), []byte("h6"), []byte("h7"), []byte("h8"), []byte("h9")}) {
-		t.Fatalf("history after prune: %q", hist)
+	if got := historyData(t, db, HistoryQuery{}); got != "h9 h8 h7 h6 h5" {
+		t.Fatalf("history after prune: %s", got)
+	}
+	for _, q := range []HistoryQuery{{Change: 3}, {Project: "p", Limit: 100}} {
+		if got := historyData(t, db, q); strings.Contains(got, "h3") || strings.Contains(got, "h4 ") {
+			t.Fatalf("a pruned build is still indexed (%+v): %s", q, got)
+		}
+	}
+	if _, found, _ := db.BuildNamed("b4"); found {
+		t.Fatal("a pruned build is still found by name")
 	}
 	if seen, _ := db.Seen("ev2"); seen {
 		t.Fatal("old event id kept")
@@ -114,9 +123,8 @@ func TestPrune(t *testing.T) {
 	if seen, _ := db.Seen("ev3"); !seen {
 		t.Fatal("recent event id pruned")
 	}
-	last, _ := db.History(2)
-	if len(last) != 2 || string(last[1]) != "h9" {
-		t.Fatalf("History(2) = %q, want the newest two", last)
+	if got := historyData(t, db, HistoryQuery{Limit: 2}); got != "h9 h8" {
+		t.Fatalf("a page of 2: %s, want the newest two", got)
 	}
 }
 
@@ -197,5 +205,82 @@ func TestCorruptFileIsRefused(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("a corrupt file was opened and read without error")
+	}
+}
+
+// A truncated file (a copy cut short, `head -c 20000 gated.db`) is refused
+// with an error that says so. bbolt would crash the process with SIGBUS,
+// so each Open runs in a child process: a crash fails the case cleanly.
+func TestTruncatedFileIsRefused(t *testing.T) {
+	if path := os.Getenv("GATED_STORAGE_OPEN"); path != "" {
+		db, err := Open(path)
+		if err == nil {
+			_, err = db.State()
+			db.Close()
+		}
+		fmt.Printf("open: %v\n", err)
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gated.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 64 {
+		part := bytes.Repeat([]byte{byte(i)}, 4000)
+		if _, err := db.Commit(Transition{State: map[string][]byte{fmt.Sprint("part", i): part}}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := readMeta(f, int64(4096))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := int(m.pgid) * int(m.pageSize)
+	t.Logf("file %d bytes, meta page says %d pages of %d (%d bytes)", len(data), m.pgid, m.pageSize, need)
+	if need <= 20000 {
+		t.Fatalf("the file needs only %d bytes; the test wants more", need)
+	}
+	cases := []struct {
+		name string
+		size int
+		want string // in the child's output
+	}{
+		{"cut as in the report", 20000, "the file is truncated"},
+		{"one byte short", need - 1, "the file is truncated"},
+		{"the meta pages only", 2 * int(m.pageSize), "the file is truncated"},
+		{"one meta page", int(m.pageSize) + 100, "the file is truncated"},
+		{"less than a header", 10, "not a gated database"},
+		{"whole", len(data), "open: <nil>"},
+		{"longer, with zeros", len(data) + 8192, "open: <nil>"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cut := filepath.Join(t.TempDir(), "gated.db")
+			content := append(append([]byte{}, data...), make([]byte, max(0, tc.size-len(data)))...)[:tc.size]
+			if err := os.WriteFile(cut, content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0], "-test.run=^TestTruncatedFileIsRefused$")
+			cmd.Env = append(os.Environ(), "GATED_STORAGE_OPEN="+cut)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the child crashed (%v):\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("child said:\n%s\nwant %q", out, tc.want)
+			}
+		})
 	}
 }

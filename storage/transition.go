@@ -28,8 +28,8 @@ type Transition struct {
 	Done []uint64
 	// Actions are appended to the outbox; their ids are returned.
 	Actions [][]byte
-	// History records are appended to the build history.
-	History [][]byte
+	// History are builds finished, added to the build history.
+	History []Build
 }
 
 // Commit writes a transition and returns the outbox ids of its actions.
@@ -68,20 +68,7 @@ func (d *DB) Commit(t Transition, now time.Time) ([]uint64, error) {
 			}
 			ids = append(ids, id)
 		}
-		hist := tx.Bucket(bucketHistory)
-		for _, h := range t.History {
-			seq, err := hist.NextSequence()
-			if err != nil {
-				return err
-			}
-			// Keys sort by time, then by sequence: pruning by age walks
-			// from the start.
-			key := append(u64(uint64(now.UnixNano())), u64(seq)...)
-			if err := hist.Put(key, h); err != nil {
-				return err
-			}
-		}
-		return nil
+		return addBuilds(tx, t.History, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("commit transition: %w", err)
@@ -152,46 +139,19 @@ func (d *DB) entries(bucket []byte) ([]Entry, error) {
 	return out, nil
 }
 
-// History returns the build history records, oldest first, at most limit
-// (the newest ones) when limit > 0.
-func (d *DB) History(limit int) ([][]byte, error) {
-	var out [][]byte
-	err := d.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketHistory).Cursor()
-		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
-			out = append(out, bytes.Clone(v))
-		}
-		return nil
-	})
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, err
-}
-
-// Prune deletes consumed-event ids and history records older than before,
-// and the oldest history records beyond keep (keep <= 0: no limit by count).
-// It returns how many records it deleted.
+// Prune deletes consumed-event ids and builds older than before, and the
+// oldest builds beyond keep (keep <= 0: no limit by count). It returns how
+// many records it deleted.
 func (d *DB) Prune(before time.Time, keep int) (int, error) {
 	cut := uint64(before.UnixNano())
-	var doomed int
+	var n int
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		// Collect, then delete: deleting under a bbolt cursor skips keys.
-		var evKeys, histKeys [][]byte
+		var evKeys [][]byte
 		ev := tx.Bucket(bucketEvents)
 		_ = ev.ForEach(func(k, v []byte) error {
 			if binary.BigEndian.Uint64(v) < cut {
 				evKeys = append(evKeys, bytes.Clone(k))
-			}
-			return nil
-		})
-		hist := tx.Bucket(bucketHistory)
-		total := hist.Stats().KeyN
-		_ = hist.ForEach(func(k, _ []byte) error {
-			old := binary.BigEndian.Uint64(k[:8]) < cut
-			over := keep > 0 && total-len(histKeys) > keep
-			if old || over {
-				histKeys = append(histKeys, bytes.Clone(k))
 			}
 			return nil
 		})
@@ -200,16 +160,12 @@ func (d *DB) Prune(before time.Time, keep int) (int, error) {
 				return err
 			}
 		}
-		for _, k := range histKeys {
-			if err := hist.Delete(k); err != nil {
-				return err
-			}
-		}
-		doomed = len(evKeys) + len(histKeys)
-		return nil
+		builds, err := pruneHistory(tx, cut, keep)
+		n = len(evKeys) + builds
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
-	return doomed, nil
+	return n, nil
 }

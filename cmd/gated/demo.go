@@ -110,7 +110,6 @@ func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build 
 		cfg.Projects[p.name] = daemon.ProjectYAML{Queue: p.queue}
 	}
 	var exec daemon.Executor = scheduler.NewSim(scheduler.SimOptions{
-		URL: "http://" + listen + "/sim",
 		Duration: func(scheduler.Build) time.Duration {
 			return build/2 + time.Duration(rand.Int64N(int64(build)))
 		},

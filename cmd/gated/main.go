@@ -7,6 +7,7 @@
 //	gated status [-url URL]           print the queues of a running gated
 //	gated gerritsim [flags]           run the Gerrit simulator
 //	gated scenario run FILE...        run scenario files
+//	gated workflow check FILE...      check workflow files offline
 package main
 
 import (
@@ -31,6 +32,7 @@ var commands = map[string]func(ctx context.Context, args []string) int{
 	"status":    status,
 	"gerritsim": gerritsim,
 	"scenario":  scenario,
+	"workflow":  workflow,
 }
 
 func run(ctx context.Context, args []string) int {
@@ -55,6 +57,9 @@ commands:
   status [-url URL]         print the queues of a running gated
   gerritsim [flags]         run the Gerrit simulator
   scenario run FILE...      run scenario files (see SCENARIOS.md)
+  workflow check [-config FILE] [-project NAME] [-trusted] FILE...
+                            check workflow files offline with the policy gated
+                            applies before a submit
 
 Run "gated COMMAND -h" for a command's flags.`
 

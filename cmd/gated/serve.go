@@ -50,7 +50,12 @@ func serveDaemon(ctx context.Context, cfg daemon.Config, opts daemon.Options, re
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Headers are bounded here, and keep-alive connections left idle. A
+	// ReadTimeout or WriteTimeout would also end the long-lived live
+	// updates (/api/events: net/http cancels a request whose read deadline
+	// passes), so the handlers that read bodies or write much bound that
+	// themselves (/git, /gerrit/events: http.ResponseController).
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
@@ -72,14 +77,24 @@ func serveDaemon(ctx context.Context, cfg daemon.Config, opts daemon.Options, re
 }
 
 func validate(_ context.Context, args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: gated validate FILE")
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: gated validate FILE\n\nChecks a configuration file offline, as serve does before it starts: every\nproblem is printed with its line; the exit status is 1 if there is any.")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
-	if _, err := daemon.LoadConfig(args[0]); err != nil {
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	if _, err := daemon.LoadConfig(fs.Arg(0)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Printf("%s: ok\n", args[0])
+	fmt.Printf("%s: ok\n", fs.Arg(0))
 	return 0
 }

@@ -78,21 +78,25 @@ var serverOrder = []string{"etcd", "kube-apiserver", "minio", "workflow-controll
 // server answers, Argo's CRDs are established, the controller, the
 // scheduler and kwok run, the node is Ready and the artifact bucket
 // exists. On error everything started is stopped.
-func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
+func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
 	if !opts.Binaries.complete() {
 		return nil, fmt.Errorf("start devcluster: binaries in %q are incomplete; run Build first", opts.Binaries.Dir)
 	}
-	c = &Cluster{opts: opts, dir: opts.Dir, log: opts.Log, procs: map[string]*process{}}
+	c := &Cluster{opts: opts, dir: opts.Dir, log: opts.Log, procs: map[string]*process{}}
 	if c.dir == "" {
 		d, err := os.MkdirTemp("", "gated-devcluster-")
 		if err != nil {
 			return nil, fmt.Errorf("start devcluster: %w", err)
 		}
 		c.dir, c.tempDir = d, true
+	} else if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("start devcluster: %w", err)
 	}
+	// c, not a named result: the returns below set that to nil before
+	// this runs.
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("start devcluster (logs in %s): %w", c.dir, err)

@@ -108,6 +108,9 @@ type Patchset struct {
 	// Message, if set, replaces the commit message; a Change-Id footer is
 	// kept.
 	Message string
+	// DependsOn, if set, replaces the message's Depends-On: footers with
+	// one for each of these changes.
+	DependsOn []int
 	// Rebase bases the patchset on the current branch tip (or, for a
 	// stacked change, on its parent change's current patchset) instead of
 	// the current patchset's parent.
@@ -143,7 +146,7 @@ func (s *Server) NewPatchset(ctx context.Context, in Patchset) (int, error) {
 		if parent, err = s.rebaseTarget(ctx, c); err != nil {
 			return 0, err
 		}
-		tree, conflicts, err := r.pick(ctx, cur, parent)
+		tree, conflicts, err := r.pick(ctx, cur, parent, true)
 		if err != nil {
 			return 0, err
 		}
@@ -162,6 +165,23 @@ func (s *Server) NewPatchset(ctx context.Context, in Patchset) (int, error) {
 		if changeIDOf(msg) == "" {
 			msg += "\nChange-Id: " + c.changeID + "\n"
 		}
+	}
+	if in.DependsOn != nil {
+		var footers []string
+		for _, d := range in.DependsOn {
+			dep, err := s.lookupChange(d)
+			if err != nil {
+				return 0, err
+			}
+			footers = append(footers, "Depends-On: "+s.changeURL(dep))
+		}
+		var kept []string
+		for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+			if !strings.HasPrefix(line, "Depends-On:") && !strings.HasPrefix(line, "Change-Id:") {
+				kept = append(kept, line)
+			}
+		}
+		msg = strings.TrimRight(strings.Join(kept, "\n"), "\n") + "\n\n" + strings.Join(append(footers, "Change-Id: "+c.changeID), "\n") + "\n"
 	}
 	commit, err := s.makeCommit(ctx, r, parent, base, files, msg, uploader)
 	if err != nil {

@@ -7,7 +7,8 @@
 // Gerrit does (Change-Id footers, relation chains, %topic and push options).
 // The REST API answers change queries, change details, related changes,
 // submitted-together, review, submit (with the project's submit type, real
-// merges and real conflicts), abandon and restore, with Gerrit's JSON, its
+// merges and real conflicts, merged as Gerrit's JGit merges: see package
+// merger/jgitmerge and Options.UseGitattributesForMerge), abandon and restore, with Gerrit's JSON, its
 // )]}' prefix and basic auth under /a/. Every state change emits Gerrit's
 // event JSON to subscribers, to a webhook and over a real SSH server
 // running `gerrit stream-events`. Faults can be injected into HTTP answers.

@@ -11,14 +11,27 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"gated.dev/gated/merger/jgitmerge"
 )
 
-// repo is a bare git repository, worked on with the system git.
+// repo is a bare git repository, worked on with the system git; its
+// merges are JGit's, as Gerrit's are.
 type repo struct {
 	dir string
 	// home isolates git from the user's and the system's configuration.
 	home string
+	// merges merges as Gerrit's JGit does; mergeMu guards it, for the
+	// few readers (mergeable) that do not hold the server's lock.
+	mergeMu sync.Mutex
+	merges  *jgitmerge.Engine
 }
 
 // ident is a git author or committer.
@@ -33,13 +46,14 @@ type ident struct {
 func gitEnv(home string, extra ...string) []string {
 	env := []string{}
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "HOME=") {
+		if strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
 			continue
 		}
 		env = append(env, kv)
 	}
+	// No system or user attributes either: Gerrit's merges read none.
 	env = append(env, "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull,
-		"GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+		"GIT_ATTR_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
 	return append(env, extra...)
 }
 
@@ -74,13 +88,6 @@ func (r *repo) run(ctx context.Context, stdin []byte, env []string, args ...stri
 	return stdout.Bytes(), nil
 }
 
-// line runs git and returns its output's first line.
-func (r *repo) line(ctx context.Context, args ...string) (string, error) {
-	out, err := r.run(ctx, nil, nil, args...)
-	s, _, _ := strings.Cut(string(out), "\n")
-	return s, err
-}
-
 // exitCode is the exit status of a failed git command, or -1.
 func exitCode(err error) int {
 	var ge *gitError
@@ -90,11 +97,13 @@ func exitCode(err error) int {
 	return -1
 }
 
-func initRepo(ctx context.Context, dir, home, head string) (*repo, error) {
+// initRepo creates a project's repository; gitattributes is Gerrit's
+// core.useGitattributesForMerge.
+func initRepo(ctx context.Context, dir, home, head string, gitattributes bool) (*repo, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, err
 	}
-	r := &repo{dir: dir, home: home}
+	r := &repo{dir: dir, home: home, merges: jgitmerge.New(dir, gitattributes)}
 	cmd := exec.CommandContext(ctx, "git", "init", "--quiet", "--bare", "--initial-branch="+head, dir)
 	cmd.Env = gitEnv(home)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -324,55 +333,57 @@ func (r *repo) newCommits(ctx context.Context, tip string, not ...string) ([]str
 	return strings.Fields(string(out)), nil
 }
 
-// mergeTrees merges b into a (three-way, git's merge-ort) and returns the
-// resulting tree, or the conflicting paths.
-func (r *repo) mergeTrees(ctx context.Context, a, b string) (tree string, conflicts []string, err error) {
-	out, err := r.run(ctx, nil, nil, "merge-tree", "--write-tree", "--name-only", "--no-messages", a, b)
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	switch {
-	case err == nil:
-		return lines[0], nil, nil
-	case exitCode(err) == 1:
-		return "", lines[1:], nil
-	}
-	return "", nil, err
+// objects opens the repository's object store for a merge: anew each
+// time, so that it sees what git wrote since.
+func (r *repo) objects() *filesystem.Storage {
+	return filesystem.NewStorage(osfs.New(r.dir), cache.NewObjectLRUDefault())
 }
 
-// emptyTree is git's empty tree.
-const emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+// mergeTrees merges commit b (the change) into commit a (the branch), as
+// Gerrit's JGit does, and returns the resulting tree, or the conflicting
+// paths.
+func (r *repo) mergeTrees(ctx context.Context, a, b string) (tree string, conflicts []string, err error) {
+	r.mergeMu.Lock()
+	defer r.mergeMu.Unlock()
+	res, err := r.merges.Merge(ctx, r.objects(), plumbing.NewHash(a), plumbing.NewHash(b))
+	return mergeResult(res, err)
+}
 
-// pick applies the change that commit makes to its first parent onto onto,
-// and returns the resulting tree, or the conflicting paths. git 2.39's
-// merge-tree cannot be given a merge base, so both sides are grafted onto a
-// synthetic commit whose tree is the parent's: it is then their only merge
-// base.
-func (r *repo) pick(ctx context.Context, commit *commitData, onto string) (string, []string, error) {
-	baseTree := emptyTree
+func mergeResult(res jgitmerge.Result, err error) (string, []string, error) {
+	switch {
+	case err != nil:
+		return "", nil, err
+	case len(res.Conflicts) > 0:
+		return "", res.Paths(), nil
+	}
+	return res.Tree.String(), nil, nil
+}
+
+// pick applies the change that commit makes to its first parent onto
+// onto, and returns the resulting tree, or the conflicting paths: a
+// rebase, where JGit's "ours" is the change (RebaseChangeOp), or a
+// cherry-pick, where it is onto.
+func (r *repo) pick(ctx context.Context, commit *commitData, onto string, rebase bool) (string, []string, error) {
+	base := plumbing.NewHash(jgitmerge.EmptyTree)
 	if len(commit.parents) > 0 {
 		p, err := r.readCommit(ctx, commit.parents[0])
 		if err != nil {
 			return "", nil, err
 		}
-		baseTree = p.tree
+		base = plumbing.NewHash(p.tree)
 	}
 	ontoCommit, err := r.readCommit(ctx, onto)
 	if err != nil {
 		return "", nil, err
 	}
-	stamp := ident{Name: "gerrittest", Email: "gerrittest@invalid", When: time.Unix(0, 0)}
-	base, err := r.commitTree(ctx, commitInput{tree: baseTree, message: "base\n", author: stamp, committer: stamp})
-	if err != nil {
-		return "", nil, err
+	ours, theirs := plumbing.NewHash(ontoCommit.tree), plumbing.NewHash(commit.tree)
+	if rebase {
+		ours, theirs = theirs, ours
 	}
-	ours, err := r.commitTree(ctx, commitInput{tree: ontoCommit.tree, parents: []string{base}, message: "ours\n", author: stamp, committer: stamp})
-	if err != nil {
-		return "", nil, err
-	}
-	theirs, err := r.commitTree(ctx, commitInput{tree: commit.tree, parents: []string{base}, message: "theirs\n", author: stamp, committer: stamp})
-	if err != nil {
-		return "", nil, err
-	}
-	return r.mergeTrees(ctx, ours, theirs)
+	r.mergeMu.Lock()
+	defer r.mergeMu.Unlock()
+	res, err := r.merges.MergeTrees(ctx, r.objects(), base, ours, theirs)
+	return mergeResult(res, err)
 }
 
 // fileStat is one file of a patchset's diff against its first parent.

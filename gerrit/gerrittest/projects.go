@@ -51,7 +51,7 @@ func (s *Server) CreateProject(ctx context.Context, p Project) error {
 	if s.projects[p.Name] != nil {
 		return errorf(http.StatusConflict, "Project already exists")
 	}
-	r, err := initRepo(ctx, filepath.Join(s.dir, "git", p.Name+".git"), filepath.Join(s.dir, "home"), p.Branch)
+	r, err := initRepo(ctx, filepath.Join(s.dir, "git", p.Name+".git"), filepath.Join(s.dir, "home"), p.Branch, s.gitattributes)
 	if err != nil {
 		return fmt.Errorf("create project %s: %w", p.Name, err)
 	}

@@ -367,7 +367,7 @@ func (s *Server) mergeable(ctx context.Context, c *change) (bool, error) {
 		}
 		_, conflicts, err = r.mergeTrees(ctx, tip, head.sha)
 	default:
-		_, conflicts, err = r.pick(ctx, head, tip)
+		_, conflicts, err = r.pick(ctx, head, tip, c.project.submitType != CherryPick)
 	}
 	return err == nil && len(conflicts) == 0, err
 }

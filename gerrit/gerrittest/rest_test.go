@@ -2,12 +2,14 @@ package gerrittest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -341,5 +343,29 @@ func TestWebPages(t *testing.T) {
 		if status != 200 || !strings.Contains(body, "Visible &lt;subject&gt;") {
 			t.Errorf("/%s: %d %s", path, status, body)
 		}
+	}
+}
+
+// TestNewPatchsetDependsOn: a new patchset can replace the Depends-On:
+// footers (closing a dependency cycle, say), keeping the Change-Id.
+func TestNewPatchsetDependsOn(t *testing.T) {
+	ctx := context.Background()
+	s := start(t, Options{}, Project{Name: "org/project"}, Project{Name: "org/lib"})
+	a := mustUpload(t, s, Upload{Project: "org/project", Subject: "Use the widget"})
+	b := mustUpload(t, s, Upload{Project: "org/lib", DependsOn: []int{a}})
+	c := mustUpload(t, s, Upload{Project: "org/lib"})
+	if _, err := s.NewPatchset(ctx, Patchset{Change: a, DependsOn: []int{b, c}}); err != nil {
+		t.Fatal(err)
+	}
+	st := mustChange(t, s, a)
+	want := "Use the widget\n\nDepends-On: " + s.URL() + "c/org/lib/+/" + strconv.Itoa(b) + "\nDepends-On: " + s.URL() + "c/org/lib/+/" + strconv.Itoa(c) + "\nChange-Id: " + st.ChangeID + "\n"
+	if st.Patchset != 2 || st.CommitMessage != want {
+		t.Fatalf("patchset %d, message:\n%s\nwant:\n%s", st.Patchset, st.CommitMessage, want)
+	}
+	if _, err := s.NewPatchset(ctx, Patchset{Change: a, DependsOn: []int{}, Message: "Use the widget, alone"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustChange(t, s, a).CommitMessage; got != "Use the widget, alone\n\nChange-Id: "+st.ChangeID+"\n" {
+		t.Fatalf("message %q", got)
 	}
 }

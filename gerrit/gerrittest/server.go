@@ -42,25 +42,32 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of timestamps; default time.Now.
 	Now func() time.Time
+	// UseGitattributesForMerge is gerrit.config's
+	// core.useGitattributesForMerge (Gerrit 3.12 and later; default
+	// false, and always false before): merges follow the .gitattributes
+	// of JGit's "ours" side (binary, -merge, merge=binary, merge=union).
+	UseGitattributesForMerge bool
 }
 
 // Server is a running Gerrit simulator. Its methods are safe for
 // concurrent use.
 type Server struct {
-	log      *slog.Logger
-	now      func() time.Time
-	dir      string
-	ownDir   bool
-	url      *url.URL
-	httpLn   net.Listener
-	http     *http.Server
-	ssh      *sshServer
-	accounts *accounts
-	hub      *hub
-	faults   faults
-	closing  chan struct{}
-	wg       sync.WaitGroup
-	close    sync.Once
+	log *slog.Logger
+	now func() time.Time
+	// gitattributes: merges follow .gitattributes (see Options).
+	gitattributes bool
+	dir           string
+	ownDir        bool
+	url           *url.URL
+	httpLn        net.Listener
+	http          *http.Server
+	ssh           *sshServer
+	accounts      *accounts
+	hub           *hub
+	faults        faults
+	closing       chan struct{}
+	wg            sync.WaitGroup
+	close         sync.Once
 
 	// mu guards the state below and serializes every change to the git
 	// repositories.
@@ -77,14 +84,15 @@ type Server struct {
 // New starts a server listening on opts' addresses. Close stops it.
 func New(opts Options) (*Server, error) {
 	s := &Server{
-		log:        opts.Logger,
-		now:        opts.Now,
-		hub:        newHub(),
-		closing:    make(chan struct{}),
-		projects:   map[string]*project{},
-		changes:    map[int]*change{},
-		revs:       map[string]refLocation{},
-		nextChange: 1,
+		log:           opts.Logger,
+		now:           opts.Now,
+		gitattributes: opts.UseGitattributesForMerge,
+		hub:           newHub(),
+		closing:       make(chan struct{}),
+		projects:      map[string]*project{},
+		changes:       map[int]*change{},
+		revs:          map[string]refLocation{},
+		nextChange:    1,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -179,12 +187,18 @@ func (s *Server) Close() error {
 		}
 		s.mu.Lock()
 		s.stopWebhookLocked()
+		var errs []error
+		for _, p := range s.projects {
+			// the work trees of attribute files, when merges read them
+			errs = append(errs, p.repo.merges.Close())
+		}
 		s.mu.Unlock()
 		s.hub.close()
 		s.wg.Wait()
 		if s.ownDir {
-			err = os.RemoveAll(s.dir)
+			errs = append(errs, os.RemoveAll(s.dir))
 		}
+		err = errors.Join(errs...)
 	})
 	return err
 }

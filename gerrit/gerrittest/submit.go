@@ -184,7 +184,7 @@ func (s *Server) integrate(ctx context.Context, submitType string, set []*change
 				tip = commit.sha
 				continue
 			}
-			tree, conflicts, err := r.pick(ctx, commit, tip)
+			tree, conflicts, err := r.pick(ctx, commit, tip, submitType != CherryPick)
 			if err != nil {
 				return "", nil, "", err
 			}

@@ -3,6 +3,7 @@ package gerrittest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -274,5 +275,77 @@ func TestDirectPushMergesContainedChanges(t *testing.T) {
 	}
 	if lastEvent(t, s, "change-merged")["newRev"] != rev {
 		t.Errorf("no change-merged for the pushed change")
+	}
+}
+
+// TestSubmitMergesAsJGit submits changes whose merge JGit decides
+// otherwise than git: a lone carriage return makes a file binary, and with
+// core.useGitattributesForMerge the attributes of JGit's "ours" (the
+// branch for a merge or cherry-pick, the change for a rebase) decide.
+func TestSubmitMergesAsJGit(t *testing.T) {
+	lines := func(two, nine string) string {
+		return "1\n" + two + "\n3\n4\n5\n6\n7\n8\n" + nine + "\n10\n"
+	}
+	const conflict = "conflict"
+	tests := []struct {
+		name           string
+		gitattributes  bool
+		attributes     string
+		base           string
+		branch, change string
+		// want is the file after submit, by submit type, or conflict.
+		want map[string]string
+	}{
+		{name: "a lone CR makes a file binary", base: lines("2", "9\r9"),
+			branch: lines("branch 2", "9\r9"), change: lines("2", "9\r9 change"),
+			want: map[string]string{MergeIfNecessary: conflict, RebaseIfNecessary: conflict, CherryPick: conflict}},
+		{name: "text merges line by line", base: lines("2", "9"), branch: lines("branch 2", "9"), change: lines("2", "change 9"),
+			want: map[string]string{MergeIfNecessary: lines("branch 2", "change 9"), RebaseIfNecessary: lines("branch 2", "change 9"),
+				CherryPick: lines("branch 2", "change 9")}},
+		{name: "binary attribute, off", attributes: "*.txt binary\n", base: lines("2", "9"),
+			branch: lines("branch 2", "9"), change: lines("2", "change 9"),
+			want: map[string]string{MergeIfNecessary: lines("branch 2", "change 9"), RebaseIfNecessary: lines("branch 2", "change 9")}},
+		{name: "binary attribute, on", gitattributes: true, attributes: "*.txt binary\n", base: lines("2", "9"),
+			branch: lines("branch 2", "9"), change: lines("2", "change 9"),
+			want: map[string]string{MergeIfNecessary: conflict, RebaseIfNecessary: conflict, CherryPick: conflict}},
+		{name: "union attribute, off", attributes: "*.txt merge=union\n", base: lines("2", "9"),
+			branch: lines("branch", "9"), change: lines("change", "9"),
+			want: map[string]string{MergeIfNecessary: conflict, RebaseIfNecessary: conflict}},
+		{name: "union attribute, on: ours first", gitattributes: true, attributes: "*.txt merge=union\n", base: lines("2", "9"),
+			branch: lines("branch", "9"), change: lines("change", "9"),
+			want: map[string]string{MergeIfNecessary: lines("branch\nchange", "9"), CherryPick: lines("branch\nchange", "9"),
+				RebaseIfNecessary: lines("change\nbranch", "9")}},
+	}
+	for _, tt := range tests {
+		for _, typ := range slices.Sorted(maps.Keys(tt.want)) {
+			want := tt.want[typ]
+			t.Run(tt.name+", "+typ, func(t *testing.T) {
+				ctx := context.Background()
+				files := map[string]string{"a.txt": tt.base}
+				if tt.attributes != "" {
+					files[".gitattributes"] = tt.attributes
+				}
+				s := start(t, Options{UseGitattributesForMerge: tt.gitattributes}, Project{Name: "p", SubmitType: typ, Files: files})
+				n := mustUpload(t, s, Upload{Project: "p", Files: map[string]string{"a.txt": tt.change}})
+				approveAll(t, s, n)
+				if _, err := s.PushBranch(ctx, Push{Project: "p", Files: map[string]string{"a.txt": tt.branch}}); err != nil {
+					t.Fatal(err)
+				}
+				err := s.Submit(ctx, n, "")
+				if want == conflict {
+					if err == nil || !strings.Contains(err.Error(), "conflict") {
+						t.Fatalf("submit: %v; Gerrit refuses it with a conflict", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				tip, _ := s.BranchTip(ctx, "p", "master")
+				if got, _ := s.ReadFile(ctx, "p", tip, "a.txt"); got != want {
+					t.Errorf("a.txt is %q; Gerrit makes %q", got, want)
+				}
+			})
+		}
 	}
 }

@@ -12,9 +12,8 @@ import (
 
 // Op is one change to the files of a commit.
 type Op struct {
-	kind    byte // 'M' write, 'D' delete, 'R' rename
+	kind    byte // 'M' write, 'G' gitlink, 'A' delete all
 	path    string
-	from    string
 	mode    string
 	content string
 }
@@ -34,14 +33,14 @@ func Symlink(path, target string) Op {
 	return Op{kind: 'M', path: path, mode: "120000", content: target}
 }
 
-// Delete removes a file or a directory.
-func Delete(path string) Op { return Op{kind: 'D', path: path} }
+// Gitlink sets a submodule's commit (a gitlink; the commit need not
+// exist).
+func Gitlink(path, commit string) Op {
+	return Op{kind: 'G', path: path, mode: "160000", content: commit}
+}
 
 // DeleteAll removes every file, for a commit that lists its whole tree.
 func DeleteAll() Op { return Op{kind: 'A'} }
-
-// Rename moves a file or a directory.
-func Rename(from, to string) Op { return Op{kind: 'R', from: from, path: to} }
 
 // Stream is a git fast-import stream: the fastest way to write many
 // commits. Commits are named by marks (":1") until imported.
@@ -78,10 +77,8 @@ func (s *Stream) Commit(ref string, parents []string, msg string, ops ...Op) str
 		switch op.kind {
 		case 'M':
 			fmt.Fprintf(b, "M %s inline %s\ndata %d\n%s\n", op.mode, quote(op.path), len(op.content), op.content)
-		case 'D':
-			fmt.Fprintf(b, "D %s\n", quote(op.path))
-		case 'R':
-			fmt.Fprintf(b, "R %s %s\n", quote(op.from), quote(op.path))
+		case 'G':
+			fmt.Fprintf(b, "M 160000 %s %s\n", op.content, quote(op.path))
 		case 'A':
 			b.WriteString("deleteall\n")
 		}

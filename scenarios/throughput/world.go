@@ -60,7 +60,11 @@ const (
 // submitted change whose exact state was not built and passed, a state
 // submitted before the changes it was tested with, an approved change lost
 // without a report.
-func Run(w Workload, s Strategy, seed uint64) (*Result, error) {
+func Run(w Workload, s Strategy, seed uint64) (*Result, error) { return run(w, s, seed, nil) }
+
+// run is Run with an observer: it runs at the start of the run, on the
+// world, and may schedule itself again (see forecaster).
+func run(w Workload, s Strategy, seed uint64, observe func(*world)) (*Result, error) {
 	x, err := newWorld(w, s, seed)
 	if err != nil {
 		return nil, err
@@ -70,6 +74,9 @@ func Run(w Workload, s Strategy, seed uint64) (*Result, error) {
 	}
 	x.at(0, func() { x.apply(queue.RefUpdated{Project: project, Branch: "master", NewRev: x.tip}) })
 	x.at(0, x.sample)
+	if observe != nil {
+		x.at(0, func() { observe(x) })
+	}
 	limit := time.Duration(w.Hours*float64(time.Hour)) + w.Drain
 	for x.line.Len() > 0 && x.err == nil {
 		next := heap.Pop(&x.line).(timed)

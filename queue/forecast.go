@@ -1,0 +1,213 @@
+package queue
+
+import (
+	"container/heap"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// forecastBudget bounds the events a forecast applies, per item it starts
+// with: each item needs a handful (merge, build, submit, and again after a
+// reset); the bound only stops a run that would not end.
+const forecastBudget = 64
+
+// forecastDepth is how many items of each queue, from its head, a forecast
+// looks at. Nothing behind an item changes when it merges, so cutting the
+// queue there changes no forecast of the items kept; it bounds the cost of
+// a run forward (quadratic in the items) on long queues, where the
+// forecasts far back would say little anyway (see the throughput
+// simulator's figures).
+const forecastDepth = 50
+
+// Forecast returns when each item of the dependent pipelines is expected
+// to merge, by running a copy of the engine forward from now: every merge,
+// build and submit it asks for is answered on a virtual clock after its
+// estimated duration, and succeeds. Builds run at once (a cluster's
+// capacity is not modelled), builds under way end their estimated
+// duration after they started. Left out are the items beyond the first
+// forecastDepth of their queue, the items that will not merge (failing
+// ones, pipelines that do not submit) and those whose merge waits on a
+// build of a project without an estimate, their own or one ahead of them
+// in their queue. The engine itself is not changed.
+func (e *Engine) Forecast(now time.Time, est *Estimates) map[ItemID]time.Time {
+	c, err := e.copyDependent()
+	if err != nil {
+		return nil // the state always encodes; nothing to forecast from otherwise
+	}
+	f := &forecast{e: c, est: est, clock: now, blind: map[string]bool{}, out: map[ItemID]time.Time{}}
+	items := 0
+	for _, p := range c.st.Pipelines {
+		if c.pipelineConfig(p).Manager != Dependent {
+			continue
+		}
+		for _, q := range p.Queues {
+			for _, it := range q.Items {
+				items++
+				f.resume(p, it)
+			}
+		}
+	}
+	for budget := forecastBudget * items; f.pending.Len() > 0 && budget > 0; budget-- {
+		next := heap.Pop(&f.pending).(forecastEvent)
+		f.clock = next.at
+		f.apply(next.ev)
+	}
+	return f.out
+}
+
+// copyDependent returns an engine with a copy of the dependent pipelines'
+// state, each queue cut after forecastDepth items, through the state's
+// encoding (which round-trips it exactly).
+func (e *Engine) copyDependent() (*Engine, error) {
+	st := State{NextItem: e.st.NextItem, Branches: e.st.Branches}
+	for _, p := range e.st.Pipelines {
+		if e.pipelineConfig(p).Manager != Dependent {
+			continue
+		}
+		cut := &PipelineState{Name: p.Name, Refused: p.Refused}
+		for _, q := range p.Queues {
+			c := *q
+			c.Items = c.Items[:min(len(c.Items), forecastDepth)]
+			cut.Queues = append(cut.Queues, &c)
+		}
+		st.Pipelines = append(st.Pipelines, cut)
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("copy queue state: %w", err)
+	}
+	c := &Engine{cfg: e.cfg}
+	if err := json.Unmarshal(data, &c.st); err != nil {
+		return nil, fmt.Errorf("copy queue state: %w", err)
+	}
+	c.reindex()
+	return c, nil
+}
+
+// forecast is one run forward of a copied engine.
+type forecast struct {
+	e       *Engine
+	est     *Estimates
+	clock   time.Time
+	pending forecastEvents
+	seq     int
+	// blind marks the queues (pipeline + queue name) where a merge
+	// already waited on a build without an estimate: every later merge
+	// there waits on it too.
+	blind map[string]bool
+	out   map[ItemID]time.Time
+}
+
+// resume answers what an item of the copied state is waiting for.
+func (f *forecast) resume(p *PipelineState, it *Item) {
+	switch it.Phase {
+	case PhaseMerging:
+		var bases map[string]string
+		if it.Ahead != 0 {
+			bases = f.e.items[it.Ahead].item.Bases
+		}
+		f.perform(Merge{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Changes: f.e.chain(it), Bases: bases}, f.clock)
+	case PhaseBuilding:
+		started := f.clock
+		if it.Build != nil && !it.Build.Started.IsZero() {
+			started = it.Build.Started
+		}
+		f.perform(StartBuild{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change}, started)
+	case PhaseSubmitting:
+		f.perform(Submit{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change}, f.clock)
+	}
+}
+
+// perform answers an action that started at since, as the world would if
+// everything went as estimated and well.
+func (f *forecast) perform(a Action, since time.Time) {
+	switch a := a.(type) {
+	case Merge:
+		f.at(since.Add(f.est.Merge()), f.merged(a))
+	case StartBuild:
+		d, _ := f.est.Build(a.Pipeline, a.Change.Project)
+		f.at(since.Add(d), BuildCompleted{Pipeline: a.Pipeline, Item: a.Item, Attempt: a.Attempt, Result: ResultSuccess})
+	case Submit:
+		tips := map[string]string{}
+		if l := f.e.items[a.Item]; l != nil {
+			tips[a.Change.Project] = l.item.Heads[a.Change.Project]
+		}
+		f.at(since.Add(f.est.Submit()), SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Merged: true, Tips: tips})
+	}
+}
+
+// merged is the merger's answer to a merge: a new commit per project of the
+// state, on the bases asked for or on the branch tips.
+func (f *forecast) merged(a Merge) MergeCompleted {
+	bases, heads := map[string]string{}, map[string]string{}
+	for _, c := range a.Changes {
+		if _, ok := bases[c.Project]; ok {
+			continue
+		}
+		base := a.Bases[c.Project]
+		if base == "" {
+			base = "forecast-tip"
+			if b := f.e.st.Branches[branchKey(c.Project, c.Branch)]; b != nil {
+				base = b.Tip
+			}
+		}
+		bases[c.Project] = base
+		heads[c.Project] = fmt.Sprintf("forecast-%d.%d", a.Item, a.Attempt)
+	}
+	return MergeCompleted{Item: a.Item, Attempt: a.Attempt, Bases: bases, Heads: heads}
+}
+
+// at schedules an answer; one due in the past is due now.
+func (f *forecast) at(t time.Time, ev Event) {
+	if t.Before(f.clock) {
+		t = f.clock
+	}
+	f.seq++
+	heap.Push(&f.pending, forecastEvent{at: t, seq: f.seq, ev: ev})
+}
+
+// apply feeds an answer to the copy, performs what it asks for, and notes
+// the merges.
+func (f *forecast) apply(ev Event) {
+	for _, a := range f.e.Apply(f.clock, ev) {
+		f.perform(a, f.clock)
+	}
+	for _, m := range f.e.facts.Merged {
+		q := m.Pipeline + "\x00" + f.e.cfg.queueName(m.Change.Project, m.Change.Branch)
+		if _, known := f.est.Build(m.Pipeline, m.Change.Project); !known {
+			f.blind[q] = true
+		}
+		if !f.blind[q] {
+			f.out[m.Item] = m.MergedAt
+		}
+	}
+	f.e.facts = Facts{}
+}
+
+// forecastEvent is an answer due at a virtual time; seq keeps answers due
+// at the same time in the order they were decided.
+type forecastEvent struct {
+	at  time.Time
+	seq int
+	ev  Event
+}
+
+// forecastEvents is a min-heap of answers by due time.
+type forecastEvents []forecastEvent
+
+func (h forecastEvents) Len() int { return len(h) }
+func (h forecastEvents) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h forecastEvents) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *forecastEvents) Push(x any)   { *h = append(*h, x.(forecastEvent)) }
+func (h *forecastEvents) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
