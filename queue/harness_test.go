@@ -516,8 +516,9 @@ func checkInvariants(t testing.TB, e *Engine) {
 				// current state: when the item ahead gets a new state, so
 				// must everything that included it.
 				// With parallel merges the item ahead may still be merging,
-				// on the same commits.
-				if it.Heads != nil && it.Ahead != 0 && !it.Probe {
+				// on the same commits. An item waiting for a change it needs
+				// keeps what it had; it is reset when that change recovers.
+				if it.Heads != nil && it.Ahead != 0 && !it.Probe && (it.Failure == nil || it.Failure.Kind != FailNeeds) {
 					a := e.items[it.Ahead].item
 					if a.Heads == nil && e.pipelineConfig(p).ParallelMerges && a.Phase == PhaseMerging {
 						for project, base := range a.Bases {

@@ -121,8 +121,8 @@ func (w *world) newBuild(a queue.StartBuild) *build {
 	nth := w.builds[h]
 	w.builds[h]++
 	d := newDraws(w.seed, h, uint64(nth))
-	b := &build{id: id, check: a.Pipeline == "check", tree: h, duration: d.lognormal(w.w.Build, w.w.Sigma), result: queue.ResultSuccess}
-	if !b.check && w.passedTrees[h] {
+	b := &build{id: id, pipeline: a.Pipeline, tree: h, duration: d.lognormal(w.w.Build, w.w.Sigma), result: queue.ResultSuccess}
+	if b.pipeline == "gate" && w.passedTrees[h] {
 		w.res.Reusable++
 	}
 	fails := d.float() < w.w.Flaky

@@ -16,7 +16,7 @@ type attempt struct {
 // build is one build in the simulated cluster.
 type build struct {
 	id       attempt
-	check    bool   // a build of the check pipeline (a recheck)
+	pipeline string // gate, or check (a recheck)
 	tree     uint64 // the hash of the tree it builds
 	duration time.Duration
 	result   queue.Result
@@ -63,7 +63,7 @@ func (w *world) runWaiting() {
 		x.peak = max(x.peak, len(x.running))
 		w.at(w.now, func() {
 			if !b.over {
-				w.apply(queue.BuildStarted{Item: b.id.item, Attempt: b.id.attempt, Name: "sim"})
+				w.apply(queue.BuildStarted{Pipeline: b.pipeline, Item: b.id.item, Attempt: b.id.attempt, Name: "sim"})
 			}
 		})
 		w.at(w.now+b.duration, func() { w.finishBuild(b) })
@@ -79,12 +79,12 @@ func (w *world) finishBuild(b *build) {
 	x := w.exec
 	delete(x.running, b.id)
 	x.completed++
-	if b.check {
+	if b.pipeline == "check" {
 		x.checks++
 	}
 	if b.result == queue.ResultSuccess {
 		w.passed[b.id] = true
-		if !b.check {
+		if b.pipeline == "gate" {
 			w.passedTrees[b.tree] = true
 		}
 	}
