@@ -22,10 +22,13 @@ type input struct {
 	// page until that action is done.
 	item queue.ItemID
 	note string
-	// tick asks for the status to be published (time passed); status, if
-	// set, also receives it.
+	// tick asks for the status to be published, and the engine's timers
+	// to fire if due (time passed); status, if set, also receives it.
 	tick   bool
 	status chan<- Status
+	// config is the outcome of a reload: the error shown on the status
+	// page, or none.
+	config *configNote
 }
 
 // mailbox is the one way into the gate loop: every goroutine that has

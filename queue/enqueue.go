@@ -18,6 +18,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 		return
 	}
 	e.recordReads(ev)
+	ev = e.withKnownMerges(ev)
 	snaps := map[int]*Change{}
 	for i := range ev.Changes {
 		c := &ev.Changes[i]
@@ -43,12 +44,15 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	}
 	for _, p := range e.st.Pipelines {
 		cp := e.pipelineConfig(p)
-		if cp.triggered(ev) {
+		if cp.triggered(ev, subject.Branch) {
 			var why string
-			if cp.Manager == Dependent {
+			switch {
+			case cp.Manager == Dependent:
 				why = e.enqueueDependent(p, subject, snaps, nil)
-			} else {
-				why = e.enqueueIndependent(p, subject, snaps)
+			case subject.Status == StatusMerged && ev.Type == "change-merged":
+				e.enqueueMerged(p, subject, ev.NewRev)
+			default:
+				why = e.enqueueAlone(p, subject, snaps)
 			}
 			e.refuse(p, subject, why)
 		}
@@ -79,6 +83,8 @@ func (e *Engine) revalidate(c *Change) {
 		}
 		cp := e.pipelineConfig(l.pipeline)
 		switch {
+		case it.Merged:
+			continue // it entered merged (promote): nothing can change that
 		case c.Status == StatusMerged:
 			e.dequeue(l, true, ReportDequeue, "it was merged outside the gate")
 		case c.Status == StatusAbandoned:
@@ -119,6 +125,9 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 	if why := cp.unmet(c); why != "" {
 		return refusal{text: why}
 	}
+	if !e.cfg.builds(c.Project, p.Name) {
+		return refusal{text: fmt.Sprintf("project %s has no build in the %s pipeline", c.Project, p.Name)}
+	}
 	if i := slices.Index(path, c.Number); i >= 0 {
 		return refusal{text: "it is part of a dependency cycle (" + cycleText(append(path[i:], c.Number)) + "), which gated does not support", reportable: true}
 	}
@@ -152,12 +161,8 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 		return refusal{} // enqueued behind one of its needs meanwhile
 	}
 	q := e.queueFor(p, c)
-	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Needs: cloneSlice(c.Needs),
-		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
-	}
-	e.st.NextItem++
-	e.counts.Enqueued++
+	it := e.newChangeItem(p, c)
+	it.Needs = cloneSlice(c.Needs)
 	if n := len(q.Items); n > 0 {
 		it.Ahead = q.Items[n-1].ID
 	}
@@ -196,31 +201,27 @@ func cycleText(nums []int) string {
 	return strings.Join(s, " → ")
 }
 
-// enqueueIndependent adds c to an independent pipeline, to be tested alone
-// on its branch tip together with the unmerged changes it needs.
-func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
-	if !c.Open() {
+// enqueueAlone adds c to an independent or supercedent pipeline, to be
+// tested alone on its branch tip together with the unmerged changes it
+// needs (in a supercedent pipeline, the newest replaces the one waiting),
+// if it meets the pipeline's require and reject votes.
+func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change) string {
+	if !c.Open() || e.pipelineConfig(p).unmetVotes(c) != "" {
 		return ""
 	}
 	if l := e.itemOf(p, c.Number); l != nil {
 		return "" // already being tested
 	}
+	if !e.wanted(p, c) {
+		return ""
+	}
 	deps, why := e.independentDeps(c, snaps)
 	if why != "" {
 		return why
 	}
-	q := e.queueFor(p, c)
-	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Deps: deps,
-		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
-	}
-	e.st.NextItem++
-	e.counts.Enqueued++
-	q.Items = append(q.Items, it)
-	e.index(p, q, it)
-	e.touch(p, q)
-	p.forgetRefusal(c.Number)
-	e.reportStart(p, it)
+	it := e.newChangeItem(p, c)
+	it.Deps = deps
+	e.add(p, it)
 	return ""
 }
 

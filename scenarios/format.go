@@ -55,6 +55,16 @@ type Step struct {
 	GerritFault *GerritFault
 	Expect      *Expect
 	Advance     time.Duration // advance: how far gated's clock moves
+	Reload      *Reload
+}
+
+// Reload replaces gated's configuration file and has gated reload it:
+// Config is the new top-level fragment (nil: none), Projects the
+// scenario's projects configured from now on (nil: all of them, each
+// with its own config).
+type Reload struct {
+	Config   []byte
+	Projects []string
 }
 
 // Upload creates a change.
@@ -411,6 +421,17 @@ func (p *parser) step(n *yaml.Node) (Step, bool) {
 		}
 	case "expect":
 		st.Expect = p.expect(v)
+	case "reload":
+		st.Reload = &Reload{}
+		if !(v.Kind == yaml.ScalarNode && v.Value == "") {
+			f := fields("config", "projects")
+			if f["config"] != nil {
+				st.Reload.Config = p.fragment(f["config"])
+			}
+			if f["projects"] != nil {
+				st.Reload.Projects = orEmpty(p.strings(f["projects"]))
+			}
+		}
 	case "advance":
 		d, err := time.ParseDuration(p.str(v))
 		if err != nil || d < 0 {
