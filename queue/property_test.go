@@ -50,6 +50,7 @@ type sim struct {
 	nextNum int
 	tips    map[string]string
 	trees   map[string]string // commit → the tree it has (gated's merges)
+	content map[string][]int  // commit → the changes its tree has, sorted
 	pushes  int
 	mix     []int   // cumulative weights of the kinds of Gerrit events
 	closing *Change // the first change of a cycle being uploaded
@@ -61,10 +62,11 @@ type sim struct {
 	sent      []ChangeEvent  // recent Gerrit events, for late copies (slow reads)
 	followups []func() Event // Gerrit's events about gated's submits, not delivered yet
 
-	building map[partKey]int                // (item, part) → attempt with a build running
-	started  map[attemptKey]int             // builds started per attempt (a bundle's parts)
-	passed   map[attemptKey]int             // builds passed per attempt
-	built    map[ItemID]map[int][]ChangeRef // item → attempt → state built
+	building map[partKey]int                       // (item, part) → attempt with a build running
+	started  map[attemptKey]int                    // builds started per attempt (a bundle's parts)
+	passed   map[attemptKey]int                    // builds passed per attempt
+	built    map[ItemID]map[int][]ChangeRef        // item → attempt → state built
+	heads    map[ItemID]map[int]map[string]string // item → attempt → commits built
 
 	mergedBy map[int]ItemID    // change → the item whose submit merged it
 	bundles  map[ItemID]*Item  // every bundle seen, as first seen
@@ -89,9 +91,10 @@ func newSim(t testing.TB, rnd chooser, cfg Config) *sim {
 	}
 	return &sim{
 		t: t, rnd: rnd, e: e, cfg: cfg, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{},
+		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{}, content: map[string][]int{},
 		building: map[partKey]int{}, started: map[attemptKey]int{}, passed: map[attemptKey]int{},
-		built: map[ItemID]map[int][]ChangeRef{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
+		built: map[ItemID]map[int][]ChangeRef{}, heads: map[ItemID]map[int]map[string]string{},
+		waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
 		mergedBy: map[int]ItemID{}, bundles: map[ItemID]*Item{}, partial: map[ItemID]bool{},
 		mix: mix(len(cfg.Queues) > 0),
 	}
@@ -278,6 +281,7 @@ func (s *sim) gerritEvent() Event {
 		}
 		old := s.tip(project)
 		s.tips[project] = fmt.Sprintf("push%d", s.pushes)
+		s.content[s.tips[project]] = union(s.content[old], -s.pushes) // someone else's change
 		return RefUpdated{Project: project, Branch: "master", OldRev: old, NewRev: s.tips[project]}
 	case kind == evDependsOn:
 		// A new patchset names another change in a Depends-On footer:
@@ -353,6 +357,13 @@ func (s *sim) answer() Event {
 		}
 		for k, v := range a.Bases {
 			m.Bases[k] = v
+		}
+		for _, r := range a.Changes {
+			head := m.Heads[r.Project]
+			if _, ok := s.content[head]; !ok {
+				s.content[head] = s.content[m.Bases[r.Project]]
+			}
+			s.content[head] = union(s.content[head], r.Number)
 		}
 		ev = m
 	case StartBuild:
@@ -434,6 +445,7 @@ func (s *sim) submit(a Submit) Event {
 		done.Message = "blocked by Verified"
 		return done
 	}
+	s.checkTree(a, set)
 	l := s.e.items[a.Item]
 	done.Merged, done.Tips = true, map[string]string{}
 	for _, x := range set {
@@ -456,6 +468,12 @@ func (s *sim) submit(a Submit) Event {
 		tip := fmt.Sprintf("merge%d", s.pushes)
 		s.tips[x.Project] = tip
 		done.Tips[x.Project] = tip
+		s.content[tip] = s.content[old]
+		for _, y := range set {
+			if y.Project == x.Project {
+				s.content[tip] = union(s.content[tip], y.Number)
+			}
+		}
 		// The tip has the tree the state was built on once every change
 		// of the item in that project is merged; before, one of its own.
 		if l != nil && !slices.ContainsFunc(l.item.own(), func(r ChangeRef) bool {
@@ -519,6 +537,43 @@ func (s *sim) submittedTogether(c *Change) []*Change {
 		}
 	}
 	return set
+}
+
+// checkTree checks, as Gerrit submits a change (and what it submits with
+// it), that every branch of the state its build tested has exactly the
+// tree it tested, but for the changes of the item not merged yet: the
+// tip's changes, and the item's changes still open (a bundle's later
+// submits included).
+func (s *sim) checkTree(a Submit, set []*Change) {
+	item := s.bundles[a.Item]
+	if l := s.e.items[a.Item]; l != nil {
+		item = l.item
+	}
+	for project, head := range s.heads[a.Item][a.Attempt] {
+		want := s.content[s.tip(project)]
+		for _, x := range set {
+			if x.Project == project {
+				want = union(want, x.Number)
+			}
+		}
+		if item != nil {
+			for _, r := range item.members() {
+				if r.Project == project && s.changes[r.Number].Open() {
+					want = union(want, r.Number)
+				}
+			}
+		}
+		if got := s.content[head]; !slices.Equal(got, want) {
+			s.fail("submit of %s: its build tested %v in %s, the branch will have %v", a.Change, got, project, want)
+		}
+	}
+}
+
+// union returns a sorted tree with more changes.
+func union(tree []int, nums ...int) []int {
+	out := slices.Concat(tree, nums)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (s *sim) tip(project string) string {
@@ -623,6 +678,10 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 				s.built[a.Item] = map[int][]ChangeRef{}
 			}
 			s.built[a.Item][a.Attempt] = a.Changes
+			if s.heads[a.Item] == nil {
+				s.heads[a.Item] = map[int]map[string]string{}
+			}
+			s.heads[a.Item][a.Attempt] = a.Heads
 			s.pending = append(s.pending, a)
 			s.checkStartBuild(a)
 		case CancelBuild:
@@ -880,6 +939,11 @@ func TestProperties(t *testing.T) {
 		queues []QueueConfig
 	}{
 		{"zuul", func(*PipelineConfig) {}, nil},
+		{"gated", func(p *PipelineConfig) {
+			p.Window.DecreaseType = "linear"
+			p.ParallelMerges = true
+			p.Retries, p.RetryCleared, p.ClearPasses = 1, true, 2
+		}, nil},
 		{"retry_cleared", func(p *PipelineConfig) { p.Retries, p.RetryCleared = 1, true }, nil},
 		{"probe", func(p *PipelineConfig) {
 			p.Window.Size, p.Window.Floor = 2, 1

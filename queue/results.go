@@ -37,8 +37,8 @@ func (e *Engine) onMergeCompleted(ev MergeCompleted) {
 		return
 	}
 	it.Heads = clone(ev.Heads)
-	it.Bases = clone(ev.Bases)
-	it.Expect = clone(ev.Bases)
+	it.Bases = keepPinned(it.Bases, ev.Bases)
+	it.Expect = clone(it.Bases)
 	if it.Ahead != 0 && !it.Probe {
 		for project, sha := range e.items[it.Ahead].item.Heads {
 			it.Expect[project] = sha
@@ -211,7 +211,9 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 		for project, tip := range ev.Tips {
 			e.submitted(project, it.Change.Branch, tip, it.madeBy(r, project))
 			for _, behind := range q.Items {
-				if behind.Bases[project] != "" && e.includes(behind, it.ID) {
+				// The bundle itself too: what is left of it is its state
+				// on the new tip, and the items behind start from that.
+				if behind.Bases[project] != "" && (behind == it || e.includes(behind, it.ID)) {
 					behind.Bases[project] = tip
 				}
 			}
