@@ -62,10 +62,10 @@ type sim struct {
 	sent      []ChangeEvent  // recent Gerrit events, for late copies (slow reads)
 	followups []func() Event // Gerrit's events about gated's submits, not delivered yet
 
-	building map[partKey]int                       // (item, part) → attempt with a build running
-	started  map[attemptKey]int                    // builds started per attempt (a bundle's parts)
-	passed   map[attemptKey]int                    // builds passed per attempt
-	built    map[ItemID]map[int][]ChangeRef        // item → attempt → state built
+	building map[partKey]int                      // (item, part) → attempt with a build running
+	started  map[attemptKey]int                   // builds started per attempt (a bundle's parts)
+	passed   map[attemptKey]int                   // builds passed per attempt
+	built    map[ItemID]map[int][]ChangeRef       // item → attempt → state built
 	heads    map[ItemID]map[int]map[string]string // item → attempt → commits built
 
 	mergedBy map[int]ItemID    // change → the item whose submit merged it
