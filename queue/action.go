@@ -58,6 +58,9 @@ const (
 	ReportDequeue  ReportKind = "dequeue"
 	ReportRefusal  ReportKind = "refusal"
 	ReportConflict ReportKind = "merge-conflict"
+	// ReportAdmin tells the change's owner what an administrator did to
+	// it (enqueued, promoted); a dequeue is a ReportDequeue.
+	ReportAdmin ReportKind = "admin"
 )
 
 // Report asks the reporter to vote and comment on a change.

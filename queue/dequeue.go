@@ -67,20 +67,3 @@ func (e *Engine) includes(it *Item, id ItemID) bool {
 	}
 	return false
 }
-
-// onDequeue removes a change from a pipeline at an administrator's request.
-func (e *Engine) onDequeue(ev Dequeue) {
-	p := e.pipelines[ev.Pipeline]
-	if p == nil {
-		return
-	}
-	l := e.itemOf(p, ev.Change)
-	if l == nil || l.item.Phase == PhaseSubmitting {
-		return
-	}
-	why := "an administrator dequeued it"
-	if ev.Reason != "" {
-		why += ": " + ev.Reason
-	}
-	e.dequeue(l, false, ReportDequeue, why)
-}
