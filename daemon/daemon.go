@@ -53,14 +53,19 @@ type Daemon struct {
 	// states with.
 	gitKey *gitcredential.Key
 
-	mail    *mailbox
-	loop    *loop
-	work    *workers
-	intake  *intake
-	webhook http.Handler
-	mux     *http.ServeMux
+	mail     *mailbox
+	loop     *loop
+	work     *workers
+	intake   *intake
+	webhook  http.Handler
+	adminAPI *adminAPI // nil: the admin API is off
+	mux      *http.ServeMux
 
 	ready atomic.Bool
+	// requests numbers administrators' requests; explaining bounds the
+	// explanations under way.
+	requests   atomic.Uint64
+	explaining chan struct{}
 }
 
 // New opens gated's state and connects its parts. It does not start
@@ -79,7 +84,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 		cfg.PublicURL = "http://" + cfg.Listen
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	d := &Daemon{cfg: cfg, log: opts.Logger, now: opts.Now, hub: newHub(), metrics: newMetrics(), mail: newMailbox()}
+	d := &Daemon{cfg: cfg, log: opts.Logger, now: opts.Now, hub: newHub(), metrics: newMetrics(), mail: newMailbox(), explaining: make(chan struct{}, maxExplaining)}
 	var err error
 	if d.db, err = storage.Open(filepath.Join(cfg.DataDir, "gated.db")); err != nil {
 		return nil, err
@@ -147,6 +152,11 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 		}
 	} else {
 		d.log.Warn("no webhook secret configured: the webhook endpoint is disabled; events come from stream-events and the periodic reconcile only")
+	}
+	if f := d.cfg.Admin.TokenFile; f != "" {
+		if d.adminAPI, err = newAdminAPI(d, f); err != nil {
+			return err
+		}
 	}
 	d.work = newWorkers(d.log, d.mail, d.metrics,
 		&merging{m: d.merger, metrics: d.metrics},
