@@ -20,6 +20,7 @@ type world struct {
 	s      *Scenario
 	dir    string
 	gerrit *gerrittest.Server
+	front  *front // gated's HTTP address, for the admin steps
 	exec   executor
 	cfg    daemon.Config
 	gated  *daemon.Daemon
@@ -69,6 +70,10 @@ func (r *Runner) start(ctx context.Context, s *Scenario) (*world, error) {
 		return nil, err
 	}
 	cfg := daemon.Defaults()
+	if w.front, cfg.Admin.TokenFile, err = startFront(dir); err != nil {
+		w.close()
+		return nil, err
+	}
 	cfg.DataDir = filepath.Join(dir, "gated")
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Gerrit.URL = w.gerrit.URL()
@@ -170,6 +175,7 @@ func (w *world) startGated(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	w.gated, w.cancel, w.done = d, cancel, make(chan error, 1)
+	w.front.serve(d.Handler())
 	go func() { w.done <- d.Run(runCtx) }()
 	return w.quiesce(ctx)
 }
@@ -180,6 +186,7 @@ func (w *world) stopGated() {
 	if w.gated == nil {
 		return
 	}
+	w.front.serve(nil)
 	w.cancel()
 	<-w.done
 	w.gated.Close()
@@ -188,6 +195,9 @@ func (w *world) stopGated() {
 
 func (w *world) close() {
 	w.stopGated()
+	if w.front != nil {
+		w.front.close()
+	}
 	if w.gerrit != nil {
 		w.gerrit.Close()
 	}
