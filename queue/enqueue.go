@@ -93,11 +93,13 @@ func (e *Engine) revalidate(c *Change) {
 
 // refusal is why a change may not enter a pipeline; reportable refusals
 // are told to the change's owner, others (the change is simply not
-// approved) are not. changes are the change numbers the text names.
+// approved) are not. changes are the change numbers the text names; cycle
+// is set when the change is in a dependency cycle.
 type refusal struct {
 	text       string
 	reportable bool
 	changes    []int
+	cycle      bool
 }
 
 // enqueueDependent adds c to p's change queue behind everything it needs,
@@ -152,8 +154,7 @@ func (a *admission) check(c *Change, path []int) refusal {
 		return refusal{text: why + "; it enters again when triggered anew (approved again) or enqueued by an administrator"}
 	}
 	if i := slices.Index(path, c.Number); i >= 0 {
-		cycle := append(slices.Clone(path[i:]), c.Number)
-		return refusal{text: "it is part of a dependency cycle (" + cycleText(cycle) + "), which gated does not support", reportable: true, changes: cycle[:len(cycle)-1]}
+		return cycleRefusal(append(slices.Clone(path[i:]), c.Number))
 	}
 	path = append(path, c.Number)
 	qname := a.e.cfg.queueName(c.Project, c.Branch)
@@ -175,8 +176,8 @@ func (a *admission) check(c *Change, path []int) refusal {
 			continue // ahead of c in the queue
 		}
 		if r := a.check(d, path); r.text != "" {
-			if strings.HasPrefix(r.text, "it is part of a dependency cycle") {
-				return r
+			if r.cycle {
+				return r // the same cycle, whichever of its changes is refused
 			}
 			r.text = fmt.Sprintf("it depends on change %d, which cannot enter the %s pipeline: %s", d.Number, a.p.Name, strings.TrimPrefix(r.text, "it "))
 			r.reportable = true
@@ -243,12 +244,17 @@ func dependents(n int, snaps map[int]*Change) []*Change {
 	return out
 }
 
-func cycleText(nums []int) string {
-	s := make([]string, len(nums))
-	for i, n := range nums {
+// cycleRefusal refuses a change in a dependency cycle: cycle lists its
+// changes, the first again at the end.
+func cycleRefusal(cycle []int) refusal {
+	s := make([]string, len(cycle))
+	for i, n := range cycle {
 		s[i] = fmt.Sprint(n)
 	}
-	return strings.Join(s, " → ")
+	return refusal{
+		text:       "it is part of a dependency cycle (" + strings.Join(s, " → ") + "), which gated does not support",
+		reportable: true, changes: cycle[:len(cycle)-1], cycle: true,
+	}
 }
 
 // enqueueIndependent adds c to an independent pipeline, to be tested alone
@@ -307,8 +313,7 @@ func (e *Engine) admitIndependent(c *Change, snaps map[int]*Change) ([]ChangeRef
 			}
 			switch state[d.Number] {
 			case 1:
-				cycle := append(slices.Clone(path[slices.Index(path, d.Number):]), d.Number)
-				return refusal{text: "it is part of a dependency cycle (" + cycleText(cycle) + "), which gated does not support", reportable: true, changes: cycle[:len(cycle)-1]}
+				return cycleRefusal(append(slices.Clone(path[slices.Index(path, d.Number):]), d.Number))
 			case 0:
 				if r := visit(d, path); r.text != "" {
 					return r
