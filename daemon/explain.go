@@ -54,7 +54,8 @@ func (d *Daemon) Explain(ctx context.Context, n int) (queue.Explanation, error) 
 	}
 }
 
-// known reports whether Gerrit or a pipeline has the explained change.
+// known reports whether a pipeline has the explained change, or Gerrit has
+// it in a project gated gates.
 func known(x queue.Explanation) bool {
 	if x.Status != "" {
 		return true
@@ -68,7 +69,7 @@ func known(x queue.Explanation) bool {
 }
 
 // explainHandler serves GET /api/changes/{change}/explain: the change's
-// explanation as JSON (404 when neither Gerrit nor a pipeline has it).
+// explanation as JSON (404 when gated knows nothing of it).
 func (d *Daemon) explainHandler(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.Atoi(r.PathValue("change"))
 	if err != nil || n <= 0 {

@@ -12,7 +12,8 @@ import (
 type Explanation struct {
 	Change int `json:"change"`
 	// Project, Branch, Patchset and Status are the change's snapshot's;
-	// empty when Gerrit has no such change.
+	// empty when Gerrit has no such change, or gated does not gate its
+	// project.
 	Project  string `json:"project,omitempty"`
 	Branch   string `json:"branch,omitempty"`
 	Patchset int    `json:"patchset,omitempty"`
@@ -75,7 +76,11 @@ func (e *Engine) Explain(n int, changes []Change) Explanation {
 	var c *Change
 	if i := slices.IndexFunc(changes, func(c Change) bool { return c.Number == n }); i >= 0 {
 		c = &changes[i]
-		x.Project, x.Branch, x.Patchset, x.Status = c.Project, c.Branch, c.Patchset, c.Status
+		// Anyone may ask: of a change gated does not gate, gated says
+		// nothing that Gerrit may keep from them.
+		if e.configured(c.Project) {
+			x.Project, x.Branch, x.Patchset, x.Status = c.Project, c.Branch, c.Patchset, c.Status
+		}
 	}
 	snaps := e.snapshots(changes)
 	lines := make([]string, 0, len(e.st.Pipelines))
@@ -109,7 +114,7 @@ func (e *Engine) explainAbsent(p *PipelineState, n int, c *Change, snaps map[int
 		pe.Text = fmt.Sprintf("This change is not in the %s pipeline: Gerrit has no change %d.", p.Name, n)
 		return pe
 	case !e.configured(c.Project):
-		r = refusal{text: notGated(c.Project)}
+		r = refusal{text: "gated does not gate the project of this change"}
 	case cp.Manager == Dependent:
 		r = e.admit(p, c, snaps, 0)
 	default:

@@ -171,7 +171,7 @@ func TestExplainNotInPipeline(t *testing.T) {
 		`},
 		{"a change of a project gated does not gate; a change Gerrit does not have", gateOnly, `
 			change 1 project=elsewhere
-			explain 1 gate: This change cannot enter the gate pipeline: gated does not gate project elsewhere (it is not in gated's configuration).
+			explain 1 gate: This change cannot enter the gate pipeline: gated does not gate the project of this change.
 			explain 8 gate: This change is not in the gate pipeline: Gerrit has no change 8.
 		`},
 		{"a change an administrator dequeued is held out until approved anew", gateOnly, `
@@ -258,5 +258,11 @@ func TestExplanationJSON(t *testing.T) {
 		`"text":"This change is not in the check pipeline, and may enter it: it enters when one of the pipeline's triggers fires (patchset-created; change-restored; comment-added with a \"recheck\" comment).\nIn the gate pipeline, at position 2 of 2 in change queue integrated@master: it waits for the item ahead, change 1, whose speculative state is not merged yet."}`
 	if string(data) != want {
 		t.Fatalf("got  %s\nwant %s", data, want)
+	}
+	// Of a change of a project gated does not gate, nothing Gerrit may
+	// keep from the asker: anyone may ask.
+	h.do("change 3 project=secret")
+	if x := h.e.Explain(3, h.event("", 3, nil, "", "").Changes); x.Project != "" || x.Status != "" || strings.Contains(x.Text, "secret") {
+		t.Fatalf("explanation of a change gated does not gate: %+v", x)
 	}
 }
