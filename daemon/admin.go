@@ -162,7 +162,7 @@ func (a *adminAPI) event(ctx context.Context, action string, admin queue.Admin, 
 	case err != nil:
 		return nil, fmt.Errorf("read change %d from Gerrit: %w", req.Change, err)
 	default:
-		ev.Changes = ce.Changes
+		ev.Changes, ev.ReadAt = ce.Changes, ce.ReadAt
 	}
 	return ev, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Administrators act on pipelines as Zuul's dequeue, enqueue and promote
@@ -48,12 +49,14 @@ type Dequeue struct {
 // Enqueue is an administrator's request to add a change to a pipeline as
 // if the pipeline's trigger had fired: the pipeline's requirements still
 // apply. Changes are fresh snapshots of the change and of its dependency
-// closure, as a ChangeEvent carries; none means Gerrit has no such change.
+// closure, read from ReadAt on, as a ChangeEvent carries; none means
+// Gerrit has no such change.
 type Enqueue struct {
 	Admin
-	Pipeline string   `json:"pipeline"`
-	Change   int      `json:"change"`
-	Changes  []Change `json:"changes"`
+	Pipeline string    `json:"pipeline"`
+	Change   int       `json:"change"`
+	Changes  []Change  `json:"changes"`
+	ReadAt   time.Time `json:"read_at,omitzero"`
 }
 
 // Promote is an administrator's request to move changes to the head of
@@ -207,6 +210,11 @@ func (e *Engine) onEnqueue(ev Enqueue) {
 		e.verdict(ev.Admin, OutcomeInvalid, "%s", notGated(project))
 		return
 	}
+	read := ChangeEvent{Changes: ev.Changes, ReadAt: ev.ReadAt}
+	if e.stale(read) {
+		e.verdict(ev.Admin, OutcomeConflict, "gated applied a newer read of change %d (or of a change it depends on) than this request's: ask again", ev.Change)
+		return
+	}
 	snaps := e.snapshots(ev.Changes)
 	c := snaps[ev.Change]
 	if l := e.itemOf(p, c.Number); l != nil {
@@ -223,6 +231,7 @@ func (e *Engine) onEnqueue(ev Enqueue) {
 		e.verdict(ev.Admin, OutcomeConflict, "%s", cannotEnter(p.Name, r.text))
 		return
 	}
+	e.recordReads(read)
 	p.unhold(c.Number)
 	if e.pipelineConfig(p).Manager == Dependent {
 		e.add(p, c, snaps)

@@ -236,6 +236,19 @@ func TestAdminEnqueue(t *testing.T) {
 			verdict: not-found: there is no pipeline "post" (gated has check, gate)
 			queue gate: 1
 		`},
+		{"a request read before a newer read gated applied is refused: ask again", `
+			change 1
+			approve 1
+			- merge #1.1 gate [1,1]
+			unapprove 1
+			- forget #1 gate
+			- report gate 1,1 dequeue
+			// Read while the change was approved, answered after.
+			slow enqueue 1
+			verdict: conflict: gated applied a newer read of change 1 (or of a change it depends on) than this request's: ask again
+			enqueue 1
+			verdict: conflict: This change cannot enter the gate pipeline: it is missing the required approval Workflow +1.
+		`},
 		{"into the check pipeline: as if a recheck was asked", `
 			change 1
 			enqueue 1 pipeline=check

@@ -284,7 +284,8 @@ func (h *harness) do(line string) []Action {
 		if f[0] == "dequeue" {
 			return h.apply(Dequeue{Admin: admin, Pipeline: pipeline, Change: nums[0]})
 		}
-		return h.apply(Enqueue{Admin: admin, Pipeline: pipeline, Change: nums[0], Changes: h.event("", nums[0], nil, "", "").Changes})
+		read := h.event("", nums[0], nil, "", "")
+		return h.apply(Enqueue{Admin: admin, Pipeline: pipeline, Change: nums[0], Changes: read.Changes, ReadAt: read.ReadAt})
 	case "wip":
 		c := h.change(arg(1))
 		c.WIP = true

@@ -154,7 +154,7 @@ func (s *sim) adminEvent() Event {
 	case 0:
 		return Dequeue{Admin: a, Pipeline: pipeline, Change: pick(queued)}
 	case 1:
-		return Enqueue{Admin: a, Pipeline: pipeline, Change: pick(approved), Changes: s.snapshots()}
+		return Enqueue{Admin: a, Pipeline: pipeline, Change: pick(approved), Changes: s.snapshots(), ReadAt: s.now}
 	}
 	ev := Promote{Admin: a, Pipeline: pipeline}
 	for range 1 + s.rnd.intn(3) {
