@@ -176,7 +176,10 @@ func (e *Engine) onDequeue(ev Dequeue) {
 			also = append(also, n)
 		}
 	}
-	if len(also) > 0 {
+	switch {
+	case len(also) == 1:
+		msg += fmt.Sprintf(", and so did %s, which depends on it", changeList(also))
+	case len(also) > 1:
 		msg += fmt.Sprintf(", and so did %s, which depend on it", changeList(also))
 	}
 	e.verdict(ev.Admin, OutcomeAccepted, "%s", msg)

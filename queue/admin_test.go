@@ -86,7 +86,7 @@ func TestAdminDequeue(t *testing.T) {
 			- forget #2 gate
 			- report gate 2,1 dequeue
 			- merge #3.1 gate [3,1]
-			verdict: accepted: change 1 left the gate pipeline, and so did change 2, which depend on it
+			verdict: accepted: change 1 left the gate pipeline, and so did change 2, which depends on it
 			queue gate: 3
 		`},
 		{"a dequeued change stays out when gated's reconcile finds it, until it is approved anew", `
@@ -373,6 +373,26 @@ func TestAdminPromote(t *testing.T) {
 			- merge #2.2 gate [2,1]
 			queue gate: 2 1
 		`},
+		{"a change whose probe failed is built again when promoted, not reported at the head", `
+			change 1
+			change 2
+			approve 1
+			- merge #1.1 gate [1,1]
+			approve 2
+			- merge #2.1 gate [2,1]
+			merge #2
+			- build #2.1 gate [2,1]
+			fail #2
+			- build #2.2 gate [2,1]
+			fail #2
+			queue gate: 1 2:failed
+			// 1 ends up beyond the window: it is probed.
+			promote 2
+			- report gate 2,1 admin
+			- merge #2.3 gate [2,1]
+			- merge #1.2 gate [1,1]
+			queue gate: 2 1
+		`},
 		{"outside the window: the promoted change is built, the one it displaces waits", `
 			change 1
 			change 2
@@ -412,6 +432,9 @@ func TestAdminPromote(t *testing.T) {
 			cfg := gateOnly()
 			if strings.Contains(tc.name, "window") {
 				cfg.Pipelines[0].Window = WindowConfig{Size: 1, Floor: 1, IncreaseType: "linear", IncreaseFactor: 1, DecreaseType: "linear", DecreaseFactor: 1}
+			}
+			if strings.Contains(tc.name, "probe") {
+				cfg = probing()
 			}
 			if strings.Contains(tc.name, "independent") || strings.Contains(tc.name, "bad requests") {
 				cfg = testConfig()

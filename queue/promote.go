@@ -22,9 +22,11 @@ import (
 //   - the changes must share one change queue (Zuul accepts several, and
 //     orders the queues): a request that spans two is refused, so that
 //     its meaning is never in doubt;
-//   - a probe keeps running, and a failed probe keeps its failure: a
-//     probe builds the change alone on the branch tip, which its place in
-//     the queue does not change;
+//   - a probe keeps running, and the failed probe of an item that is not
+//     promoted keeps its failure: a probe builds the change alone on the
+//     branch tip, which the item's place does not change; a promoted item
+//     (or one that moves with it) is built again whatever failed, as Zuul's
+//     re-enqueue does, since the administrator put it at the head;
 //   - independent pipelines are refused: their items wait for nothing,
 //     so there is nothing to promote.
 func (e *Engine) onPromote(ev Promote) {
@@ -59,7 +61,7 @@ func (e *Engine) onPromote(ev Promote) {
 		q = l.queue
 		promoted = append(promoted, l.item)
 	}
-	order, pulled := e.promotedOrder(p, q, promoted)
+	order, front, pulled := e.promotedOrder(p, q, promoted)
 	k := 0
 	for k < len(order) && order[k] == q.Items[k] {
 		k++
@@ -70,6 +72,11 @@ func (e *Engine) onPromote(ev Promote) {
 	}
 	q.Items = order
 	e.touch(p, q)
+	for _, it := range order[:front] {
+		if it.Phase == PhaseFailed && it.Probe {
+			it.Probe, it.ProbeWith = false, nil // so that reset builds it again
+		}
+	}
 	for i, it := range order[k:] {
 		it.Ahead = 0
 		if k+i > 0 {
@@ -102,11 +109,11 @@ type pull struct{ moved, with int }
 
 // promotedOrder returns q's items in their promoted order: the items
 // being submitted, then each promoted item just behind the items of q it
-// needs (which move with it), then the others in their previous order.
-func (e *Engine) promotedOrder(p *PipelineState, q *ChangeQueue, promoted []*Item) ([]*Item, []pull) {
-	order := make([]*Item, 0, len(q.Items))
+// needs (which move with it), then the others in their previous order;
+// front counts the items before the others.
+func (e *Engine) promotedOrder(p *PipelineState, q *ChangeQueue, promoted []*Item) (order []*Item, front int, pulled []pull) {
+	order = make([]*Item, 0, len(q.Items))
 	placed := map[ItemID]bool{}
-	var pulled []pull
 	// place places it behind what it needs; root is the promoted item
 	// that pulls it along, if any.
 	var place func(it, root *Item)
@@ -137,10 +144,11 @@ func (e *Engine) promotedOrder(p *PipelineState, q *ChangeQueue, promoted []*Ite
 	for _, it := range promoted {
 		place(it, nil)
 	}
+	front = len(order)
 	for _, it := range q.Items {
 		place(it, nil)
 	}
-	return order, pulled
+	return order, front, pulled
 }
 
 // queueOrder lists the changes of items, head first: "5, 3, 1".
