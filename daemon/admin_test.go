@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"gated.dev/gated/gerrit/gerrittest"
 	"gated.dev/gated/queue"
@@ -312,5 +316,31 @@ func TestReadTokens(t *testing.T) {
 	}
 	if _, err := readTokens(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("a missing file is no error")
+	}
+}
+
+// The change's page shows its explanation, a paragraph per pipeline, as
+// text.
+func TestChangePageExplainsInBrowser(t *testing.T) {
+	w := newAdminWorld(t, "org/a")
+	ctx := headless(t) // after the world: the browser goes first
+	a, b := w.upload("org/a", nil), w.upload("org/a", nil)
+	w.approve(a)
+	w.waitFor("a in the gate", func() bool { return slices.Equal(w.gate(), []int{a}) })
+	for _, tc := range []struct {
+		change int
+		says   string
+	}{
+		{a, "In the gate pipeline, at position 1 of 1 in change queue org/a@master"},
+		{b, "This change cannot enter the gate pipeline: it is missing the required approvals Code-Review +2 and Workflow +1."},
+	} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/change/%d", w.srv.URL, tc.change))); err != nil {
+			t.Fatal(err)
+		}
+		js := fmt.Sprintf(`!document.getElementById("explanation").hidden && [...document.querySelectorAll("#explanation-body p")].some(p => p.textContent.startsWith(%q))`, tc.says)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.InnerHTML(chromedp.CSS("body")))
+			t.Fatalf("change %d: the page does not say %q: %v\n%s", tc.change, tc.says, err, body)
+		}
 	}
 }
