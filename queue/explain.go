@@ -247,10 +247,12 @@ func (e *Engine) dependentWait(p *PipelineState, q *ChangeQueue, i int) (Wait, [
 		return WaitMerge, nil, "it waits for the merge of its speculative state"
 	case it.Phase == PhaseMerging:
 		state := e.chain(it)
-		return WaitMerge, refNumbers(state), "the merger is building its speculative state, " + stateText(state)
+		text, named := stateText(state)
+		return WaitMerge, named, "the merger is building its speculative state, " + text
 	case it.Phase == PhaseBuilding:
 		state := e.chain(it)
-		return WaitBuild, refNumbers(state), buildText(it) + " on its speculative state, " + stateText(state)
+		text, named := stateText(state)
+		return WaitBuild, named, buildText(it) + " on its speculative state, " + text
 	}
 	if len(ahead) == 0 {
 		return WaitSubmit, nil, "its build passed; it is being reported"
@@ -260,14 +262,14 @@ func (e *Engine) dependentWait(p *PipelineState, q *ChangeQueue, i int) (Wait, [
 
 // independentWait says what an item of an independent pipeline waits for.
 func (e *Engine) independentWait(it *Item) (Wait, []int, string) {
-	state := e.chain(it)
+	text, named := stateText(e.chain(it))
 	switch it.Phase {
 	case PhaseWaiting:
 		return WaitMerge, nil, "it waits for the merge of its state"
 	case PhaseMerging:
-		return WaitMerge, refNumbers(state), "the merger is building its state, " + stateText(state)
+		return WaitMerge, named, "the merger is building its state, " + text
 	case PhaseBuilding:
-		return WaitBuild, refNumbers(state), buildText(it) + " on its state, " + stateText(state)
+		return WaitBuild, named, buildText(it) + " on its state, " + text
 	}
 	return WaitBuild, nil, "its result is being reported"
 }
@@ -279,21 +281,24 @@ func buildText(it *Item) string {
 	return "its build runs"
 }
 
-// stateText names the changes of a speculative state: "1,1 + 2,1".
-func stateText(state []ChangeRef) string {
-	s := make([]string, len(state))
+// stateText names the changes of a speculative state, "1,1 + 2,1", and
+// returns their numbers; of a long state (an unlimited window), only the
+// first and the last few.
+func stateText(state []ChangeRef) (string, []int) {
+	const ends = 3
+	var s []string
+	var named []int
 	for i, r := range state {
-		s[i] = r.String()
+		if len(state) > 3*ends && i == ends {
+			s = append(s, fmt.Sprintf("… (%d more)", len(state)-2*ends))
+		}
+		if len(state) > 3*ends && i >= ends && i < len(state)-ends {
+			continue
+		}
+		s = append(s, r.String())
+		named = append(named, r.Number)
 	}
-	return strings.Join(s, " + ")
-}
-
-func refNumbers(refs []ChangeRef) []int {
-	out := make([]int, len(refs))
-	for i, r := range refs {
-		out[i] = r.Number
-	}
-	return out
+	return strings.Join(s, " + "), named
 }
 
 // mentions returns the changes named, each once, but change self.

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -190,6 +191,23 @@ func TestExplainNotInPipeline(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			newHarness(t, tc.config()).run(tc.script)
 		})
+	}
+}
+
+// A long speculative state (an unlimited window) is named by its ends.
+func TestExplainLongState(t *testing.T) {
+	cfg := gateOnly()
+	cfg.Pipelines[0].Window.Size = 0
+	h := newHarness(t, cfg)
+	for n := 1; n <= 12; n++ {
+		h.do(fmt.Sprintf("change %d", n))
+		h.do(fmt.Sprintf("approve %d", n))
+		h.do(fmt.Sprintf("merge #%d", n))
+	}
+	x := h.e.Explain(12, h.event("", 12, nil, "", "").Changes)
+	want := "In the gate pipeline, at position 12 of 12 in change queue integrated@master: its build runs on its speculative state, 1,1 + 2,1 + 3,1 + … (6 more) + 10,1 + 11,1 + 12,1."
+	if pe := x.Pipelines[0]; pe.Text != want || fmt.Sprint(pe.Changes) != "[1 2 3 10 11]" {
+		t.Fatalf("got  %s %v\nwant %s", pe.Text, pe.Changes, want)
 	}
 }
 
