@@ -13,11 +13,7 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
 	p, q, it := l.pipeline, l.queue, l.item
 	i := slices.Index(q.Items, it)
 	if !merged {
-		for _, behind := range q.Items[i+1:] {
-			if e.includes(behind, it.ID) {
-				e.reset(p, q, behind)
-			}
-		}
+		e.resetBehind(p, q, it)
 	}
 	for _, behind := range q.Items[i+1:] {
 		if behind.Ahead == it.ID {

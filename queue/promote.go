@@ -83,8 +83,10 @@ func (e *Engine) onPromote(ev Promote) {
 			it.Ahead = order[k+i-1].ID
 		}
 	}
+	// Every item from k is rebuilt: one by one, in queue order (reset's
+	// walk behind each would find only items reset here anyway).
 	for _, it := range order[k:] {
-		e.reset(p, q, it)
+		e.resetItem(p, q, it)
 	}
 	for _, it := range promoted {
 		if slices.Index(order, it) < k {
