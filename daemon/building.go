@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,7 +43,7 @@ type forgetter interface {
 type building struct {
 	exec     Executor
 	merger   *merger.Merger
-	projects map[string]ProjectYAML
+	projects *projects
 	argo     ArgoConfig
 	// publicURL is gated's URL as build pods reach it: they fetch
 	// speculative states from its /git endpoint, with a credential gitKey
@@ -65,30 +66,33 @@ func (w *building) forget(ctx context.Context, a queue.Forget) error {
 	return w.merger.Forget(ctx, speculativeRef(a.Pipeline, a.Item))
 }
 
+// start runs the workflow file the engine chose, read at the commit it
+// chose (a trusted project's branch, never an unmerged change's).
 func (w *building) start(ctx context.Context, a queue.StartBuild) (queue.Event, error) {
 	project := a.Change.Project
-	pc := w.projects[project]
-	file := pc.WorkflowFile
-	if file == "" {
-		file = w.argo.WorkflowFile
-	}
+	pc, _ := w.projects.get(project)
 	revision := a.Heads[project]
-	wf, err := w.merger.ReadFile(ctx, project, revision, file)
+	file, at := a.Workflow, a.WorkflowAt
+	if file == "" {
+		// A StartBuild an older gated wrote to the outbox: it ran the
+		// project's file, at the state.
+		file, at = cmp.Or(pc.WorkflowFile, w.argo.WorkflowFile), revision
+	}
+	wf, err := w.merger.ReadFile(ctx, project, at, file)
 	var missing *merger.FileNotFoundError
 	switch {
 	case errors.As(err, &missing):
 		wf = nil
 	case err != nil:
-		return nil, fmt.Errorf("read %s at %s: %w", file, revision, err)
-	}
-	ns := pc.Namespace
-	if ns == "" {
-		ns = w.argo.Namespace
+		return nil, fmt.Errorf("read %s at %s: %w", file, at, err)
 	}
 	b := scheduler.Build{
 		Pipeline: a.Pipeline, Item: a.Item.String(), Attempt: a.Attempt, Project: project,
 		Change: a.Change.Number, Patchset: a.Change.Patchset, Revision: revision, Heads: a.Heads,
-		Workflow: wf, Namespace: ns, Trusted: pc.Trusted,
+		Workflow: wf, Namespace: cmp.Or(pc.Namespace, w.argo.Namespace), Trusted: a.Trusted,
+	}
+	if r := a.Ref; r != nil {
+		b.Ref, b.OldRev, b.NewRev = r.Ref, r.OldRev, r.NewRev
 	}
 	for _, c := range a.Changes {
 		b.Changes = append(b.Changes, c.Number)
@@ -106,7 +110,14 @@ func (w *building) start(ctx context.Context, a queue.StartBuild) (queue.Event, 
 	case errors.As(err, &def):
 		msg := def.Error()
 		if def.Kind == "missing" {
-			msg = fmt.Sprintf("%s does not exist in %s at the speculative state", file, project)
+			where := "at the speculative state"
+			switch {
+			case a.Ref != nil:
+				where = "at the commit built"
+			case at != revision:
+				where = "on the branch (a trusted project runs the workflow of its branch)"
+			}
+			msg = fmt.Sprintf("%s does not exist in %s %s", file, project, where)
 		}
 		return queue.BuildCompleted{Pipeline: a.Pipeline, Item: a.Item, Attempt: a.Attempt, Result: queue.ResultConfigError, Message: msg}, nil
 	case err != nil:

@@ -157,8 +157,24 @@ type ProjectYAML struct {
 	Namespace string `yaml:"namespace"`
 	// WorkflowFile overrides executor.argo.workflow-file.
 	WorkflowFile string `yaml:"workflow-file"`
-	// Trusted projects may use podSpecPatch.
+	// Workflows maps a pipeline to the workflow file it runs instead of
+	// workflow-file; mapping it to "" means the project has no build (and
+	// no report) in that pipeline.
+	Workflows map[string]string `yaml:"workflows"`
+	// Trusted projects' builds run the workflow of their branch, never
+	// one an unmerged change proposes, and the policy lets them use
+	// podSpecPatch.
 	Trusted bool `yaml:"trusted"`
+	// Files and IrrelevantFiles are Zuul's file matchers, per pipeline
+	// (regular expressions anchored at the start): in an independent or
+	// supercedent pipeline, a change or ref update none of whose files
+	// matches files, or all of whose files match irrelevant-files, gets no
+	// build.
+	Files           map[string]StringList `yaml:"files"`
+	IrrelevantFiles map[string]StringList `yaml:"irrelevant-files"`
+	// Branches is a regular expression of the branches a timer builds;
+	// empty means the default branch.
+	Branches string `yaml:"branches"`
 }
 
 // PipelineYAML is a pipeline as written in the file. A pipeline named like
@@ -189,12 +205,36 @@ type PipelineYAML struct {
 	WindowDecreaseFactor *int    `yaml:"window-decrease-factor"`
 }
 
-// TriggerYAML is one trigger: a Gerrit event type with optional filters.
+// TriggerYAML is one trigger: a Gerrit event type with optional filters,
+// or a timer.
 type TriggerYAML struct {
 	Event    string         `yaml:"event"`
 	Approval map[string]any `yaml:"approval"`
 	Comment  string         `yaml:"comment"`
 	Username string         `yaml:"username"`
+	// Ref (ref-updated) and Branch are regular expressions, one or a list.
+	Ref    StringList `yaml:"ref"`
+	Branch StringList `yaml:"branch"`
+	// Time (event: timer) is a cron schedule in UTC, like "0 3 * * *".
+	Time string `yaml:"time"`
+}
+
+// StringList is one text value or a list of them, as Zuul's layouts
+// write regular expressions.
+type StringList []string
+
+// UnmarshalYAML accepts a text value or a list of them.
+func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = StringList{n.Value}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return fmt.Errorf("line %d: expected a text value or a list of them", n.Line)
+	}
+	*l = list
+	return nil
 }
 
 // FilterYAML is a require/reject clause: approvals as label → value or
@@ -288,7 +328,7 @@ func ParseConfig(data []byte) (Config, error) {
 			return Config{}, err
 		}
 	}
-	return cfg, cfg.validate(&root, false)
+	return cfg, cfg.validate(&root)
 }
 
 // lineOf finds the line of a field in the YAML tree, by path (map keys and
@@ -343,18 +383,18 @@ func (p *problems) add(path []string, format string, args ...any) {
 	p.errs = append(p.errs, fmt.Errorf("%s: %s", field, msg))
 }
 
-// validate checks that every value is usable. passwordGiven is true for
-// configurations built in code whose Gerrit password comes in Options.
-func (c Config) validate(root *yaml.Node, passwordGiven bool) error {
+// validate checks that every value is usable.
+func (c Config) validate(root *yaml.Node) error {
 	p := &problems{root: root}
 	c.validateServer(p)
-	c.validateGerrit(p, passwordGiven)
+	c.validateGerrit(p)
 	c.validateExecutor(p)
 	if len(c.Projects) == 0 {
 		p.add([]string{"projects"}, "no project is configured")
 	}
+	managers := c.managers()
 	for _, name := range slices.Sorted(mapKeys(c.Projects)) {
-		c.Projects[name].validate(p, name)
+		c.Projects[name].validate(p, name, managers)
 	}
 	for i, py := range c.Pipelines {
 		path := []string{"pipelines", strconv.Itoa(i)}
@@ -365,7 +405,8 @@ func (c Config) validate(root *yaml.Node, passwordGiven bool) error {
 		}
 		if err := (queue.Config{Pipelines: []queue.PipelineConfig{pc}}).Validate(); err != nil {
 			for _, e := range unjoin(err) {
-				p.add(path, "%s", strings.TrimPrefix(e.Error(), "pipelines[0]."))
+				at, msg := triggerPath(path, e.Error())
+				p.add(at, "%s", msg)
 			}
 		}
 	}
@@ -391,7 +432,7 @@ func (c Config) validateServer(p *problems) {
 	}
 }
 
-func (c Config) validateGerrit(p *problems, passwordGiven bool) {
+func (c Config) validateGerrit(p *problems) {
 	g := c.Gerrit
 	if g.URL == "" {
 		p.add([]string{"gerrit", "url"}, "must be set")
@@ -401,7 +442,7 @@ func (c Config) validateGerrit(p *problems, passwordGiven bool) {
 	switch {
 	case g.PasswordFile != "" && g.PasswordEnv != "":
 		p.add([]string{"gerrit", "password-file"}, "set password-file or password-env, not both")
-	case g.User != "" && g.PasswordFile == "" && g.PasswordEnv == "" && !passwordGiven:
+	case g.User != "" && g.PasswordFile == "" && g.PasswordEnv == "":
 		p.add([]string{"gerrit"}, "user %q has no password: set password-file (the HTTP password, from a Secret) or password-env", g.User)
 	}
 	if g.ReconcileInterval < 0 {
@@ -470,8 +511,9 @@ func (c Config) validateExecutor(p *problems) {
 	}
 }
 
-func (pr ProjectYAML) validate(p *problems, name string) {
+func (pr ProjectYAML) validate(p *problems, name string, managers map[string]queue.Manager) {
 	path := func(k ...string) []string { return append([]string{"projects", name}, k...) }
+	pr.validatePipelines(p, path, managers)
 	if err := validProjectName(name); err != nil {
 		p.add(path(), "%v", err)
 	} else if err := merger.ValidProjectName(name); err != nil {
@@ -571,9 +613,28 @@ func (c Config) QueueConfig() queue.Config {
 	}
 	qc := queue.Config{Pipelines: pipelines, Projects: map[string]queue.ProjectConfig{}}
 	for name, p := range c.Projects {
-		qc.Projects[name] = queue.ProjectConfig{Queue: p.Queue, SubmitType: p.SubmitType}
+		workflow := p.WorkflowFile
+		if workflow == "" {
+			workflow = c.Executor.Argo.WorkflowFile
+		}
+		qc.Projects[name] = queue.ProjectConfig{
+			Queue: p.Queue, SubmitType: p.SubmitType, Trusted: p.Trusted,
+			Workflow: workflow, Workflows: p.Workflows, Branches: p.Branches,
+			Files: lists(p.Files), IrrelevantFiles: lists(p.IrrelevantFiles),
+		}
 	}
 	return qc
+}
+
+func lists(m map[string]StringList) map[string][]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := map[string][]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // overlay applies the fields given in the file onto base (a default
@@ -601,7 +662,10 @@ func (py PipelineYAML) overlay(base *queue.PipelineConfig) (queue.PipelineConfig
 			if err != nil {
 				return pc, fmt.Errorf("trigger.%d.approval: %w", i, err)
 			}
-			pc.Triggers = append(pc.Triggers, queue.Trigger{Event: t.Event, Approvals: approvals, Comment: t.Comment, Username: t.Username})
+			pc.Triggers = append(pc.Triggers, queue.Trigger{
+				Event: t.Event, Approvals: approvals, Comment: t.Comment, Username: t.Username,
+				Ref: t.Ref, Branch: t.Branch, Time: t.Time,
+			})
 		}
 	}
 	var err error
@@ -694,8 +758,3 @@ func unjoin(err error) []error {
 	}
 	return []error{err}
 }
-
-// ValidateFragment validates a configuration built in code (the scenario
-// runner's), as ParseConfig validates a file, its Gerrit password coming in
-// Options.
-func ValidateFragment(c Config) error { return c.validate(nil, true) }

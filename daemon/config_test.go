@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,7 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"gerrit url not a URL", "projects: {a: {}}\ngerrit: {url: review, password-env: P}\n", `gerrit.url: "review" is not an http(s) URL`},
 		{"no password", "projects: {a: {}}\ngerrit: {url: https://g}\n", `line 2: gerrit: user "gated" has no password`},
 		{"no projects", noProjects, "projects: no project is configured"},
-		{"bad regexp", minimal + "pipelines:\n  - name: gate\n    trigger: [{event: comment-added, comment: \"(\"}]\n", "line 8: pipelines.0: triggers[0].comment"},
+		{"bad regexp", minimal + "pipelines:\n  - name: gate\n    trigger: [{event: comment-added, comment: \"(\"}]\n", "line 9: pipelines.0.trigger.0.comment: error parsing regexp"},
 		{"bad approval", minimal + "pipelines:\n  - name: gate\n    require: {approval: {Code-Review: high}}\n", "require.approval: Code-Review"},
 		{"max-parallelism 0", minimal + "executor: {argo: {max-parallelism: 0}}\n", "line 7: executor.argo.max-parallelism: must be at least 1"},
 		{"negative max-parallelism", minimal + "executor: {argo: {max-parallelism: -3}}\n", "executor.argo.max-parallelism: must be at least 1"},
@@ -118,6 +119,19 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"negative fan-out", minimal + "executor: {argo: {max-fan-out: -1}}\n", "executor.argo:"},
 		{"project name the merger refuses", noProjects + "projects: {org/-x: {}}\n", "org/-x"},
 		{"workflow file outside the repository", minimal + "  org/b: {workflow-file: ../../secret}\n", "is not a clean path inside the repository"},
+		{"workflow of an unknown pipeline", minimal + "  org/b: {workflows: {post: publish.yaml}}\n", `line 7: projects.org/b.workflows.post: there is no pipeline "post" (pipelines: check, gate)`},
+		{"workflow outside the repository", minimal + "  org/b: {workflows: {check: /etc/passwd}}\n", "projects.org/b.workflows.check: \"/etc/passwd\" is not a clean path"},
+		{"files of an unknown pipeline", minimal + "  org/b: {files: {chek: [a]}}\n", `projects.org/b.files.chek: there is no pipeline "chek"`},
+		{"files not a regexp", minimal + "  org/b:\n    irrelevant-files:\n      check: ['docs/', '(']\n", `line 9: projects.org/b.irrelevant-files.check.1: "(" is not a regular expression`},
+		{"files on the gate", minimal + "  org/b: {files: {gate: [src/]}}\n", "projects.org/b.files.gate: the gate pipeline is dependent: it always builds"},
+		{"branches not a regexp", minimal + "  org/b: {branches: '['}\n", `projects.org/b.branches: "[" is not a regular expression`},
+		{"files not a list of text", minimal + "  org/b: {files: {check: {a: b}}}\n", "line 7: projects.org/b.files.check: expected a list, got a mapping"},
+		{"bad cron", minimal + "pipelines:\n  - name: nightly\n    manager: independent\n    trigger:\n      - event: timer\n        time: '0 25 * * *'\n", `line 12: pipelines.0.trigger.0.time: cron schedule "0 25 * * *": hour: 25 is out of range (0-23)`},
+		{"timer without time", minimal + "pipelines:\n  - name: nightly\n    manager: independent\n    trigger: [{event: timer}]\n", "line 10: pipelines.0.trigger.0.time: a timer needs a cron schedule"},
+		{"ref on a change event", minimal + "pipelines:\n  - name: gate\n    trigger: [{event: comment-added, ref: refs/heads/}]\n", "line 9: pipelines.0.trigger.0.ref: only ref-updated events have a ref"},
+		{"ref regexp", minimal + "pipelines:\n  - name: post\n    manager: supercedent\n    trigger: [{event: ref-updated, ref: '(' }]\n", `line 10: pipelines.0.trigger.0.ref: "(": error parsing regexp`},
+		{"ref-updated into the gate", minimal + "pipelines:\n  - name: gate\n    trigger: [{event: ref-updated}]\n", "pipelines.0.trigger.0.event: ref-updated items are not changes and cannot be gated"},
+		{"unknown manager", minimal + "pipelines:\n  - name: post\n    manager: serial\n    trigger: [{event: ref-updated}]\n", `pipelines.0: manager: "serial" is none of "independent", "dependent" and "supercedent"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.yaml))
@@ -163,5 +177,59 @@ projects: {-x: {}}
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v\nwant it to contain %q", err, w)
 		}
+	}
+}
+
+// Zuul's post, promote and periodic pipelines, workflows per pipeline,
+// file matchers and a timer's branches, as the engine gets them.
+func TestParseConfigLifecycle(t *testing.T) {
+	cfg, err := ParseConfig([]byte(minimal + `  org/b:
+    trusted: true
+    workflow-file: ci/flow.yaml
+    workflows: {post: ci/publish.yaml, periodic: ""}
+    irrelevant-files: {check: ['docs/', '.*\.md$']}
+    files: {post: src/}
+    branches: ^(master|stable/.*)$
+pipelines:
+  - name: post
+    manager: supercedent
+    trigger: [{event: ref-updated, ref: ^refs/heads/.*$}]
+  - name: promote
+    manager: supercedent
+    trigger: [{event: change-merged, branch: [master, ^stable/]}]
+  - name: periodic
+    manager: independent
+    trigger: [{event: timer, time: "0 3 * * *"}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qc := cfg.QueueConfig()
+	if err := qc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := queue.ProjectConfig{
+		Trusted: true, Workflow: "ci/flow.yaml", Workflows: map[string]string{"post": "ci/publish.yaml", "periodic": ""},
+		IrrelevantFiles: map[string][]string{"check": {"docs/", `.*\.md$`}}, Files: map[string][]string{"post": {"src/"}},
+		Branches: "^(master|stable/.*)$",
+	}
+	if got := qc.Projects["org/b"]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("org/b:\n got %+v\nwant %+v", got, want)
+	}
+	if got := qc.Projects["org/a"].Workflow; got != ".pipeline/argo-workflow.yaml" {
+		t.Fatalf("org/a runs %q", got)
+	}
+	byName := map[string]queue.PipelineConfig{}
+	for _, p := range qc.Pipelines {
+		byName[p.Name] = p
+	}
+	if p := byName["post"]; p.Manager != queue.Supercedent || !reflect.DeepEqual(p.Triggers[0].Ref, []string{"^refs/heads/.*$"}) {
+		t.Fatalf("post %+v", p)
+	}
+	if p := byName["promote"]; !reflect.DeepEqual(p.Triggers[0].Branch, []string{"master", "^stable/"}) {
+		t.Fatalf("promote %+v", p)
+	}
+	if p := byName["periodic"]; p.Triggers[0].Event != "timer" || p.Triggers[0].Time != "0 3 * * *" {
+		t.Fatalf("periodic %+v", p)
 	}
 }

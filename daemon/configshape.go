@@ -39,6 +39,8 @@ func checkShape(n *yaml.Node, t reflect.Type, path []string, p *problems) {
 			p.at(n, path, "%s is not a duration (like 90s, 5m or 2h)", describeNode(n))
 		}
 		return
+	case t == reflect.TypeFor[StringList]() && n.Kind == yaml.ScalarNode:
+		return // one value for a list of one
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -177,8 +179,8 @@ func editDistance(a, b string) int {
 // DecodeFragment decodes a YAML fragment of gated's configuration over v,
 // a pointer to Config or to one of its parts (a ProjectYAML, say), with the
 // checks and messages of ParseConfig's first stage: every unknown key and
-// wrongly typed value, by line. Embedders that build a configuration in
-// code (the scenario runner) then call ValidateFragment.
+// wrongly typed value, by line (the scenario runner checks the fragments
+// of a scenario with it, before it writes them into a file).
 func DecodeFragment(data []byte, v any) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {

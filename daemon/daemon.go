@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,9 @@ type Options struct {
 	GerritPassword string
 	// WebhookSecret overrides the configured webhook secret.
 	WebhookSecret string
+	// ConfigFile is the file the configuration was read from: Reload
+	// reads it again, and Run reloads it when it changes.
+	ConfigFile string
 }
 
 // Daemon is gated: the gate loop, its workers, the intake of Gerrit events
@@ -61,6 +65,17 @@ type Daemon struct {
 	adminAPI *adminAPI // nil: the admin API is off
 	mux      *http.ServeMux
 
+	// The live configuration (reload.go): the file, the projects as the
+	// intake and builders see them, the configuration in force and the
+	// hash of the file last loaded (reloading guards both), and the build
+	// namespaces the executor watches.
+	configFile string
+	projects   *projects
+	reloading  sync.Mutex
+	live       Config
+	loaded     []byte
+	namespaces map[string]bool
+
 	ready atomic.Bool
 	// requests numbers administrators' requests; explaining bounds the
 	// explanations under way.
@@ -84,7 +99,14 @@ func New(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 		cfg.PublicURL = "http://" + cfg.Listen
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	d := &Daemon{cfg: cfg, log: opts.Logger, now: opts.Now, hub: newHub(), metrics: newMetrics(), mail: newMailbox(), explaining: make(chan struct{}, maxExplaining)}
+	d := &Daemon{
+		cfg: cfg, log: opts.Logger, now: opts.Now, hub: newHub(), metrics: newMetrics(), mail: newMailbox(),
+		configFile: opts.ConfigFile, projects: newProjects(cfg.Projects), live: cfg, namespaces: namespaces(cfg),
+		explaining: make(chan struct{}, maxExplaining),
+	}
+	if d.configFile != "" {
+		d.loaded = fileHash(d.configFile)
+	}
 	var err error
 	if d.db, err = storage.Open(filepath.Join(cfg.DataDir, "gated.db")); err != nil {
 		return nil, err
@@ -135,11 +157,7 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	projects := map[string]bool{}
-	for p := range d.cfg.Projects {
-		projects[p] = true
-	}
-	d.intake = newIntake(d.log.With("component", "intake"), d.db, d.gerrit, projects, d.mail, d.metrics, d.now)
+	d.intake = newIntake(d.log.With("component", "intake"), d.db, d.gerrit, d.projects, d.mail, d.metrics, d.now)
 	secret := opts.WebhookSecret
 	if secret == "" {
 		if secret, err = readSecret(d.cfg.Gerrit.Webhook.SecretFile, d.cfg.Gerrit.Webhook.SecretEnv); err != nil {
@@ -160,7 +178,7 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 	}
 	d.work = newWorkers(d.log, d.mail, d.metrics,
 		&merging{m: d.merger, metrics: d.metrics},
-		&building{exec: d.exec, merger: d.merger, projects: d.cfg.Projects, argo: d.cfg.Executor.Argo, publicURL: d.cfg.PublicURL, gitKey: d.gitKey, now: d.now},
+		&building{exec: d.exec, merger: d.merger, projects: d.projects, argo: d.cfg.Executor.Argo, publicURL: d.cfg.PublicURL, gitKey: d.gitKey, now: d.now},
 		&reporting{log: d.log.With("component", "reporter"), gerrit: d.gerrit, user: d.cfg.Gerrit.User, merger: d.merger, publicURL: d.cfg.PublicURL},
 		d.intake,
 	)
@@ -243,17 +261,11 @@ func newExecutor(cfg Config, log *slog.Logger) (Executor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
 	}
-	namespaces := map[string]bool{ac.Namespace: true}
-	for _, p := range cfg.Projects {
-		if p.Namespace != "" {
-			namespaces[p.Namespace] = true
-		}
-	}
 	sc := scheduler.Config{
 		REST: rc, UIURL: ac.UIURL, Retention: time.Duration(ac.Retention), Log: log.With("component", "argo"),
 		Policy: ac.Policy(),
 	}
-	for ns := range namespaces {
+	for ns := range namespaces(cfg) {
 		sc.Namespaces = append(sc.Namespaces, ns)
 	}
 	sort.Strings(sc.Namespaces)
@@ -269,4 +281,16 @@ func newExecutor(cfg Config, log *slog.Logger) (Executor, error) {
 		sc.Artifacts = &scheduler.S3Config{Endpoint: a.Endpoint, Bucket: a.Bucket, AccessKey: access, SecretKey: secret, Insecure: a.Insecure, PublicURL: a.PublicURL}
 	}
 	return scheduler.NewArgo(sc)
+}
+
+// namespaces are the build namespaces of a configuration: the executor's
+// default and the projects'.
+func namespaces(cfg Config) map[string]bool {
+	out := map[string]bool{cfg.Executor.Argo.Namespace: true}
+	for _, p := range cfg.Projects {
+		if p.Namespace != "" {
+			out[p.Namespace] = true
+		}
+	}
+	return out
 }

@@ -46,6 +46,8 @@ type world struct {
 	h      atomic.Pointer[http.Handler] // gated's, or nil while it is down
 	d      *Daemon
 	stop   func()
+	// configFile, if set, is the file gated reloads its configuration from.
+	configFile string
 }
 
 func newWorld(t *testing.T, projects ...string) *world {
@@ -104,7 +106,7 @@ func (w *world) start() {
 	if os.Getenv("GATED_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d, err := New(context.Background(), cfg, Options{Executor: w.exec, Logger: log, GerritPassword: w.gerrit.Password(gerrittest.GatedUser), WebhookSecret: w.secret})
+	d, err := New(context.Background(), cfg, Options{Executor: w.exec, Logger: log, GerritPassword: w.gerrit.Password(gerrittest.GatedUser), WebhookSecret: w.secret, ConfigFile: w.configFile})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -46,13 +46,17 @@ type BuildRecord struct {
 	ArgoURL string `json:"argo_url,omitempty"`
 	// Artifacts link to what the build stored.
 	Artifacts []queue.Link `json:"artifacts,omitempty"`
+	// Ref is set when the build was not a change's: a ref update, or a
+	// branch a timer enqueued (Change is then the change whose submit
+	// moved the ref, or 0).
+	Ref *queue.RefItem `json:"ref,omitempty"`
 }
 
 // buildRecord is the history's record of a build the engine saw finish.
 func buildRecord(f queue.BuildFinished) BuildRecord {
 	r := BuildRecord{
 		Pipeline: f.Pipeline, Project: f.Change.Project, Branch: f.Change.Branch, Change: f.Change.Number, Patchset: f.Change.Patchset,
-		Subject: f.Subject, Item: f.Item, Attempt: f.Attempt, Changes: f.Changes, Result: f.Result, Message: f.Message,
+		Subject: f.Subject, Item: f.Item, Attempt: f.Attempt, Changes: f.Changes, Ref: f.Ref, Result: f.Result, Message: f.Message,
 		Finished: f.Finished, Workflow: f.Name, ArgoURL: f.URL, Artifacts: f.Links,
 	}
 	if r.Workflow == "" { // the build never started: name it as it would have been

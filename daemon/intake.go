@@ -25,7 +25,7 @@ type intake struct {
 	log      *slog.Logger
 	db       *storage.DB
 	gerrit   *gerrit.Client
-	projects map[string]bool
+	projects *projects
 	mail     *mailbox
 	metrics  *metrics
 	now      func() time.Time
@@ -37,7 +37,7 @@ type intake struct {
 	wake  chan struct{}
 }
 
-func newIntake(log *slog.Logger, db *storage.DB, gc *gerrit.Client, projects map[string]bool, mail *mailbox, m *metrics, now func() time.Time) *intake {
+func newIntake(log *slog.Logger, db *storage.DB, gc *gerrit.Client, projects *projects, mail *mailbox, m *metrics, now func() time.Time) *intake {
 	t := &intake{
 		log: log, db: db, gerrit: gc, projects: projects, mail: mail, metrics: m, now: now,
 		limit: gerrit.DefaultClosureLimit, wake: make(chan struct{}, 1),
@@ -48,7 +48,7 @@ func newIntake(log *slog.Logger, db *storage.DB, gc *gerrit.Client, projects map
 
 // take is where the webhook and the stream reader put events.
 func (t *intake) take(ctx context.Context, ev gerrit.Event) error {
-	if !ev.Relevant() || !t.projects[ev.Project] {
+	if !ev.Relevant() || !t.projects.has(ev.Project) {
 		return nil
 	}
 	return t.store(ctx, ev)
@@ -193,10 +193,14 @@ func (t *intake) enrich(ctx context.Context, e storage.Entry, readAt time.Time) 
 	}
 	if ev.Type == "ref-updated" {
 		ru := ev.RefUpdate
-		if ru == nil || !strings.HasPrefix(ru.RefName, "refs/heads/") || ru.NewRev == gerrit.ZeroRev {
-			return x, nil
+		if ru == nil || ru.NewRev == gerrit.ZeroRev {
+			return x, nil // deleted refs build nothing (Zuul's ignore-deletes)
 		}
-		x.event = queue.RefUpdated{Project: ru.Project, Branch: ru.Branch(), OldRev: ru.OldRev, NewRev: ru.NewRev}
+		ref := ru.RefName
+		if !strings.HasPrefix(ref, "refs/") {
+			ref = "refs/heads/" + ref // Gerrit before 2.13
+		}
+		x.event = queue.RefUpdated{Project: ru.Project, Ref: ref, Branch: ru.Branch(), OldRev: ru.OldRev, NewRev: ru.NewRev}
 		return x, nil
 	}
 	n := ev.ChangeNumber()
@@ -215,6 +219,9 @@ func (t *intake) enrich(ctx context.Context, e storage.Entry, readAt time.Time) 
 		ce.Approvals = append(ce.Approvals, queue.Approval{Label: a.Label(), Value: a.Value, OldValue: a.OldValue})
 	}
 	ce.Comment = ev.Comment
+	if ev.Type == "change-merged" {
+		ce.NewRev = ev.NewRev
+	}
 	if ev.Actor != nil {
 		ce.Author = ev.Actor.Username
 	}
@@ -289,7 +296,7 @@ func toQueueChange(c gerrit.Change) queue.Change {
 	qc := queue.Change{
 		Number: c.Number, Project: c.Project, Branch: c.Branch, ChangeID: c.ChangeID,
 		Status: queue.Status(c.Status), WIP: c.WIP, Patchset: c.Patchset, Revision: c.Revision,
-		Subject: c.Subject, Owner: c.Owner.Username, URL: c.URL,
+		Subject: c.Subject, Owner: c.Owner.Username, URL: c.URL, Files: c.Files,
 	}
 	for _, v := range c.Votes {
 		qc.Votes = append(qc.Votes, queue.Vote{Label: v.Label, Account: accountName(v.Account), Value: v.Value})
@@ -318,11 +325,25 @@ func (t *intake) reconcile(ctx context.Context, query string, held func(context.
 	if err != nil {
 		return err
 	}
-	r := gerrit.Reconcile{Query: query, Also: also, ClosureLimit: t.limit, Project: func(p string) bool { return t.projects[p] }, Now: t.now}
+	r := gerrit.Reconcile{Query: query, Also: also, ClosureLimit: t.limit, Project: t.projects.has, Now: t.now}
 	return t.gerrit.Reconcile(ctx, r, func(ctx context.Context, closure []gerrit.Change, readAt time.Time) error {
 		if !t.mail.post(ctx, input{event: changeEvent("reconcile", closure, readAt)}) {
 			return ctx.Err()
 		}
 		return nil
 	})
+}
+
+// branches reads a project's branches for a timer that fired. A project
+// Gerrit no longer has has none.
+func (t *intake) branches(ctx context.Context, a queue.ListBranches) (queue.Event, error) {
+	head, tips, err := t.gerrit.Branches(ctx, a.Project)
+	if gerrit.IsNotFound(err) {
+		t.log.Warn("a timer fired for a project Gerrit does not have", "project", a.Project, "pipeline", a.Pipeline)
+		return queue.BranchTips{Pipeline: a.Pipeline, Project: a.Project}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return queue.BranchTips{Pipeline: a.Pipeline, Project: a.Project, Default: head, Tips: tips}, nil
 }

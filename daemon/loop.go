@@ -28,6 +28,8 @@ type loop struct {
 
 	gerritURL string
 	notes     map[queue.ItemID]string
+	// configErr is why the last reload was refused, for the status page.
+	configErr string
 	published time.Time
 	rendering time.Duration // how long the last status took to publish
 	dirty     bool
@@ -129,8 +131,16 @@ func (l *loop) step(batch []input) error {
 		applied bool
 		seen    = map[string]bool{}
 		replies = map[uint64]chan<- queue.Verdict{}
+		ticked  bool
 	)
 	for _, x := range batch {
+		if x.config != nil {
+			l.configErr, l.dirty = x.config.err, true
+		}
+		if x.tick && !ticked && x.event == nil && l.eng.Due(now) {
+			// A timer is due: the engine fires it on its clock.
+			x.event, ticked = queue.Tick{}, true
+		}
 		switch {
 		case x.note != "":
 			l.notes[x.item] = x.note
@@ -268,7 +278,9 @@ func (l *loop) publish(force bool) Status {
 	now := l.now()
 	if force || (l.dirty && now.Sub(l.published) >= max(100*time.Millisecond, 10*l.rendering)) {
 		start := time.Now()
-		l.hub.publish(snapshot(l.eng, now, l.gerritURL, &l.est, l.forecastAsOf(now), l.notes))
+		st := snapshot(l.eng, now, l.gerritURL, &l.est, l.forecastAsOf(now), l.notes)
+		st.ConfigError = l.configErr
+		l.hub.publish(st)
 		l.published, l.dirty, l.rendering = now, false, time.Since(start)
 	}
 	st, _, _, _ := l.hub.latest()

@@ -23,8 +23,8 @@ type input struct {
 	// page until that action is done.
 	item queue.ItemID
 	note string
-	// tick asks for the status to be published (time passed); status, if
-	// set, also receives it.
+	// tick asks for the status to be published, and the engine's timers
+	// to fire if due (time passed); status, if set, also receives it.
 	tick   bool
 	status chan<- Status
 	// verdict, if set, receives the engine's answer to event, an
@@ -33,6 +33,9 @@ type input struct {
 	verdict chan<- queue.Verdict
 	// explain, if set, asks for the explanation of a change.
 	explain *explainRequest
+	// config is the outcome of a reload: the error shown on the status
+	// page, or none.
+	config *configNote
 }
 
 // mailbox is the one way into the gate loop: every goroutine that has

@@ -21,7 +21,7 @@ func speculativeRef(pipeline string, item queue.ItemID) string {
 	return fmt.Sprintf("%s%s/%d", merger.RefPrefix, pipeline, item)
 }
 
-// merging performs Merge actions with the merger.
+// merging performs Merge and Checkout actions with the merger.
 type merging struct {
 	m       *merger.Merger
 	metrics *metrics
@@ -63,4 +63,26 @@ func (w *merging) merge(ctx context.Context, m queue.Merge, attempt int) (queue.
 		}
 	}
 	return done, nil
+}
+
+// checkout fetches the commit a ref item (or a merged change) builds. A
+// ref or commit that is gone, or one that cannot be fetched after
+// mergeAttempts tries, fails the item.
+func (w *merging) checkout(ctx context.Context, c queue.Checkout, attempt int) (queue.Event, error) {
+	res, err := w.m.Checkout(ctx, merger.Checkout{
+		Project: c.Project, Ref: c.Ref, Commit: c.Commit, OldCommit: c.OldRev, StateRef: speculativeRef(c.Pipeline, c.Item),
+	})
+	var gone *merger.GoneError
+	switch {
+	case errors.As(err, &gone):
+		return queue.MergeCompleted{Item: c.Item, Attempt: c.Attempt, Conflict: &queue.Conflict{Message: gone.Error()}}, nil
+	case err != nil && attempt+1 >= mergeAttempts:
+		return queue.MergeCompleted{Item: c.Item, Attempt: c.Attempt, Conflict: &queue.Conflict{Message: err.Error()}}, nil
+	case err != nil:
+		return nil, err
+	}
+	return queue.MergeCompleted{
+		Item: c.Item, Attempt: c.Attempt, Files: res.Files,
+		Heads: map[string]string{c.Project: res.Commit}, Bases: map[string]string{c.Project: res.Commit},
+	}, nil
 }

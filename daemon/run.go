@@ -49,6 +49,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.background(ctx, &wg, d.reconcileLoop)
 	d.background(ctx, &wg, d.tickLoop)
 	d.background(ctx, &wg, d.pruneLoop)
+	if d.configFile != "" {
+		d.background(ctx, &wg, d.watchConfig)
+	}
 	d.ready.Store(true)
 	d.log.Info("gated is running", "status", d.cfg.PublicURL, "executor", d.cfg.Executor.Kind, "projects", len(d.cfg.Projects))
 	select {
@@ -123,7 +126,13 @@ func (d *Daemon) recover(ctx context.Context) ([]input, error) {
 			listed.Builds = append(listed.Builds, ref)
 		}
 	}
-	return append(first, input{event: listed}), nil
+	// The configuration may have changed while gated was down: the engine
+	// sends the items of projects that went away out, with the reason, as
+	// a reload does. (A pipeline that went away is gone with its items:
+	// the state has no configuration of it to act on; the executor's
+	// watch reports its builds, which the engine then stops.)
+	reconfigure := input{event: queue.Reconfigure{Config: d.cfg.QueueConfig()}}
+	return append(first, reconfigure, input{event: listed}), nil
 }
 
 // listBuilds asks the executor for every build it has, until it answers.
@@ -194,7 +203,8 @@ func (d *Daemon) reconcileLoop(ctx context.Context) {
 	}
 }
 
-// heldChanges are the changes in any pipeline, as the loop has them now.
+// heldChanges are the changes of the items in any pipeline, as the loop has
+// them now.
 func (d *Daemon) heldChanges(ctx context.Context) ([]int, error) {
 	st, err := d.Status(ctx)
 	if err != nil {
@@ -204,15 +214,17 @@ func (d *Daemon) heldChanges(ctx context.Context) ([]int, error) {
 	for _, p := range st.Pipelines {
 		for _, q := range p.Queues {
 			for _, it := range q.Items {
-				out = append(out, it.Change.Number)
+				if it.Ref == nil { // a ref item's change is merged: nothing to refresh
+					out = append(out, it.Change.Number)
+				}
 			}
 		}
 	}
 	return out, nil
 }
 
-// tickLoop keeps the status page's clocks moving and publishes what the
-// rate limit held back.
+// tickLoop keeps the status page's clocks moving, publishes what the rate
+// limit held back, and gives the engine's timers their time.
 func (d *Daemon) tickLoop(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()

@@ -15,6 +15,9 @@ import (
 type Status struct {
 	Generated time.Time        `json:"generated"`
 	Pipelines []PipelineStatus `json:"pipelines"`
+	// ConfigError is why the configuration file was refused when it was
+	// last reloaded: the running configuration stays until it is fixed.
+	ConfigError string `json:"config_error,omitempty"`
 }
 
 // PipelineStatus is one pipeline.
@@ -35,11 +38,17 @@ type QueueStatus struct {
 
 // ItemStatus is one queue item.
 type ItemStatus struct {
-	ID     queue.ItemID    `json:"id"`
+	ID queue.ItemID `json:"id"`
+	// Change is the item's change; for an item that is not a change (Ref
+	// set), the change whose submit moved the ref (number 0 if none).
 	Change queue.ChangeRef `json:"change"`
 	// Subject and Owner are the change's, as Gerrit gave them.
 	Subject string `json:"subject,omitempty"`
 	Owner   string `json:"owner,omitempty"`
+	// Ref and Commit say what an item that is not a change builds: a ref
+	// update, or a branch a timer enqueued.
+	Ref    *queue.RefItem `json:"ref,omitempty"`
+	Commit string         `json:"commit,omitempty"`
 	// ChangeURL links to the change in Gerrit; gated's own page of the
 	// change is change/<number>, relative to gated's URL.
 	ChangeURL string `json:"change_url"`
@@ -103,14 +112,14 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Est
 	for _, p := range eng.State().Pipelines {
 		ps := PipelineStatus{Name: p.Name, Manager: managers[p.Name], Queues: []QueueStatus{}}
 		for _, q := range p.Queues {
-			if len(q.Items) == 0 && managers[p.Name] == queue.Independent {
+			if len(q.Items) == 0 && managers[p.Name] != queue.Dependent {
 				continue
 			}
 			qs := QueueStatus{Name: q.Name, Window: q.Window, Items: []ItemStatus{}}
 			for i, it := range q.Items {
 				active := managers[p.Name] == queue.Independent || q.Window == 0 || i < q.Window
 				is := ItemStatus{
-					ID: it.ID, Change: it.Change, Subject: it.Subject, Owner: it.Owner, ChangeURL: changeURL(gerritURL, it.Change),
+					ID: it.ID, Change: it.Change, Subject: it.Subject, Owner: it.Owner, ChangeURL: changeURL(gerritURL, it.Change), Ref: it.Ref, Commit: it.Commit,
 					Ahead: it.Ahead, Active: active, Phase: it.Phase, Attempt: it.Attempt, Resets: it.Resets,
 					EnqueuedAt: it.EnqueuedAt, Waiting: now.Sub(it.EnqueuedAt).Seconds(),
 					Failure: it.Failure, Note: notes[it.ID], Probe: it.Probe, Cleared: it.Cleared,
@@ -146,7 +155,7 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Est
 
 // changeURL is the change's page in Gerrit.
 func changeURL(gerritURL string, c queue.ChangeRef) string {
-	if gerritURL == "" {
+	if gerritURL == "" || c.Number == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s/c/%s/+/%d", gerritURL, url.PathEscape(c.Project), c.Number)

@@ -62,6 +62,14 @@ func (w *workers) dispatch(id uint64, a queue.Action) {
 	case queue.Refresh:
 		p, j.item = w.reads, queue.ItemID(a.Event.Change) // the change, to keep one change's reads in order
 		j.perform = func(ctx context.Context, _ int) (queue.Event, error) { return w.reading.refresh(ctx, a) }
+	case queue.Checkout:
+		p, j.item = w.merges, a.Item
+		j.perform = func(ctx context.Context, attempt int) (queue.Event, error) {
+			return w.merging.checkout(ctx, a, attempt)
+		}
+	case queue.ListBranches:
+		p = w.reports // Gerrit's work
+		j.perform = func(ctx context.Context, _ int) (queue.Event, error) { return w.reading.branches(ctx, a) }
 	default:
 		panic(fmt.Sprintf("gated: no worker performs %T", a)) // a new action kind without a worker: a programming error
 	}

@@ -80,6 +80,9 @@ type Change struct {
 	// the relation chain whose current patchset is based on this change's
 	// current revision, and changes whose Depends-On footers name it.
 	NeededBy []int `json:"needed_by,omitempty"`
+	// Files are the paths the current patchset changes against its first
+	// parent, sorted, with Gerrit's magic /COMMIT_MSG (and /MERGE_LIST).
+	Files []string `json:"files,omitempty"`
 }
 
 // Open reports whether the change is neither merged nor abandoned.
@@ -139,6 +142,10 @@ func changeFromInfo(info *gogerrit.ChangeInfo) Change {
 		for _, p := range rev.Commit.Parents {
 			c.Parents = append(c.Parents, p.Commit)
 		}
+		for f := range rev.Files {
+			c.Files = append(c.Files, f)
+		}
+		slices.Sort(c.Files)
 	}
 	if c.Ref == "" && c.Patchset > 0 {
 		c.Ref = ChangeRef(c.Number, c.Patchset)

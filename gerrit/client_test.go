@@ -162,6 +162,7 @@ func TestChangeSnapshot(t *testing.T) {
 			{Label: "Workflow", Account: alice, Value: 1},
 		},
 		Submittable: true,
+		Files:       []string{"/COMMIT_MSG", "change-1.txt"},
 		Requirements: []Requirement{
 			{Name: "Code-Review", Status: "SATISFIED", Expression: "label:Code-Review=MAX AND -label:Code-Review=MIN"},
 			{Name: "Verified", Status: "SATISFIED", Expression: "label:Verified=MAX AND -label:Verified=MIN"},
@@ -491,6 +492,24 @@ func TestBranchTip(t *testing.T) {
 	}
 	if _, err := c.BranchTip(ctx, "org/proj", "nope"); !IsNotFound(err) {
 		t.Errorf("BranchTip of a missing branch: %v, want not found", err)
+	}
+}
+
+func TestBranches(t *testing.T) {
+	ctx := context.Background()
+	s := sim(t)
+	c := client(t, s)
+	stable, err := s.PushBranch(ctx, gerrittest.Push{Project: "org/proj", Branch: "stable/1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, _ := s.BranchTip(ctx, "org/proj", "master")
+	head, tips, err := c.Branches(ctx, "org/proj")
+	if want := map[string]string{"master": master, "stable/1.0": stable}; err != nil || head != "master" || !reflect.DeepEqual(tips, want) {
+		t.Fatalf("Branches = %q, %v, %v; want master, %v", head, tips, err, want)
+	}
+	if _, _, err := c.Branches(ctx, "org/nope"); !IsNotFound(err) {
+		t.Errorf("Branches of a missing project: %v, want not found", err)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 
 // changeOptions are the o= options of a full change snapshot.
 var changeOptions = []string{
-	"CURRENT_REVISION", "CURRENT_COMMIT", "LABELS", "DETAILED_LABELS",
+	"CURRENT_REVISION", "CURRENT_COMMIT", "CURRENT_FILES", "LABELS", "DETAILED_LABELS",
 	"DETAILED_ACCOUNTS", "SUBMITTABLE", "SUBMIT_REQUIREMENTS",
 }
 

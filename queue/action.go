@@ -28,8 +28,10 @@ type Merge struct {
 	Time     time.Time         `json:"time"`
 }
 
-// StartBuild asks the scheduler to build an item's speculative state. The
-// answers are BuildStarted and BuildCompleted events.
+// StartBuild asks the scheduler to build an item's speculative state (or
+// a ref item's commit) with the workflow file Workflow read at commit
+// WorkflowAt of the item's project. The answers are BuildStarted and
+// BuildCompleted events.
 type StartBuild struct {
 	Item     ItemID            `json:"item"`
 	Attempt  int               `json:"attempt"`
@@ -37,6 +39,14 @@ type StartBuild struct {
 	Change   ChangeRef         `json:"change"`
 	Changes  []ChangeRef       `json:"changes"`
 	Heads    map[string]string `json:"heads"`
+	Workflow string            `json:"workflow"`
+	// WorkflowAt is the item's head, or, for a trusted project, the
+	// branch commit the state was built on: a trusted project never runs
+	// a workflow an unmerged change proposes.
+	WorkflowAt string `json:"workflow_at"`
+	Trusted    bool   `json:"trusted,omitempty"`
+	// Ref is set when the item is not a change.
+	Ref *RefItem `json:"ref,omitempty"`
 }
 
 // CancelBuild asks the scheduler to abort a build whose speculative state
@@ -58,6 +68,8 @@ const (
 	ReportDequeue  ReportKind = "dequeue"
 	ReportRefusal  ReportKind = "refusal"
 	ReportConflict ReportKind = "merge-conflict"
+	// ReportSkipped: the pipeline builds nothing for these files.
+	ReportSkipped ReportKind = "skipped"
 	// ReportAdmin tells the change's owner what an administrator did to
 	// it (enqueued, promoted); a dequeue is a ReportDequeue.
 	ReportAdmin ReportKind = "admin"
@@ -106,13 +118,15 @@ type Refresh struct {
 	Event ChangeEvent `json:"event"`
 }
 
-func (Merge) kind() string       { return "merge" }
-func (StartBuild) kind() string  { return "start-build" }
-func (CancelBuild) kind() string { return "cancel-build" }
-func (Report) kind() string      { return "report" }
-func (Submit) kind() string      { return "submit" }
-func (Forget) kind() string      { return "forget" }
-func (Refresh) kind() string     { return "refresh" }
+func (Merge) kind() string        { return "merge" }
+func (StartBuild) kind() string   { return "start-build" }
+func (CancelBuild) kind() string  { return "cancel-build" }
+func (Report) kind() string       { return "report" }
+func (Submit) kind() string       { return "submit" }
+func (Forget) kind() string       { return "forget" }
+func (Refresh) kind() string      { return "refresh" }
+func (Checkout) kind() string     { return "checkout" }
+func (ListBranches) kind() string { return "list-branches" }
 
 func (a Merge) String() string {
 	return fmt.Sprintf("merge item %d attempt %d (%d changes)", a.Item, a.Attempt, len(a.Changes))

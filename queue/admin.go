@@ -98,9 +98,9 @@ const (
 	// OutcomeConflict: the change's state does not allow it (not in the
 	// pipeline, already in it, being submitted, requirements unmet).
 	OutcomeConflict Outcome = "conflict"
-	// OutcomeInvalid: the request cannot be done whatever the state (a promote
-	// across two change queues, or in an independent pipeline; a project
-	// gated does not gate).
+	// OutcomeInvalid: the request cannot be done whatever the state (a
+	// promote across two change queues, or in a pipeline that is not
+	// dependent; a project gated does not gate; no change named).
 	OutcomeInvalid Outcome = "invalid"
 )
 
@@ -228,7 +228,7 @@ func (e *Engine) onEnqueue(ev Enqueue) {
 	if e.pipelineConfig(p).Manager == Dependent {
 		r = e.admit(p, c, snaps, c.Number)
 	} else {
-		_, r = e.admitIndependent(c, snaps)
+		_, r = e.admitAlone(p, c, snaps)
 	}
 	if r.text != "" {
 		e.verdict(ev.Admin, OutcomeConflict, "%s", cannotEnter(p.Name, r.text))
@@ -237,9 +237,9 @@ func (e *Engine) onEnqueue(ev Enqueue) {
 	e.recordReads(read)
 	p.unhold(c.Number)
 	if e.pipelineConfig(p).Manager == Dependent {
-		e.add(p, c, snaps)
+		e.addDependent(p, c, snaps)
 	} else {
-		e.enqueueIndependent(p, c, snaps)
+		e.enqueueAlone(p, c, snaps)
 	}
 	l := e.itemOf(p, c.Number)
 	e.emit(Report{Item: l.item.ID, Pipeline: p.Name, Change: l.item.Change, Kind: ReportAdmin,

@@ -422,7 +422,7 @@ func TestAdminPromote(t *testing.T) {
 			promote 1 3
 			verdict: not-found: change 3 is in no pipeline
 			promote 1 pipeline=check
-			verdict: invalid: the check pipeline is independent: its items are tested alone and wait for nothing, so there is nothing to promote
+			verdict: invalid: the check pipeline is independent: its items are tested alone, so there is nothing to promote
 			promote pipeline=gate
 			verdict: invalid: name at least one change to promote
 			queue gate: 1 2

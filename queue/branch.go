@@ -13,22 +13,28 @@ func (e *Engine) branch(project, branch string) *BranchState {
 	return b
 }
 
-// onRefUpdated handles a branch that moved. A move gated made itself (the
-// tip its submit reported, or a move while one of its submits on that
-// branch is in flight) changes nothing; any other move invalidates every
-// speculative state built on another commit of that branch, and those items
-// are reset onto the new tip. Whatever this misses (a lost event), the check
-// before each submit catches: Submit.Expect.
+// onRefUpdated handles a ref that moved: the ref items it triggers are
+// enqueued (refitem.go), and a branch that moved is handled as follows. A
+// move gated made itself (the tip its submit reported, or a move while one
+// of its submits on that branch is in flight) changes nothing; any other
+// move invalidates every speculative state built on another commit of that
+// branch, and those items are reset onto the new tip. Whatever this misses
+// (a lost event), the check before each submit catches: Submit.Expect.
 func (e *Engine) onRefUpdated(ev RefUpdated) {
 	if _, ok := e.cfg.project(ev.Project); !ok || ev.NewRev == "" {
 		return
 	}
-	b := e.branch(ev.Project, ev.Branch)
-	if b.Tip == ev.NewRev || e.submitting(ev.Project, ev.Branch) {
+	e.enqueueRef(ev)
+	branch := branchOf(ev.fullRef())
+	if branch == "" || ev.NewRev == zeroRev {
 		return
 	}
-	b.Tip = ev.NewRev
-	e.branchMoved(ev.Project, ev.Branch, ev.NewRev)
+	b := e.branch(ev.Project, branch)
+	if b.Tip == ev.NewRev || e.submitting(ev.Project, branch) {
+		return
+	}
+	b.Tip, b.By = ev.NewRev, nil
+	e.branchMoved(ev.Project, branch, ev.NewRev)
 }
 
 // gateQueues calls f for the change queue of a project's branch in every

@@ -33,6 +33,9 @@ type Change struct {
 	// parent (with the patchset its commit is based on) and its Depends-On
 	// footers (Patchset 0: whatever is current).
 	Needs []Need `json:"needs,omitempty"`
+	// Files are the paths the current patchset changes (against its first
+	// parent), for file matchers and trusted projects; nil when unknown.
+	Files []string `json:"files,omitempty"`
 }
 
 // Vote is one reviewer's vote on one label.

@@ -14,13 +14,15 @@ type envelope struct {
 }
 
 var actionDecoders = map[string]func([]byte) (Action, error){
-	Merge{}.kind():       decodeAction[Merge],
-	StartBuild{}.kind():  decodeAction[StartBuild],
-	CancelBuild{}.kind(): decodeAction[CancelBuild],
-	Report{}.kind():      decodeAction[Report],
-	Submit{}.kind():      decodeAction[Submit],
-	Forget{}.kind():      decodeAction[Forget],
-	Refresh{}.kind():     decodeAction[Refresh],
+	Merge{}.kind():        decodeAction[Merge],
+	StartBuild{}.kind():   decodeAction[StartBuild],
+	CancelBuild{}.kind():  decodeAction[CancelBuild],
+	Report{}.kind():       decodeAction[Report],
+	Submit{}.kind():       decodeAction[Submit],
+	Forget{}.kind():       decodeAction[Forget],
+	Refresh{}.kind():      decodeAction[Refresh],
+	Checkout{}.kind():     decodeAction[Checkout],
+	ListBranches{}.kind(): decodeAction[ListBranches],
 }
 
 func decodeAction[A Action](data []byte) (Action, error) {

@@ -16,6 +16,10 @@ const (
 	// Dependent pipelines (gate) test every change on the speculative state
 	// of the changes ahead of it in its change queue, and submit in order.
 	Dependent Manager = "dependent"
+	// Supercedent pipelines (post, promote) keep one queue per project and
+	// branch (or ref) with at most one item building and one waiting: a
+	// newer item replaces the waiting one, never the one that builds.
+	Supercedent Manager = "supercedent"
 )
 
 // Config is the engine's configuration: pipelines and projects.
@@ -35,6 +39,26 @@ type ProjectConfig struct {
 	// FAST_FORWARD_ONLY, REBASE_IF_NECESSARY, REBASE_ALWAYS, MERGE_ALWAYS,
 	// CHERRY_PICK); the merger builds speculative states the same way.
 	SubmitType string `json:"submit_type,omitempty"`
+	// Trusted projects' builds run the workflow of the branch, never the
+	// one an unmerged change proposes (Zuul's config projects).
+	Trusted bool `json:"trusted,omitempty"`
+	// Workflow is the workflow file every pipeline runs; empty means
+	// DefaultWorkflow.
+	Workflow string `json:"workflow,omitempty"`
+	// Workflows maps a pipeline to the workflow file it runs instead;
+	// mapping it to "" means the project has no build (and no report)
+	// there.
+	Workflows map[string]string `json:"workflows,omitempty"`
+	// Files and IrrelevantFiles are Zuul's file matchers, per pipeline:
+	// regular expressions (anchored at the start) over the paths a change
+	// or ref update changes. In independent and supercedent pipelines an
+	// item none of whose files matches Files, or all of whose files match
+	// IrrelevantFiles, gets no build.
+	Files           map[string][]string `json:"files,omitempty"`
+	IrrelevantFiles map[string][]string `json:"irrelevant_files,omitempty"`
+	// Branches is a regular expression selecting the branches a timer
+	// builds; empty means the project's default branch.
+	Branches string `json:"branches,omitempty"`
 }
 
 // PipelineConfig configures one pipeline.
@@ -82,11 +106,21 @@ type PipelineConfig struct {
 	ProbeGroup int `json:"probe_group,omitempty"`
 }
 
-// Trigger matches a Gerrit event.
+// Trigger matches a Gerrit event, or the clock.
 type Trigger struct {
 	// Event is a Gerrit event type (patchset-created, comment-added,
-	// change-restored, ...) or "reconcile" for a periodic re-query.
+	// change-restored, change-merged, ref-updated, ...), "reconcile" for
+	// a periodic re-query, or "timer" (with Time).
 	Event string `json:"event"`
+	// Ref (ref-updated) lists regular expressions of which the updated
+	// ref's full name (refs/heads/master, refs/tags/v1.0) must match one.
+	Ref []string `json:"ref,omitempty"`
+	// Branch lists regular expressions of which the branch (of the change,
+	// or of the updated ref) must match one.
+	Branch []string `json:"branch,omitempty"`
+	// Time (timer) is a cron schedule in UTC ("0 3 * * *"): when it fires,
+	// every project's branches (ProjectConfig.Branches) are enqueued.
+	Time string `json:"time,omitempty"`
 	// Approvals must all be present among the event's approvals.
 	Approvals []ApprovalFilter `json:"approvals,omitempty"`
 	// Comment is a regular expression the event's comment must match.
@@ -187,11 +221,15 @@ type compiled struct {
 	Config
 	pipelines []*compiledPipeline
 	byName    map[string]*compiledPipeline
+	projects  map[string]*compiledProject
+	timers    []timer
 }
 
 type compiledPipeline struct {
 	PipelineConfig
 	comments []*regexp.Regexp // per trigger; nil when the trigger has none
+	refs     [][]*regexp.Regexp
+	branches [][]*regexp.Regexp
 }
 
 // Validate checks the configuration and returns every problem found, each
@@ -203,7 +241,7 @@ func (c Config) Validate() error {
 
 func compile(c Config) (*compiled, error) {
 	var errs []error
-	out := &compiled{Config: c, byName: map[string]*compiledPipeline{}}
+	out := &compiled{Config: c, byName: map[string]*compiledPipeline{}, projects: map[string]*compiledProject{}}
 	for i, p := range c.Pipelines {
 		field := fmt.Sprintf("pipelines[%d]", i)
 		if p.Name == "" {
@@ -211,8 +249,8 @@ func compile(c Config) (*compiled, error) {
 		} else if _, dup := out.byName[p.Name]; dup {
 			errs = append(errs, fmt.Errorf("%s.name: pipeline %q is defined twice", field, p.Name))
 		}
-		if p.Manager != Independent && p.Manager != Dependent {
-			errs = append(errs, fmt.Errorf("%s.manager: %q is neither %q nor %q", field, p.Manager, Independent, Dependent))
+		if p.Manager != Independent && p.Manager != Dependent && p.Manager != Supercedent {
+			errs = append(errs, fmt.Errorf("%s.manager: %q is none of %q, %q and %q", field, p.Manager, Independent, Dependent, Supercedent))
 		}
 		if p.Retries < 0 {
 			errs = append(errs, fmt.Errorf("%s.retries: must not be negative", field))
@@ -233,17 +271,7 @@ func compile(c Config) (*compiled, error) {
 		}
 		cp := &compiledPipeline{PipelineConfig: p}
 		for j, t := range p.Triggers {
-			var re *regexp.Regexp
-			if t.Event == "" {
-				errs = append(errs, fmt.Errorf("%s.triggers[%d].event: must not be empty", field, j))
-			}
-			if t.Comment != "" {
-				var err error
-				if re, err = regexp.Compile(t.Comment); err != nil {
-					errs = append(errs, fmt.Errorf("%s.triggers[%d].comment: %w", field, j, err))
-				}
-			}
-			cp.comments = append(cp.comments, re)
+			errs = append(errs, out.compileTrigger(cp, fmt.Sprintf("%s.triggers[%d]", field, j), t)...)
 		}
 		out.pipelines = append(out.pipelines, cp)
 		out.byName[p.Name] = cp
@@ -254,6 +282,7 @@ func compile(c Config) (*compiled, error) {
 		default:
 			errs = append(errs, fmt.Errorf("projects[%q].submit_type: unknown submit type %q", name, p.SubmitType))
 		}
+		errs = append(errs, out.compileProject(name, p)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -22,17 +22,22 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
 	}
 	e.cancel(p, it)
 	q.Items = slices.Delete(q.Items, i, i+1)
+	if len(q.Items) == 0 {
+		e.emptied[q] = p
+	}
 	e.unindex(it)
 	e.touch(p, q)
 	e.emit(Forget{Item: it.ID, Pipeline: p.Name})
 	if kind != "" {
 		e.counts.Dequeued++
+	}
+	if kind != "" && (it.Ref == nil || it.Change.Number != 0) {
 		e.emit(Report{
 			Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: kind,
 			Message: fmt.Sprintf("gated: this change left the %s pipeline: %s.", p.Name, why),
 		})
 	}
-	if merged {
+	if merged || it.Ref != nil {
 		return
 	}
 	for _, other := range slices.Clone(q.Items) {

@@ -1,10 +1,12 @@
 // Package queue is the gate's decision core: the model (changes, items,
-// change queues, pipelines) and the algorithm of Zuul's independent and
-// dependent pipeline managers — enqueue with dependency resolution,
-// speculative chains, the active window, gate resets onto the nearest
-// non-failing item, dequeue rules, reporting decisions, what to do about
-// builds that outlived their state or vanished, and administrators'
-// dequeue, enqueue and promote.
+// change queues, pipelines) and the algorithm of Zuul's independent,
+// dependent and supercedent pipeline managers — enqueue with dependency
+// resolution, speculative chains, the active window, gate resets onto the
+// nearest non-failing item, dequeue rules, reporting decisions, what to do
+// about builds that outlived their state or vanished — and of the items
+// that are not changes (ref updates, timers on the engine's clock), file
+// matchers, which workflow each build runs, reconfiguration, and
+// administrators' dequeue, enqueue and promote.
 //
 // The package is pure: Engine.Apply(now, event) mutates an in-memory state
 // and returns the actions to perform (merge, build, cancel, report, submit,
@@ -17,10 +19,10 @@
 // so the daemon records history and metrics and answers administrators
 // without deciding anything itself. Engine.Explain says where a change
 // stands, or why it is not in a pipeline, in the words of the refusal
-// comments. The throughput simulator reuses the
-// engine unchanged on a virtual clock, and so does Engine.Forecast: a copy
-// of the state run forward over Estimates (learnt from the facts), every
-// action answered as a success, says when each item is expected to merge.
+// comments. The throughput simulator reuses the engine unchanged on a
+// virtual clock, and so does Engine.Forecast: a copy of the state run
+// forward over Estimates (learnt from the facts), every action answered as
+// a success, says when each item is expected to merge.
 //
 // The rules, and where they differ from Zuul, are documented in rules.md.
 package queue

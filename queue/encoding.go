@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The state is stored in parts, so that a transition writes only what it
@@ -23,15 +24,17 @@ type meta struct {
 	Refused  map[string]map[int]string `json:"refused,omitempty"` // pipeline → refusals
 	Held     map[string]map[int]string `json:"held,omitempty"`    // pipeline → changes held out
 	Branches map[string]*BranchState   `json:"branches,omitempty"`
+	Timers   map[string]time.Time      `json:"timers,omitempty"`
 }
 
 // Ready is what the engine has for its owner after one or more calls of
 // Apply, as raft's Ready: what to persist and what to observe.
 type Ready struct {
 	// State holds the encoded parts of the state changed since the last
-	// Ready: every change queue an event touched, and always PartMeta.
-	// Writing them over the parts stored before gives the parts of the
-	// whole state.
+	// Ready: every change queue an event touched, and always PartMeta; a
+	// nil part is a queue that was removed. Writing them over the parts
+	// stored before (deleting the nil ones) gives the parts of the whole
+	// state.
 	State map[string][]byte
 	// Facts are what happened since the last Ready.
 	Facts Facts
@@ -41,7 +44,7 @@ type Ready struct {
 // call, and starts accumulating anew.
 func (e *Engine) Ready() (Ready, error) {
 	parts := map[string][]byte{}
-	m := meta{NextItem: e.st.NextItem, Branches: e.st.Branches}
+	m := meta{NextItem: e.st.NextItem, Branches: e.st.Branches, Timers: e.st.Timers}
 	for _, p := range e.st.Pipelines {
 		if len(p.Refused) > 0 {
 			if m.Refused == nil {
@@ -61,6 +64,10 @@ func (e *Engine) Ready() (Ready, error) {
 		return Ready{}, fmt.Errorf("encode queue state: %w", err)
 	}
 	parts[PartMeta] = b
+	for k := range e.dropped {
+		parts[k] = nil
+	}
+	clear(e.dropped)
 	for q, p := range e.changed {
 		b, err := json.Marshal(q)
 		if err != nil {
@@ -88,7 +95,7 @@ func RestoreParts(cfg Config, parts map[string][]byte) (*Engine, error) {
 	if m.NextItem == 0 {
 		return nil, fmt.Errorf("decode queue state: next_item is 0")
 	}
-	st := State{NextItem: m.NextItem, Branches: m.Branches}
+	st := State{NextItem: m.NextItem, Branches: m.Branches, Timers: m.Timers}
 	byName := map[string]*PipelineState{}
 	for _, p := range c.pipelines {
 		ps := &PipelineState{Name: p.Name, Queues: []*ChangeQueue{}, Refused: m.Refused[p.Name], Held: m.Held[p.Name]}

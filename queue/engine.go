@@ -21,19 +21,24 @@ type Engine struct {
 	items     map[ItemID]*itemLoc
 	byChange  map[int][]ItemID // change number → live items, in any pipeline
 
-	// Per Apply: the actions emitted so far and the queues to process.
-	out   []Action
-	dirty map[*ChangeQueue]*PipelineState
-	now   time.Time
+	// Per Apply: the actions emitted so far, the queues to process and
+	// the queues emptied.
+	out     []Action
+	dirty   map[*ChangeQueue]*PipelineState
+	emptied map[*ChangeQueue]*PipelineState
+	now     time.Time
 
-	// changed accumulates the queues touched, and facts what happened,
-	// since the last Ready.
+	// changed accumulates the queues touched, dropped the parts of the
+	// queues removed, and facts what happened, since the last Ready.
 	changed map[*ChangeQueue]*PipelineState
+	dropped map[string]bool
 	facts   Facts
 
-	// reads is when the newest applied read of each change began (see
+	// reads is when the newest applied read of each change began, and
+	// merges when gated's submit of a change was answered merged (see
 	// snapshots.go); not part of the state.
-	reads map[int]time.Time
+	reads  map[int]time.Time
+	merges map[int]time.Time
 
 	counts Counters
 }
@@ -97,6 +102,9 @@ func (e *Engine) reindex() {
 	e.pipelines = map[string]*PipelineState{}
 	e.queues = map[string]map[string]*ChangeQueue{}
 	e.changed = map[*ChangeQueue]*PipelineState{}
+	if e.dropped == nil {
+		e.dropped = map[string]bool{}
+	}
 	e.items = map[ItemID]*itemLoc{}
 	e.byChange = map[int][]ItemID{}
 	for _, pc := range e.cfg.pipelines {
@@ -122,13 +130,20 @@ func (e *Engine) reindex() {
 	}
 }
 
+// index records where an item lives; items of changes are also found by
+// change number (ref items are about no change of their own).
 func (e *Engine) index(p *PipelineState, q *ChangeQueue, it *Item) {
 	e.items[it.ID] = &itemLoc{item: it, pipeline: p, queue: q}
-	e.byChange[it.Change.Number] = append(e.byChange[it.Change.Number], it.ID)
+	if it.Ref == nil {
+		e.byChange[it.Change.Number] = append(e.byChange[it.Change.Number], it.ID)
+	}
 }
 
 func (e *Engine) unindex(it *Item) {
 	delete(e.items, it.ID)
+	if it.Ref != nil {
+		return
+	}
 	ids := e.byChange[it.Change.Number]
 	for i, id := range ids {
 		if id == it.ID {
@@ -149,6 +164,9 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 	e.now = now.UTC().Round(0)
 	e.out = nil
 	e.dirty = map[*ChangeQueue]*PipelineState{}
+	if e.emptied == nil {
+		e.emptied = map[*ChangeQueue]*PipelineState{}
+	}
 	switch ev := ev.(type) {
 	case ChangeEvent:
 		e.onChange(ev)
@@ -170,8 +188,16 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 		e.onEnqueue(ev)
 	case Promote:
 		e.onPromote(ev)
+	case BranchTips:
+		e.onBranchTips(ev)
+	case Reconfigure:
+		e.onReconfigure(ev)
+	case Tick:
+		// Time passed: the timers below see it.
 	}
+	e.runTimers()
 	e.processDirty()
+	e.dropEmptyQueues()
 	out := e.out
 	e.out, e.dirty = nil, nil
 	return out
@@ -215,11 +241,19 @@ func (e *Engine) pipelineConfig(p *PipelineState) *compiledPipeline { return e.c
 
 // queueFor returns (creating it) the change queue for a change in p.
 func (e *Engine) queueFor(p *PipelineState, c *Change) *ChangeQueue {
-	name := e.cfg.queueName(c.Project, c.Branch)
+	return e.queueNamed(p, e.cfg.queueName(c.Project, c.Branch))
+}
+
+// queueNamed returns (creating it) the queue of that name in p.
+func (e *Engine) queueNamed(p *PipelineState, name string) *ChangeQueue {
 	if q := e.queues[p.Name][name]; q != nil {
 		return q
 	}
-	q := &ChangeQueue{Name: name, Window: e.pipelineConfig(p).Window.Size, Items: []*Item{}}
+	window := e.pipelineConfig(p).Window.Size
+	if e.pipelineConfig(p).Manager == Supercedent {
+		window = 1 // only the head builds
+	}
+	q := &ChangeQueue{Name: name, Window: window, Items: []*Item{}}
 	i, _ := slices.BinarySearchFunc(p.Queues, name, func(q *ChangeQueue, name string) int { return strings.Compare(q.Name, name) })
 	p.Queues = slices.Insert(p.Queues, i, q)
 	e.queues[p.Name][name] = q

@@ -18,6 +18,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 		return
 	}
 	e.recordReads(ev)
+	ev = e.withKnownMerges(ev)
 	snaps := e.snapshots(ev.Changes)
 	for i := range ev.Changes {
 		c := snaps[ev.Changes[i].Number]
@@ -38,15 +39,18 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	}
 	for _, p := range e.st.Pipelines {
 		cp := e.pipelineConfig(p)
-		if cp.triggered(ev) {
+		if cp.triggered(ev, subject.Branch) {
 			var why string
-			if cp.Manager == Dependent {
+			switch {
+			case cp.Manager == Dependent:
 				if ev.Type != "reconcile" {
 					p.unhold(subject.Number) // triggered anew: an administrator's dequeue is over
 				}
 				why = e.enqueueDependent(p, subject, snaps)
-			} else {
-				why = e.enqueueIndependent(p, subject, snaps)
+			case subject.Status == StatusMerged && ev.Type == "change-merged":
+				e.enqueueMerged(p, subject, ev.NewRev)
+			default:
+				why = e.enqueueAlone(p, subject, snaps)
 			}
 			e.refuse(p, subject, why)
 		}
@@ -77,6 +81,8 @@ func (e *Engine) revalidate(c *Change) {
 		}
 		cp := e.pipelineConfig(l.pipeline)
 		switch {
+		case it.Merged:
+			continue // it entered merged (promote): nothing can change that
 		case c.Status == StatusMerged:
 			e.dequeue(l, true, ReportDequeue, "it was merged outside the gate")
 		case c.Status == StatusAbandoned:
@@ -94,12 +100,14 @@ func (e *Engine) revalidate(c *Change) {
 // refusal is why a change may not enter a pipeline; reportable refusals
 // are told to the change's owner, others (the change is simply not
 // approved) are not. changes are the change numbers the text names; cycle
-// is set when the change is in a dependency cycle.
+// is set when the change is in a dependency cycle, skip when the pipeline
+// builds nothing for its files (told to its owner as such).
 type refusal struct {
 	text       string
 	reportable bool
 	changes    []int
 	cycle      bool
+	skip       bool
 }
 
 // enqueueDependent adds c to p's change queue behind everything it needs,
@@ -116,7 +124,7 @@ func (e *Engine) enqueueDependent(p *PipelineState, c *Change, snaps map[int]*Ch
 		}
 		return r.text
 	}
-	e.add(p, c, snaps)
+	e.addDependent(p, c, snaps)
 	return ""
 }
 
@@ -148,6 +156,9 @@ func (a *admission) check(c *Change, path []int) refusal {
 		return refusal{}
 	}
 	if why := a.e.pipelineConfig(a.p).unmet(c); why != "" {
+		return refusal{text: why}
+	}
+	if why := a.e.unbuilt(a.p, c); why != "" {
 		return refusal{text: why}
 	}
 	if why, held := a.p.Held[c.Number]; held && c.Number != a.override {
@@ -193,28 +204,24 @@ func needRefusal(n int, which string) refusal {
 	return refusal{text: fmt.Sprintf("it depends on change %d, %s", n, which), reportable: true, changes: []int{n}}
 }
 
-// add enqueues c, which admit admitted, at the tail of its change queue,
-// behind the changes it needs that are not there yet (enqueued first),
-// and then the changes that were waiting for c.
-func (e *Engine) add(p *PipelineState, c *Change, snaps map[int]*Change) {
+// addDependent enqueues c, which admit admitted, at the tail of its
+// change queue, behind the changes it needs that are not there yet
+// (enqueued first), and then the changes that were waiting for c.
+func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change) {
 	if e.itemOf(p, c.Number) != nil {
 		return
 	}
 	for _, n := range c.Needs {
 		if d := snaps[n.Number]; d.Status != StatusMerged {
-			e.add(p, d, snaps)
+			e.addDependent(p, d, snaps)
 		}
 	}
 	if e.itemOf(p, c.Number) != nil {
 		return // it followed one of its needs in
 	}
 	q := e.queueFor(p, c)
-	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Needs: cloneSlice(c.Needs),
-		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
-	}
-	e.st.NextItem++
-	e.counts.Enqueued++
+	it := e.newChangeItem(p, c)
+	it.Needs = cloneSlice(c.Needs)
 	if n := len(q.Items); n > 0 {
 		it.Ahead = q.Items[n-1].ID
 	}
@@ -230,6 +237,23 @@ func (e *Engine) add(p *PipelineState, c *Change, snaps map[int]*Change) {
 			e.enqueueDependent(p, d, snaps)
 		}
 	}
+}
+
+// unbuilt says why pipeline p builds nothing for c's project or branch, or
+// "": the project has no build in it, or none of its triggers selects the
+// branch (an administrator's enqueue stands for a trigger, not for every
+// trigger).
+func (e *Engine) unbuilt(p *PipelineState, c *Change) string {
+	if !e.cfg.builds(c.Project, p.Name) {
+		return fmt.Sprintf("project %s has no build in the %s pipeline", c.Project, p.Name)
+	}
+	cp := e.pipelineConfig(p)
+	for i := range cp.Triggers {
+		if matchesAny(cp.branches[i], c.Branch) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("none of the %s pipeline's triggers selects branch %s", p.Name, c.Branch)
 }
 
 // dependents returns the snapshots that need change n, by number.
@@ -257,42 +281,49 @@ func cycleRefusal(cycle []int) refusal {
 	}
 }
 
-// enqueueIndependent adds c to an independent pipeline, to be tested alone
-// on its branch tip together with the unmerged changes it needs. It
-// returns why c could not be enqueued, if that is to be reported, or "".
-func (e *Engine) enqueueIndependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
+// enqueueAlone adds c to an independent or supercedent pipeline, to be
+// tested alone on its branch tip together with the unmerged changes it
+// needs (in a supercedent pipeline, the newest replaces the one waiting),
+// if it meets the pipeline's require and reject votes and the pipeline
+// builds for its files (else its owner is told so). It returns why c could
+// not be enqueued, if that is to be reported, or "".
+func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change) string {
 	if l := e.itemOf(p, c.Number); l != nil {
 		return "" // already being tested
 	}
-	deps, r := e.admitIndependent(c, snaps)
-	if r.text != "" {
-		if !r.reportable {
-			return ""
-		}
+	deps, r := e.admitAlone(p, c, snaps)
+	switch {
+	case r.skip:
+		e.reportSkipped(p, c, r.text)
+		return ""
+	case r.text != "" && !r.reportable:
+		return ""
+	case r.text != "":
 		return r.text
 	}
-	q := e.queueFor(p, c)
-	it := &Item{
-		ID: e.st.NextItem, Change: e.ref(c), Subject: c.Subject, Owner: c.Owner, Deps: deps,
-		EnqueuedAt: e.now, Attempt: 1, AttemptAt: e.now, Phase: PhaseWaiting,
-	}
-	e.st.NextItem++
-	e.counts.Enqueued++
-	q.Items = append(q.Items, it)
-	e.index(p, q, it)
-	e.touch(p, q)
-	p.forgetRefusal(c.Number)
-	e.reportStart(p, it)
+	it := e.newChangeItem(p, c)
+	it.Deps = deps
+	e.add(p, it)
 	return ""
 }
 
-// admitIndependent returns the changes c is tested with in an independent
-// pipeline (the open changes it needs, transitively, each after what it
-// needs), or why it may not be tested. A relation-chain parent on an
-// outdated patchset is not merged separately: c's own commit carries it.
-func (e *Engine) admitIndependent(c *Change, snaps map[int]*Change) ([]ChangeRef, refusal) {
+// admitAlone returns the changes c is tested with in an independent or
+// supercedent pipeline (the open changes it needs, transitively, each
+// after what it needs), or why it may not be tested, changing nothing. A
+// relation-chain parent on an outdated patchset is not merged separately:
+// c's own commit carries it.
+func (e *Engine) admitAlone(p *PipelineState, c *Change, snaps map[int]*Change) ([]ChangeRef, refusal) {
 	if !c.Open() {
 		return nil, refusal{text: closed(c)}
+	}
+	if why := e.pipelineConfig(p).unmetVotes(c); why != "" {
+		return nil, refusal{text: why}
+	}
+	if why := e.unbuilt(p, c); why != "" {
+		return nil, refusal{text: why}
+	}
+	if why := e.cfg.skipFiles(c.Project, p.Name, c.Files); why != "" {
+		return nil, refusal{text: why, skip: true}
 	}
 	var out []ChangeRef
 	state := map[int]int{} // 1: visiting, 2: done

@@ -35,6 +35,9 @@ type ChangeEvent struct {
 	// (zero: unknown). Reads overlap (events, reconciles) and a slow one
 	// may arrive after a newer one: see Refresh.
 	ReadAt time.Time `json:"read_at,omitzero"`
+	// NewRev (change-merged) is the branch's tip after the merge: what a
+	// merged change's item builds.
+	NewRev string `json:"new_rev,omitempty"`
 }
 
 // Approval is one entry of an event's approvals.
@@ -45,12 +48,24 @@ type Approval struct {
 	OldValue *int `json:"old_value,omitempty"`
 }
 
-// RefUpdated reports that a branch moved (Gerrit's ref-updated).
+// RefUpdated reports that a ref moved (Gerrit's ref-updated): a branch,
+// a tag, any ref but a change's.
 type RefUpdated struct {
 	Project string `json:"project"`
-	Branch  string `json:"branch"` // without refs/heads/
-	OldRev  string `json:"old_rev,omitempty"`
-	NewRev  string `json:"new_rev"`
+	// Ref is the full ref name; empty means refs/heads/Branch.
+	Ref string `json:"ref,omitempty"`
+	// Branch is the short branch name when the ref is a branch.
+	Branch string `json:"branch,omitempty"`
+	OldRev string `json:"old_rev,omitempty"`
+	NewRev string `json:"new_rev"`
+}
+
+// fullRef returns the full name of the updated ref.
+func (ev RefUpdated) fullRef() string {
+	if ev.Ref != "" {
+		return ev.Ref
+	}
+	return "refs/heads/" + ev.Branch
 }
 
 // MergeCompleted is the merger's answer to a Merge action.
@@ -64,6 +79,9 @@ type MergeCompleted struct {
 	Bases map[string]string `json:"bases,omitempty"`
 	// Conflict is set when the state cannot be built.
 	Conflict *Conflict `json:"conflict,omitempty"`
+	// Files (answers to Checkout) are the paths the ref update changed,
+	// from its old commit to its new one; nil when unknown.
+	Files []string `json:"files,omitempty"`
 }
 
 // Conflict says which change could not be applied, and why.
@@ -154,6 +172,9 @@ type BuildRef struct {
 }
 
 func (ChangeEvent) event()     {}
+func (Tick) event()            {}
+func (Reconfigure) event()     {}
+func (BranchTips) event()      {}
 func (RefUpdated) event()      {}
 func (MergeCompleted) event()  {}
 func (BuildStarted) event()    {}
@@ -166,7 +187,7 @@ func (ev ChangeEvent) String() string {
 }
 
 func (ev RefUpdated) String() string {
-	return fmt.Sprintf("ref-updated %s %s → %s", ev.Project, ev.Branch, ev.NewRev)
+	return fmt.Sprintf("ref-updated %s %s → %s", ev.Project, ev.fullRef(), ev.NewRev)
 }
 
 func (ev MergeCompleted) String() string {

@@ -86,7 +86,7 @@ func (e *Engine) Explain(n int, changes []Change) Explanation {
 	lines := make([]string, 0, len(e.st.Pipelines))
 	for _, p := range e.st.Pipelines {
 		var pe PipelineExplanation
-		if l := e.itemOf(p, n); l != nil {
+		if l := e.itemOrRefOf(p, n); l != nil {
 			pe = e.explainItem(l)
 		} else {
 			pe = e.explainAbsent(p, n, c, snaps)
@@ -96,6 +96,22 @@ func (e *Engine) Explain(n int, changes []Change) Explanation {
 	}
 	x.Text = strings.Join(lines, "\n")
 	return x
+}
+
+// itemOrRefOf returns the item of change n in p, or else the item of a
+// ref update its submit made (post pipelines), if any.
+func (e *Engine) itemOrRefOf(p *PipelineState, n int) *itemLoc {
+	if l := e.itemOf(p, n); l != nil {
+		return l
+	}
+	for _, q := range p.Queues {
+		for _, it := range q.Items {
+			if it.Ref != nil && it.Change.Number == n {
+				return e.items[it.ID]
+			}
+		}
+	}
+	return nil
 }
 
 // cannotEnter is the explanation of a change that may not enter a
@@ -118,7 +134,7 @@ func (e *Engine) explainAbsent(p *PipelineState, n int, c *Change, snaps map[int
 	case cp.Manager == Dependent:
 		r = e.admit(p, c, snaps, 0)
 	default:
-		_, r = e.admitIndependent(c, snaps)
+		_, r = e.admitAlone(p, c, snaps)
 	}
 	if r.text != "" {
 		pe.Text = cannotEnter(p.Name, r.text)
@@ -172,8 +188,15 @@ func (e *Engine) explainItem(l *itemLoc) PipelineExplanation {
 		where = fmt.Sprintf("In the %s pipeline, at position %d of %d in change queue %s", p.Name, i+1, len(q.Items), q.Name)
 		pe.Waits, names, pe.Text = e.dependentWait(p, q, i)
 	} else {
-		where = fmt.Sprintf("In the %s pipeline, tested on the tip of %s", p.Name, it.Change.Branch)
-		pe.Waits, names, pe.Text = e.independentWait(it)
+		switch {
+		case e.pipelineConfig(p).Manager == Supercedent:
+			where = fmt.Sprintf("In the %s pipeline, at position %d of %d in queue %s", p.Name, i+1, len(q.Items), q.Name)
+		case it.checksOut():
+			where = fmt.Sprintf("In the %s pipeline", p.Name)
+		default:
+			where = fmt.Sprintf("In the %s pipeline, tested on the tip of %s", p.Name, it.Change.Branch)
+		}
+		pe.Waits, names, pe.Text = e.aloneWait(p, q, i)
 	}
 	pe.Text = where + ": " + pe.Text + "."
 	pe.Changes = mentions(it.Change.Number, names...)
@@ -260,16 +283,32 @@ func (e *Engine) dependentWait(p *PipelineState, q *ChangeQueue, i int) (Wait, [
 	return WaitAhead, ahead, fmt.Sprintf("its build passed; it merges once the items ahead of it (%s) have merged", changeList(ahead))
 }
 
-// independentWait says what an item of an independent pipeline waits for.
-func (e *Engine) independentWait(it *Item) (Wait, []int, string) {
-	text, named := stateText(e.chain(it))
+// aloneWait says what the i-th item of an independent or supercedent
+// queue waits for: in a supercedent queue only the head builds.
+func (e *Engine) aloneWait(p *PipelineState, q *ChangeQueue, i int) (Wait, []int, string) {
+	it := q.Items[i]
+	if it.Phase == PhaseWaiting && i > 0 && e.pipelineConfig(p).Manager == Supercedent {
+		head := q.Items[0].Change.Number
+		return WaitAhead, []int{head}, "it waits for the build at the head of its queue to end (only the head builds); a newer item would replace it"
+	}
+	what, named := stateText(e.chain(it))
+	what = "its state, " + what
+	if it.checksOut() {
+		what, named = "the commit its merge made", nil
+		if it.Ref != nil {
+			what = describeRef(it)
+		}
+	}
 	switch it.Phase {
 	case PhaseWaiting:
-		return WaitMerge, nil, "it waits for the merge of its state"
+		return WaitMerge, nil, "it waits to be merged or checked out"
 	case PhaseMerging:
-		return WaitMerge, named, "the merger is building its state, " + text
+		if it.checksOut() {
+			return WaitMerge, nil, "the merger is checking out " + what
+		}
+		return WaitMerge, named, "the merger is building " + what
 	case PhaseBuilding:
-		return WaitBuild, named, buildText(it) + " on its state, " + text
+		return WaitBuild, named, buildText(it) + " on " + what
 	}
 	return WaitBuild, nil, "its result is being reported"
 }
@@ -305,7 +344,7 @@ func stateText(state []ChangeRef) (string, []int) {
 func mentions(self int, named ...int) []int {
 	var out []int
 	for _, n := range named {
-		if n != self && !slices.Contains(out, n) {
+		if n > 0 && n != self && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}

@@ -98,6 +98,31 @@ func TestExplainInPipeline(t *testing.T) {
 			explain 2 gate: In the gate pipeline, at position 1 of 2 in change queue integrated@master: it entered the window while its probe runs, and is built on the state ahead once the probe ends: the change is being built alone on the branch tip.
 			explain 3 gate: In the gate pipeline, at position 2 of 2 in change queue integrated@master: it waits for the item ahead, change 2, whose probe must end before it is built in the window.
 		`},
+		{"post and promote: a ref update a submit made, a merged change, the newest waiting behind the head", lifecycleConfig, `
+			change 1
+			change 2
+			change 3
+			approve 1
+			- merge #1.1 gate [1,1]
+			merge #1
+			- build #1.1 gate [1,1]
+			pass #1
+			- report gate 1,1 success Verified+2
+			- submit #1.1 gate 1,1 expect p=t0p
+			submitted #1
+			- forget #1 gate
+			refupdate p t1
+			- checkout #2.1 post p refs/heads/master@t1
+			explain 1 post: In the post pipeline, at position 1 of 1 in queue p@master: the merger is checking out refs/heads/master at t1, which this change's submit made.
+			outside 2 T2
+			- checkout #3.1 promote p refs/heads/master@T2
+			checkout #3
+			- build #3.1 promote [2,1]
+			explain 2 promote: In the promote pipeline, at position 1 of 1 in queue p@master: its build runs on the commit its merge made.
+			outside 3 T3
+			explain 3 promote: In the promote pipeline, at position 2 of 2 in queue p@master: it waits for the build at the head of its queue to end (only the head builds); a newer item would replace it.
+			mentions 3 promote: 2
+		`},
 		{"an independent pipeline tests each change alone", testConfig, `
 			change 1
 			change 2 needs=1

@@ -23,9 +23,11 @@ type BuildFinished struct {
 	Attempt  int
 	// Change is the item's change; Changes the speculative state built, in
 	// merge order.
-	Change   ChangeRef
-	Changes  []ChangeRef
-	Subject  string // the change's subject, for the history's readers
+	Change  ChangeRef
+	Changes []ChangeRef
+	Subject string // the change's subject, for the history's readers
+	// Ref is set when the item is not a change.
+	Ref      *RefItem
 	Result   Result
 	Message  string
 	Name     string // the build's name in the executor

@@ -14,19 +14,23 @@ import (
 // harness drives an engine with a tiny fake Gerrit so that table tests read
 // like the rules they check. Commands (one per line):
 //
-//	change N [project=P] [branch=B] [needs=M,K.ps]  define an open change (patchset 1)
+//	change N [project=P] [branch=B] [needs=M,K.ps] [files=a,b]  define an open change (patchset 1)
 //	approve N                    Code-Review +2 and Workflow +1 (comment-added)
 //	unapprove N                  Workflow back to 0 (comment-added)
 //	vote N Label=V               another vote (comment-added)
 //	recheck N                    a "recheck" comment
 //	patchset N                   upload a new patchset (votes reset)
 //	abandon N | restore N        abandon or restore
-//	outside N                    the change is merged outside the gate
+//	outside N [SHA]              the change is merged outside the gate (change-merged, new tip SHA)
 //	merge I | conflict I [N]     the merger answers for item I's current attempt
 //	pass I | fail I | error I | configerror I | lost I   the build of item I ends
 //	submitted I | refused I | stale I           the submit of item I ends
 //	push P                       the branch of project P moves outside the gate
-//	refupdate P SHA              Gerrit reports project P's branch at SHA
+//	refupdate P SHA [ref=R] [old=SHA]  Gerrit reports project P's ref (default its master branch) at SHA
+//	checkout I [files=a,b]       the merger answers item I's checkout (its commit, or tip "tipP")
+//	advance D                    the clock moves by duration D (a Tick)
+//	tips PIPELINE P B=SHA...     the branches of P (the first is the default), for a timer of PIPELINE
+//	reconfigure NAME             the engine gets the configuration h.configs[NAME]
 //	dequeue N [pipeline=P]       an administrator (alice) dequeues change N
 //	                             from gate (or P)
 //	enqueue N [pipeline=P]       an administrator enqueues change N
@@ -59,6 +63,7 @@ type harness struct {
 	changes map[int]*Change
 	tips    map[string]string
 	pushes  int
+	configs map[string]Config
 	// verdict is the answer to the last administrator's request, until a
 	// "verdict:" line checks it.
 	verdict *Verdict
@@ -71,7 +76,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), changes: map[int]*Change{}, tips: map[string]string{}}
+	return &harness{t: t, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), changes: map[int]*Change{}, tips: map[string]string{}, configs: map[string]Config{}}
 }
 
 // testConfig is the default check and gate pipelines over projects p, q
@@ -178,6 +183,8 @@ func (h *harness) do(line string) []Action {
 					pp, _ := strconv.Atoi(ps)
 					c.Needs = append(c.Needs, Need{Number: nn, Patchset: pp})
 				}
+			case "files":
+				c.Files = strings.Split(v, ",")
 			default:
 				h.t.Fatalf("%q: unknown key %q", line, k)
 			}
@@ -224,7 +231,11 @@ func (h *harness) do(line string) []Action {
 	case "outside":
 		c := h.change(arg(1))
 		c.Status = StatusMerged
-		return h.apply(h.event("change-merged", c.Number, nil, "", "admin"))
+		ev := h.event("change-merged", c.Number, nil, "", "admin")
+		if len(f) > 2 {
+			ev.NewRev = f[2]
+		}
+		return h.apply(ev)
 	case "merge":
 		it, attempt := h.item(arg(1))
 		ev := MergeCompleted{Item: it.ID, Attempt: attempt, Heads: map[string]string{}, Bases: map[string]string{}}
@@ -269,8 +280,56 @@ func (h *harness) do(line string) []Action {
 		h.tips[arg(1)] = tip
 		return h.apply(RefUpdated{Project: arg(1), Branch: "master", NewRev: tip})
 	case "refupdate":
-		h.tips[arg(1)] = arg(2)
-		return h.apply(RefUpdated{Project: arg(1), Branch: "master", NewRev: arg(2)})
+		ev := RefUpdated{Project: arg(1), Branch: "master", NewRev: arg(2)}
+		for _, kv := range f[3:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "ref":
+				ev.Ref, ev.Branch = v, branchOf(v)
+			case "old":
+				ev.OldRev = v
+			default:
+				h.t.Fatalf("%q: unknown key %q", line, k)
+			}
+		}
+		if ev.Branch == "master" {
+			h.tips[arg(1)] = arg(2)
+		}
+		return h.apply(ev)
+	case "checkout":
+		it, attempt := h.item(arg(1))
+		commit := it.Commit
+		if commit == "" {
+			commit = "tip" + it.Change.Project
+		}
+		ev := MergeCompleted{Item: it.ID, Attempt: attempt, Heads: map[string]string{it.Change.Project: commit}, Bases: map[string]string{it.Change.Project: commit}}
+		if len(f) > 2 {
+			ev.Files = strings.Split(strings.TrimPrefix(f[2], "files="), ",")
+		}
+		return h.apply(ev)
+	case "advance":
+		d, err := time.ParseDuration(arg(1))
+		if err != nil {
+			h.t.Fatalf("%q: %v", line, err)
+		}
+		h.now = h.now.Add(d - time.Second)
+		return h.apply(Tick{})
+	case "tips":
+		ev := BranchTips{Pipeline: arg(1), Project: arg(2), Tips: map[string]string{}}
+		for i, kv := range f[3:] {
+			b, sha, _ := strings.Cut(kv, "=")
+			if i == 0 {
+				ev.Default = b
+			}
+			ev.Tips[b] = sha
+		}
+		return h.apply(ev)
+	case "reconfigure":
+		cfg, ok := h.configs[arg(1)]
+		if !ok {
+			h.t.Fatalf("%q: no configuration %q", line, arg(1))
+		}
+		return h.apply(Reconfigure{Config: cfg})
 	case "dequeue", "enqueue", "promote":
 		pipeline, nums := h.adminArgs(f[1:])
 		h.request++
@@ -446,6 +505,9 @@ func (h *harness) checkQueue(line string) {
 	h.t.Helper()
 	h.checkItems(line, "queue", func(p *PipelineState, it *Item, prev ItemID) string {
 		s := strconv.Itoa(it.Change.Number)
+		if it.Ref != nil {
+			s = refName(it.Change, it.Ref, it.Commit)
+		}
 		if it.Phase != PhaseWaiting && it.Phase != PhaseBuilding && it.Phase != PhaseMerging {
 			s += ":" + string(it.Phase)
 		}
@@ -533,6 +595,22 @@ func formatActions(acts []Action) []string {
 			}
 		case StartBuild:
 			s = fmt.Sprintf("build #%d.%d %s [%s]", a.Item, a.Attempt, a.Pipeline, refs(a.Changes))
+			if a.Ref != nil {
+				s += " " + refName(a.Change, a.Ref, a.Heads[a.Change.Project])
+			}
+			if a.Workflow != DefaultWorkflow {
+				s += " workflow=" + a.Workflow
+			}
+			if a.Trusted {
+				s += " trusted@" + a.WorkflowAt
+			}
+		case Checkout:
+			s = fmt.Sprintf("checkout #%d.%d %s %s %s@%s", a.Item, a.Attempt, a.Pipeline, a.Project, a.Ref, orTip(a.Commit))
+			if a.OldRev != "" {
+				s += " from " + a.OldRev
+			}
+		case ListBranches:
+			s = fmt.Sprintf("list-branches %s %s", a.Pipeline, a.Project)
 		case CancelBuild:
 			s = fmt.Sprintf("cancel #%d.%d %s", a.Item, a.Attempt, a.Pipeline)
 		case Report:
@@ -552,6 +630,19 @@ func formatActions(acts []Action) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// refName renders a ref item: "P:REF@COMMIT", with "<N" when it comes
+// from change N's submit, "(timer)" when a timer enqueued it.
+func refName(c ChangeRef, r *RefItem, commit string) string {
+	s := c.Project + ":" + strings.TrimPrefix(r.Ref, "refs/heads/") + "@" + commit
+	if c.Number != 0 {
+		s += "<" + strconv.Itoa(c.Number)
+	}
+	if r.Timer {
+		s += "(timer)"
+	}
+	return s
 }
 
 // checkFacts compares the facts observed since the last Ready with want:
@@ -580,13 +671,22 @@ func (h *harness) checkFacts(want string) {
 // checkInvariants checks what must hold after every transition.
 func checkInvariants(t testing.TB, e *Engine) {
 	t.Helper()
-	count := 0
+	count, changes := 0, 0
 	for _, p := range e.st.Pipelines {
 		for _, q := range p.Queues {
 			seen := map[ItemID]bool{}
 			heads := 0
 			for _, it := range q.Items {
 				count++
+				if it.Ref == nil {
+					changes++
+				}
+				if e.pipelineConfig(p).Manager == Supercedent && len(q.Items) > 2 {
+					t.Fatalf("%s %s: %d items in a supercedent queue", p.Name, q.Name, len(q.Items))
+				}
+				if e.pipelineConfig(p).Manager == Supercedent && it != q.Items[0] && it.Phase != PhaseWaiting {
+					t.Fatalf("%s %s: item #%d behind the head is %s", p.Name, q.Name, it.ID, it.Phase)
+				}
 				if l := e.items[it.ID]; l == nil || l.item != it || l.queue != q || l.pipeline != p {
 					t.Fatalf("item #%d is not indexed where it lives", it.ID)
 				}
@@ -594,8 +694,9 @@ func checkInvariants(t testing.TB, e *Engine) {
 					t.Fatalf("%s %s: item #%d builds on #%d, which is not ahead of it", p.Name, q.Name, it.ID, it.Ahead)
 				}
 				for _, n := range it.Needs {
-					// What an item needs is merged, or ahead of it in its queue.
-					if l := e.itemOf(p, n.Number); l != nil && e.pipelineConfig(p).Manager == Dependent && (l.queue != q || !seen[l.item.ID]) {
+					// What an item needs is merged (or being submitted), or
+					// ahead of it in its queue.
+					if l := e.itemOf(p, n.Number); l != nil && e.pipelineConfig(p).Manager == Dependent && l.item.Phase != PhaseSubmitting && (l.queue != q || !seen[l.item.ID]) {
 						t.Fatalf("%s %s: item #%d needs change %d, whose item #%d is not ahead of it", p.Name, q.Name, it.ID, n.Number, l.item.ID)
 					}
 				}
@@ -633,8 +734,8 @@ func checkInvariants(t testing.TB, e *Engine) {
 	for _, ids := range e.byChange {
 		n += len(ids)
 	}
-	if n != count {
-		t.Fatalf("%d items in queues, %d indexed by change", count, n)
+	if n != changes {
+		t.Fatalf("%d items of changes in queues, %d indexed by change", changes, n)
 	}
 }
 

@@ -8,8 +8,11 @@ import (
 // process makes one pass over a change queue, as Zuul's processQueue does,
 // and reports whether it changed anything (the caller repeats until not).
 func (e *Engine) process(p *PipelineState, q *ChangeQueue) bool {
-	if e.pipelineConfig(p).Manager == Independent {
+	switch e.pipelineConfig(p).Manager {
+	case Independent:
 		return e.processIndependent(p, q)
+	case Supercedent:
+		return e.processSupercedent(p, q)
 	}
 	return e.processDependent(p, q)
 }
@@ -73,20 +76,31 @@ func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
 func (e *Engine) processIndependent(p *PipelineState, q *ChangeQueue) bool {
 	changed := false
 	for i := 0; i < len(q.Items); i++ {
-		it := q.Items[i]
-		changed = e.prepare(p, it) || changed
-		switch it.Phase {
-		case PhasePassed:
-			cp := e.pipelineConfig(p)
-			e.emit(e.resultReport(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it)))
-			e.dequeue(e.items[it.ID], false, "", "")
-			return true
-		case PhaseFailed:
-			e.reportFailure(p, q, it)
+		started, left := e.processAlone(p, q.Items[i])
+		if left {
 			return true
 		}
+		changed = started || changed
 	}
 	return changed
+}
+
+// processAlone starts an item built on its own (independent and
+// supercedent pipelines), or reports it and removes it when done; it
+// reports whether it started the item, and whether the item left.
+func (e *Engine) processAlone(p *PipelineState, it *Item) (started, left bool) {
+	started = e.prepare(p, it)
+	switch it.Phase {
+	case PhasePassed:
+		cp := e.pipelineConfig(p)
+		e.reportResult(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it))
+		e.dequeue(e.items[it.ID], false, "", "")
+		return started, true
+	case PhaseFailed:
+		e.reportFailure(p, e.items[it.ID].queue, it)
+		return started, true
+	}
+	return started, false
 }
 
 // failingNeed returns why an item cannot pass because a change it needs is
@@ -106,6 +120,13 @@ func (e *Engine) prepare(p *PipelineState, it *Item) bool {
 	if it.Phase != PhaseWaiting {
 		return false
 	}
+	if it.checksOut() {
+		if e.awaitsOrigin(it) {
+			return false
+		}
+		e.checkout(p, it)
+		return true
+	}
 	var bases map[string]string
 	if it.Ahead != 0 {
 		a := e.items[it.Ahead].item
@@ -124,6 +145,9 @@ func (e *Engine) prepare(p *PipelineState, it *Item) bool {
 func (e *Engine) chain(it *Item) []ChangeRef {
 	if it.Probe {
 		return e.probeChain(it)
+	}
+	if it.Ref != nil && it.Change.Number == 0 {
+		return nil // a ref item from no change of gated's
 	}
 	// One allocation: count the state's changes, then fill it from the
 	// end, walking from the item to the tip.
@@ -151,7 +175,7 @@ func (e *Engine) chain(it *Item) []ChangeRef {
 // Gerrit to submit it.
 func (e *Engine) submit(p *PipelineState, q *ChangeQueue, it *Item) {
 	cp := e.pipelineConfig(p)
-	e.emit(e.resultReport(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it)))
+	e.reportResult(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it))
 	if !cp.Success.Submit {
 		e.dequeue(e.items[it.ID], false, "", "")
 		return
@@ -168,7 +192,7 @@ func (e *Engine) reportFailure(p *PipelineState, q *ChangeQueue, it *Item) {
 	if it.Failure.Kind == FailMergeConflict {
 		kind = ReportConflict
 	}
-	e.emit(e.resultReport(p, it, kind, cp.Failure.Labels, e.failureMessage(p, it)))
+	e.reportResult(p, it, kind, cp.Failure.Labels, e.failureMessage(p, it))
 	e.counts.Failed++
 	if cp.Manager == Dependent && it.Failure.Kind != FailSubmit {
 		q.Window = cp.Window.decrease(q.Window)

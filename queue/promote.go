@@ -27,15 +27,16 @@ import (
 //     branch tip, which the item's place does not change; a promoted item
 //     (or one that moves with it) is built again whatever failed, as Zuul's
 //     re-enqueue does, since the administrator put it at the head;
-//   - independent pipelines are refused: their items wait for nothing,
-//     so there is nothing to promote.
+//   - pipelines that are not dependent are refused: their items wait for
+//     nothing but the head of a supercedent queue, so there is nothing to
+//     promote.
 func (e *Engine) onPromote(ev Promote) {
 	p := e.pipelineOr(ev.Admin, ev.Pipeline)
 	if p == nil {
 		return
 	}
 	if e.pipelineConfig(p).Manager != Dependent {
-		e.verdict(ev.Admin, OutcomeInvalid, "the %s pipeline is independent: its items are tested alone and wait for nothing, so there is nothing to promote", p.Name)
+		e.verdict(ev.Admin, OutcomeInvalid, "the %s pipeline is %s: its items are tested alone, so there is nothing to promote", p.Name, e.pipelineConfig(p).Manager)
 		return
 	}
 	if len(ev.Changes) == 0 {

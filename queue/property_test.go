@@ -42,6 +42,8 @@ type sim struct {
 	t       testing.TB
 	rnd     chooser
 	e       *Engine
+	cfg     Config   // the configuration the engine started with
+	configs []Config // configurations to switch between (Reconfigure), if any
 	now     time.Time
 	changes map[int]*Change
 	nextNum int
@@ -49,9 +51,10 @@ type sim struct {
 	trees   map[string]string // commit → the tree it has (gated's merges)
 	pushes  int
 
-	pending []Action      // actions not answered yet
-	done    []Event       // answers already given, for duplicate delivery
-	sent    []ChangeEvent // recent Gerrit events, for late copies (slow reads)
+	pending   []Action       // actions not answered yet
+	done      []Event        // answers already given, for duplicate delivery
+	sent      []ChangeEvent  // recent Gerrit events, for late copies (slow reads)
+	followups []func() Event // Gerrit's events about gated's submits, not delivered yet
 
 	building map[ItemID]int                 // item → attempt with a build running
 	passed   map[ItemID]map[int]bool        // item → attempts whose build passed
@@ -77,7 +80,7 @@ func newSim(t testing.TB, rnd chooser, cfg Config) *sim {
 		t.Fatal(err)
 	}
 	return &sim{
-		t: t, rnd: rnd, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		t: t, rnd: rnd, e: e, cfg: cfg, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{},
 		building: map[ItemID]int{}, passed: map[ItemID]map[int]bool{},
 		built: map[ItemID]map[int][]ChangeRef{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
@@ -178,6 +181,7 @@ func (s *sim) gerritEvent() Event {
 	case k < 3 || len(open) == 0:
 		c := &Change{Number: s.nextNum, Project: simProjects[s.rnd.intn(3)], Branch: "master", Status: StatusNew, Patchset: 1}
 		c.Revision = fmt.Sprintf("r%d.1", c.Number)
+		c.Files = [][]string{nil, {"/COMMIT_MSG", "docs/a.md"}, {"src/a.go"}, {".pipeline/argo-workflow.yaml"}}[s.rnd.intn(4)]
 		if len(open) > 0 && s.rnd.intn(2) == 0 {
 			d := pick()
 			if s.rnd.intn(2) == 0 {
@@ -219,8 +223,17 @@ func (s *sim) gerritEvent() Event {
 	default:
 		project := simProjects[s.rnd.intn(3)]
 		s.pushes++
+		switch s.rnd.intn(6) {
+		case 0:
+			return RefUpdated{Project: project, Ref: fmt.Sprintf("refs/tags/v%d", s.rnd.intn(3)), NewRev: fmt.Sprintf("tag%d", s.pushes)}
+		case 1:
+			return RefUpdated{Project: project, Ref: "refs/heads/stable", Branch: "stable", NewRev: fmt.Sprintf("stable%d", s.pushes)}
+		case 2:
+			return RefUpdated{Project: project, Ref: "refs/heads/stable", Branch: "stable", NewRev: zeroRev} // deleted
+		}
+		old := s.tip(project)
 		s.tips[project] = fmt.Sprintf("push%d", s.pushes)
-		return RefUpdated{Project: project, Branch: "master", NewRev: s.tips[project]}
+		return RefUpdated{Project: project, Branch: "master", OldRev: old, NewRev: s.tips[project]}
 	}
 }
 
@@ -269,6 +282,23 @@ func (s *sim) answer() Event {
 		ev = s.submit(a)
 	case Refresh:
 		ev = s.changeEvent(a.Event.Type, s.changes[a.Event.Change], a.Event.Approvals, a.Event.Comment, a.Event.Author)
+	case Checkout:
+		if s.rnd.intn(10) == 0 {
+			ev = MergeCompleted{Item: a.Item, Attempt: a.Attempt, Conflict: &Conflict{Message: "the ref is gone"}}
+			break
+		}
+		commit := a.Commit
+		if commit == "" {
+			commit = s.tip(a.Project)
+		}
+		m := MergeCompleted{Item: a.Item, Attempt: a.Attempt, Heads: map[string]string{a.Project: commit}, Bases: map[string]string{a.Project: commit}}
+		if a.OldRev != "" {
+			m.Files = [][]string{{"docs/a.md"}, {"src/a.go"}, {"docs/b.md", "src/b.go"}}[s.rnd.intn(3)]
+		}
+		ev = m
+	case ListBranches:
+		ev = BranchTips{Pipeline: a.Pipeline, Project: a.Project, Default: "master",
+			Tips: map[string]string{"master": s.tip(a.Project), "stable": "stable-" + s.tip(a.Project)}}
 	}
 	s.done = append(s.done, ev)
 	return ev
@@ -290,12 +320,29 @@ func (s *sim) submit(a Submit) Event {
 	}
 	c.Status = StatusMerged
 	s.pushes++
+	old := s.tip(c.Project)
 	tip := fmt.Sprintf("merge%d", s.pushes)
 	s.tips[c.Project] = tip
 	if l := s.e.items[a.Item]; l != nil {
 		s.trees[tip] = l.item.Heads[c.Project]
 	}
-	return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Merged: true, Tips: map[string]string{c.Project: tip}}
+	// Gerrit reports the branch's move and the merge, before or after
+	// the submit's answer reaches the engine.
+	// (Snapshots are taken when the event is delivered, as the daemon's
+	// intake reads them.)
+	done := SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Merged: true, Tips: map[string]string{c.Project: tip}}
+	moved := RefUpdated{Project: c.Project, Branch: "master", OldRev: old, NewRev: tip}
+	merged := func() Event {
+		ev := s.changeEvent("change-merged", c, nil, "", "gated")
+		ev.NewRev = tip
+		return ev
+	}
+	if s.rnd.intn(2) == 0 {
+		s.followups = append(s.followups, func() Event { return moved }, merged)
+		return done
+	}
+	s.followups = append(s.followups, func() Event { return done }, merged)
+	return moved
 }
 
 func (s *sim) tip(project string) string {
@@ -322,13 +369,25 @@ func (s *sim) approved(c *Change) bool {
 	return s.e.cfg.byName["gate"].unmet(c) == ""
 }
 
+func (s *sim) configured(project string) bool {
+	_, ok := s.e.cfg.Projects[project]
+	return ok
+}
+
 // step plays one event and checks the engine's promises.
 func (s *sim) step() {
 	var ev Event
-	switch {
-	case len(s.sent) > 0 && s.rnd.intn(15) == 0:
+	switch k := s.rnd.intn(40); {
+	case len(s.followups) > 0 && k < 12:
+		ev, s.followups = s.followups[0](), s.followups[1:]
+	case k == 12:
+		s.now = s.now.Add(time.Duration(s.rnd.intn(180)) * time.Minute)
+		ev = Tick{}
+	case k == 13 && len(s.configs) > 0:
+		ev = Reconfigure{Config: s.configs[s.rnd.intn(len(s.configs))]}
+	case len(s.sent) > 0 && k < 16:
 		ev = s.sent[s.rnd.intn(len(s.sent))] // a slow read, arriving late
-	case len(s.pending) > 0 && s.rnd.intn(10) < 6:
+	case len(s.pending) > 0 && k < 36:
 		ev = s.answer()
 	case s.rnd.intn(8) == 0:
 		ev = s.adminEvent()
@@ -348,15 +407,15 @@ func (s *sim) step() {
 			}
 		}
 	case ChangeEvent:
-		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev) && s.approved(c) {
+		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev, c.Branch) && s.approved(c) && s.configured(c.Project) {
 			s.waiting[c.Number] = true
 		}
 	}
 	before := s.gateItems()
-	var state []byte
+	var twin *Engine
 	var queues map[string][]*Item
 	if isAdmin(ev) {
-		state, queues = encodeState(s.t, s.e), s.queueOrders()
+		twin, queues = s.twin(), s.queueOrders()
 	}
 	s.times = append(s.times, s.now)
 	s.events = append(s.events, ev)
@@ -369,11 +428,15 @@ func (s *sim) step() {
 		s.fail("ready: %v", err)
 	}
 	for k, v := range rd.State {
+		if v == nil {
+			delete(s.store, k)
+			continue
+		}
 		s.store[k] = v
 	}
 	s.checkFacts(ev, rd.Facts)
 	if isAdmin(ev) {
-		s.checkAdmin(ev, rd.Facts.Verdicts[0], acts, state, queues)
+		s.checkAdmin(ev, rd.Facts.Verdicts[0], acts, twin, queues)
 	}
 	if s.rnd.intn(3) == 0 {
 		s.checkRoundTrip()
@@ -384,7 +447,7 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 	reported := map[int]bool{}
 	for _, a := range acts {
 		switch a := a.(type) {
-		case Merge, Submit, Refresh:
+		case Merge, Submit, Refresh, Checkout, ListBranches:
 			s.pending = append(s.pending, a)
 		case StartBuild:
 			if att, ok := s.building[a.Item]; ok {
@@ -396,6 +459,7 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 			}
 			s.built[a.Item][a.Attempt] = a.Changes
 			s.pending = append(s.pending, a)
+			s.checkStartBuild(a)
 		case CancelBuild:
 			bs, staleStart := ev.(BuildStarted)
 			staleStart = staleStart && bs.Item == a.Item && bs.Attempt == a.Attempt
@@ -415,6 +479,9 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 			}
 		case Report:
 			reported[a.Change.Number] = true
+			if a.Change.Number == 0 {
+				s.fail("report %v on no change", a)
+			}
 		}
 	}
 	for _, a := range acts {
@@ -435,7 +502,7 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 	}
 	for n := range s.waiting {
 		c := s.changes[n]
-		if after[n] || reported[n] || !c.Open() || !s.approved(c) {
+		if after[n] || reported[n] || !c.Open() || !s.approved(c) || !s.configured(c.Project) {
 			delete(s.waiting, n)
 			continue
 		}
@@ -448,6 +515,26 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 			continue
 		}
 		s.fail("approved change %d is neither in the gate nor told why", n)
+	}
+}
+
+// checkStartBuild checks what a build runs: a ref item or a merged
+// change builds the commit it checked out and reads its workflow there; a
+// trusted project's change reads it at a branch commit, never at a
+// speculative head (the sim's heads start with "h").
+func (s *sim) checkStartBuild(a StartBuild) {
+	l := s.e.items[a.Item]
+	if l == nil {
+		s.fail("build of item %d, which is gone", a.Item)
+	}
+	project := a.Change.Project
+	switch {
+	case l.item.checksOut() && (a.WorkflowAt != a.Heads[project] || a.Heads[project] != l.item.Commit && l.item.Commit != ""):
+		s.fail("item %d builds %v with the workflow at %s, not its commit %s", a.Item, a.Heads, a.WorkflowAt, l.item.Commit)
+	case a.Trusted && !l.item.checksOut() && strings.HasPrefix(a.WorkflowAt, "h"):
+		s.fail("trusted project %s runs the workflow of speculative state %s", project, a.WorkflowAt)
+	case !a.Trusted && a.WorkflowAt != a.Heads[project]:
+		s.fail("item %d reads its workflow at %s, not at its head %s", a.Item, a.WorkflowAt, a.Heads[project])
 	}
 }
 
@@ -508,6 +595,19 @@ func isAdmin(ev Event) bool {
 	return false
 }
 
+// twin returns an engine with the state stored so far: the engine's as
+// of now, apart from the memory of reads, which is not state.
+func (s *sim) twin() *Engine {
+	e, err := RestoreParts(s.e.Config(), s.store)
+	if len(s.store) == 0 {
+		e, err = New(s.e.Config())
+	}
+	if err != nil {
+		s.fail("restore parts: %v", err)
+	}
+	return e
+}
+
 // queueOrders returns the items of every queue, by pipeline and queue.
 func (s *sim) queueOrders() map[string][]*Item {
 	out := map[string][]*Item{}
@@ -521,10 +621,12 @@ func (s *sim) queueOrders() map[string][]*Item {
 
 // checkAdmin checks what an administrator's request did: nothing at all
 // when refused; when accepted, what was asked.
-func (s *sim) checkAdmin(ev Event, v Verdict, acts []Action, before []byte, queues map[string][]*Item) {
+func (s *sim) checkAdmin(ev Event, v Verdict, acts []Action, twin *Engine, queues map[string][]*Item) {
 	s.outcomes[fmt.Sprintf("%T %s", ev, v.Outcome)]++
 	if v.Outcome != OutcomeAccepted {
-		if len(acts) > 0 || !bytes.Equal(before, encodeState(s.t, s.e)) {
+		// Time passed, and the timers due fired: nothing else happened.
+		timers := twin.Apply(s.now, Tick{})
+		if !reflect.DeepEqual(formatActions(acts), formatActions(timers)) || !bytes.Equal(encodeState(s.t, twin), encodeState(s.t, s.e)) {
 			s.fail("%v was refused (%s: %s), but it changed the state or acted: %v", ev, v.Outcome, v.Message, formatActions(acts))
 		}
 		return
@@ -655,7 +757,7 @@ func encodeState(t testing.TB, e *Engine) []byte {
 // checkDeterminism replays every event on a new engine: the actions must
 // be the same, restarts or not.
 func (s *sim) checkDeterminism() {
-	e, err := New(s.e.Config())
+	e, err := New(s.cfg)
 	if err != nil {
 		s.fail("%v", err)
 	}
@@ -700,14 +802,21 @@ func TestProperties(t *testing.T) {
 			p.Window.Size, p.Window.Floor = 2, 1
 			p.Retries, p.RetryCleared, p.Probe, p.ProbeGroup = 1, true, 5, 3
 		}},
+		{"lifecycle", nil},
 	} {
 		t.Run(pc.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.Pipelines[1].Window.Size = 4
-			pc.gate(&cfg.Pipelines[1])
+			var configs []Config
+			if pc.gate != nil {
+				pc.gate(&cfg.Pipelines[1])
+			} else {
+				cfg, configs = simLifecycle()
+			}
 			outcomes := map[string]int{}
 			for seed := range runs {
 				s := newSim(t, seeded{rand.New(rand.NewPCG(uint64(seed), 7))}, cfg)
+				s.configs = configs
 				for range 120 {
 					s.step()
 				}
@@ -730,6 +839,26 @@ func TestProperties(t *testing.T) {
 			t.Logf("administrators' requests: %v", outcomes)
 		})
 	}
+}
+
+// simLifecycle is a configuration with every kind of pipeline, item and
+// project setting (post, promote, tag, periodic; file matchers, workflow
+// mappings, a trusted project), and the others the engine is switched to:
+// one without project r and the tag pipeline, one with the check
+// pipeline supercedent.
+func simLifecycle() (Config, []Config) {
+	c := filesConfig()
+	c.Pipelines[1].Window.Size = 4
+	c.Pipelines = append(c.Pipelines, PipelineConfig{Name: "periodic", Manager: Independent, Triggers: []Trigger{{Event: "timer", Time: "*/30 * * * *"}}})
+	c.Projects["q"] = ProjectConfig{Queue: "integrated", Trusted: true, Workflows: map[string]string{"post": ".pipeline/publish.yaml"}}
+	c.Projects["r"] = ProjectConfig{Workflows: map[string]string{"promote": ""}, Branches: `.*`}
+	smaller := c
+	smaller.Pipelines = slices.DeleteFunc(slices.Clone(c.Pipelines), func(p PipelineConfig) bool { return p.Name == "tag" })
+	smaller.Projects = map[string]ProjectConfig{"p": c.Projects["p"], "q": c.Projects["q"]}
+	other := c
+	other.Pipelines = slices.Clone(c.Pipelines)
+	other.Pipelines[0].Manager = Supercedent
+	return c, []Config{c, smaller, other}
 }
 
 // FuzzApply drives the engine with events chosen by the fuzzer's bytes.

@@ -6,11 +6,11 @@ import (
 	"strings"
 )
 
-// triggered reports whether the event matches one of the pipeline's
-// triggers.
-func (p *compiledPipeline) triggered(ev ChangeEvent) bool {
+// triggered reports whether the event, about a change on branch, matches
+// one of the pipeline's triggers.
+func (p *compiledPipeline) triggered(ev ChangeEvent, branch string) bool {
 	for i, t := range p.Triggers {
-		if t.Event != ev.Type {
+		if t.Event != ev.Type || !matchesAny(p.branches[i], branch) {
 			continue
 		}
 		if t.Username != "" && t.Username != ev.Author {
@@ -53,6 +53,12 @@ func (p *compiledPipeline) unmet(c *Change) string {
 	if c.WIP {
 		return "the change is work in progress"
 	}
+	return p.unmetVotes(c)
+}
+
+// unmetVotes checks the pipeline's require and reject votes only: what a
+// merged change (change-merged triggers) must meet.
+func (p *compiledPipeline) unmetVotes(c *Change) string {
 	var missing, rejecting []string
 	for _, f := range p.Require {
 		if !slices.ContainsFunc(c.Votes, f.matches) {

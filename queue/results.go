@@ -26,6 +26,11 @@ func (e *Engine) onMergeCompleted(ev MergeCompleted) {
 		e.splitProbe(l) // which of them does not merge is for their own probes to say
 		return
 	}
+	if ev.Conflict != nil && it.checksOut() {
+		it.Phase = PhaseFailed
+		it.Failure = &Failure{Kind: FailCheckout, Message: ev.Conflict.Message}
+		return
+	}
 	if ev.Conflict != nil {
 		it.Phase = PhaseFailed
 		it.Failure = &Failure{Kind: FailMergeConflict, Message: conflictText(ev.Conflict, it)}
@@ -39,6 +44,9 @@ func (e *Engine) onMergeCompleted(ev MergeCompleted) {
 			it.Expect[project] = sha
 		}
 	}
+	if e.skipCheckout(l, ev.Files) {
+		return
+	}
 	e.startBuild(l)
 }
 
@@ -50,9 +58,11 @@ func (e *Engine) startBuild(l *itemLoc) {
 	}
 	it.Phase = PhaseBuilding
 	it.Build = &Build{Tries: tries + 1}
+	file, at, trusted := e.workflowOf(l.pipeline, it)
 	e.emit(StartBuild{
 		Item: it.ID, Attempt: it.Attempt, Pipeline: l.pipeline.Name,
 		Change: it.Change, Changes: e.chain(it), Heads: clone(it.Heads),
+		Workflow: file, WorkflowAt: at, Trusted: trusted, Ref: it.Ref,
 	})
 }
 
@@ -115,7 +125,7 @@ func (e *Engine) onBuildCompleted(ev BuildCompleted) {
 	it.Build.Links = cloneSlice(ev.Links)
 	it.Build.Message = ev.Message
 	e.facts.Builds = append(e.facts.Builds, BuildFinished{
-		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Change: it.Change, Changes: e.chain(it),
+		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Change: it.Change, Changes: e.chain(it), Ref: it.Ref,
 		Subject: it.Subject, Result: ev.Result, Message: ev.Message, Name: it.Build.Name, URL: it.Build.URL, Links: it.Build.Links,
 		Started: it.Build.Started, Finished: e.now,
 	})
@@ -169,10 +179,12 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 	}
 	p, q, it := l.pipeline, l.queue, l.item
 	e.touch(p, q)
+	defer e.wakeRefs(it.Change.Project, it.Change.Branch)
 	switch {
 	case ev.Merged:
+		e.knownMerged(it.Change.Number)
 		for project, tip := range ev.Tips {
-			e.branch(project, it.Change.Branch).Tip = tip
+			e.submitted(project, it.Change.Branch, tip, it.Change)
 			for _, behind := range q.Items {
 				if behind.Bases[project] != "" && e.includes(behind, it.ID) {
 					behind.Bases[project] = tip
@@ -190,7 +202,8 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 		it.Phase = PhasePassed // leave Submitting so that reset applies
 		e.reset(p, q, it)
 		for project, tip := range ev.Tips {
-			e.branch(project, it.Change.Branch).Tip = tip
+			b := e.branch(project, it.Change.Branch)
+			b.Tip, b.By = tip, nil
 			e.branchMoved(project, it.Change.Branch, tip)
 		}
 	default:

@@ -1,6 +1,9 @@
 package queue
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Snapshots read out of order. The daemon reads changes from Gerrit for
 // events and for reconciles at the same time, and a read slowed down by
@@ -50,4 +53,37 @@ func (e *Engine) recordReads(ev ChangeEvent) {
 			e.reads[c.Number] = ev.ReadAt
 		}
 	}
+}
+
+// knownMerged records that the engine learnt, from gated's own submit,
+// that change n merged. A merge is final, so a snapshot read before it
+// that still shows the change open is corrected rather than believed: the
+// change is not enqueued again, and the changes that need it see it
+// merged.
+func (e *Engine) knownMerged(n int) {
+	if e.merges == nil {
+		e.merges = map[int]time.Time{}
+	}
+	e.merges[n] = e.now
+}
+
+// withKnownMerges returns the event with the changes the engine knows
+// merged marked so (a copy, when it changes any).
+func (e *Engine) withKnownMerges(ev ChangeEvent) ChangeEvent {
+	for n, t := range e.merges {
+		if t.Before(e.now.Add(-readMemory)) {
+			delete(e.merges, n)
+		}
+	}
+	copied := false
+	for i, c := range ev.Changes {
+		if _, ok := e.merges[c.Number]; !ok || c.Status == StatusMerged {
+			continue
+		}
+		if !copied {
+			ev.Changes, copied = slices.Clone(ev.Changes), true
+		}
+		ev.Changes[i].Status = StatusMerged
+	}
+	return ev
 }

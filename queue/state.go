@@ -39,6 +39,9 @@ const (
 	FailMergeConflict FailureKind = "merge-conflict"
 	FailConfig        FailureKind = "config-error"
 	FailSubmit        FailureKind = "submit-refused"
+	// FailCheckout: the commit of a ref item (or a merged change) could
+	// not be had.
+	FailCheckout FailureKind = "checkout-failed"
 	// FailNeeds: a change this item needs is failing; the item waits for
 	// its outcome without building.
 	FailNeeds FailureKind = "needs-failing"
@@ -112,7 +115,40 @@ type Item struct {
 	Suspect bool `json:"suspect,omitempty"`
 	// Resets counts gate resets that hit this item.
 	Resets int `json:"resets,omitempty"`
+	// Ref is set on an item that is not a change: a ref update, or a
+	// project's branch a timer fired. Its Change is then the change whose
+	// submit by gated moved the ref, if gated knows it (Number 0
+	// otherwise), which its reports go to; Project and Branch are set.
+	Ref *RefItem `json:"ref,omitempty"`
+	// Merged is set on the item of a change that was merged when it
+	// entered (change-merged triggers: promote).
+	Merged bool `json:"merged,omitempty"`
+	// Commit is what a ref item or a merged change's item builds, as it
+	// is, with no speculative merge: the ref's new commit, the branch tip
+	// a timer found, the tip a merge made; "" means the branch's tip when
+	// checked out.
+	Commit string `json:"commit,omitempty"`
+	// EditsWorkflow is set when the item's change edits the workflow file
+	// of a trusted project, whose builds run the branch's (its report
+	// says that the edit is used once merged).
+	EditsWorkflow bool `json:"edits_workflow,omitempty"`
 }
+
+// RefItem is what an item that is not a change is about.
+type RefItem struct {
+	// Ref is the full ref name: refs/heads/master, refs/tags/v1.0.
+	Ref string `json:"ref"`
+	// OldRev and NewRev are the ref update's commits (OldRev is empty or
+	// zeros when the ref was created); both are empty for a timer.
+	OldRev string `json:"old_rev,omitempty"`
+	NewRev string `json:"new_rev,omitempty"`
+	// Timer is set on a project's branch enqueued by a timer.
+	Timer bool `json:"timer,omitempty"`
+}
+
+// checksOut reports whether an item builds a commit as it is (a ref
+// item, a merged change) rather than a speculative merge.
+func (it *Item) checksOut() bool { return it.Ref != nil || it.Merged }
 
 // ChangeQueue is an ordered list of items sharing speculative states: the
 // changes of one project (or of a named group of projects) on one branch.
@@ -141,6 +177,8 @@ type PipelineState struct {
 type BranchState struct {
 	// Tip is the last known commit of the branch.
 	Tip string `json:"tip"`
+	// By is the change whose submit by gated made Tip, if it did.
+	By *ChangeRef `json:"by,omitempty"`
 }
 
 // State is the engine's whole state. It is a plain value: MarshalState and
@@ -149,6 +187,10 @@ type State struct {
 	NextItem  ItemID                  `json:"next_item"`
 	Pipelines []*PipelineState        `json:"pipelines"`
 	Branches  map[string]*BranchState `json:"branches,omitempty"`
+	// Timers holds, per timer (pipeline and schedule), when it fires
+	// next: kept with the state, so that a restart neither loses nor
+	// repeats a firing.
+	Timers map[string]time.Time `json:"timers,omitempty"`
 }
 
 // branchKey names a project's branch in State.Branches.

@@ -23,27 +23,27 @@ import (
 
 // front is gated's HTTP address for the scenario, as an operator reaches
 // it: one listener for the scenario's whole life, serving whichever gated
-// runs now (503 while it restarts), and the administrator's token.
+// runs now (503 while it restarts), and the administrator's token, in the
+// file gated is given (admin.token-file).
 type front struct {
-	srv     *http.Server
-	url     string
-	handler atomic.Pointer[http.Handler]
-	token   string
+	srv       *http.Server
+	url       string
+	handler   atomic.Pointer[http.Handler]
+	token     string
+	tokenFile string
 }
 
-// startFront listens on loopback and writes the token file gated is given
-// (admin.token-file).
-func startFront(dir string) (*front, string, error) {
+// startFront listens on loopback and writes the token file.
+func startFront(dir string) (*front, error) {
 	var b [16]byte
 	rand.Read(b[:])
-	f := &front{token: "scenario-" + hex.EncodeToString(b[:])}
-	file := filepath.Join(dir, "admin-tokens")
-	if err := os.WriteFile(file, []byte("scenario "+f.token+"\n"), 0o600); err != nil {
-		return nil, "", err
+	f := &front{token: "scenario-" + hex.EncodeToString(b[:]), tokenFile: filepath.Join(dir, "admin-tokens")}
+	if err := os.WriteFile(f.tokenFile, []byte("scenario "+f.token+"\n"), 0o600); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	f.url = "http://" + ln.Addr().String()
 	f.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -54,7 +54,7 @@ func startFront(dir string) (*front, string, error) {
 		http.Error(rw, "gated is restarting", http.StatusServiceUnavailable)
 	})}
 	go f.srv.Serve(ln)
-	return f, file, nil
+	return f, nil
 }
 
 // serve makes the front serve h (nil: gated is down).

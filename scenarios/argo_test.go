@@ -12,7 +12,8 @@ import (
 func TestMain(m *testing.M) { devclustertest.Main(m) }
 
 // argoScenarios are the scenarios also run against the real Argo
-// workflow-controller: every kind of outcome, none needing held builds.
+// workflow-controller: every kind of outcome, held builds (suspended
+// workflows) included.
 var argoScenarios = []string{
 	"gate-single-change.yaml",
 	"gate-order.yaml",
@@ -27,6 +28,12 @@ var argoScenarios = []string{
 	"submit-type-cherry-pick.yaml",
 	"flaky-retry.yaml",
 	"restart-while-building.yaml",
+	"post-after-merge-and-push.yaml",
+	"post-supersede-under-hold.yaml",
+	"post-failure-reported-on-change.yaml",
+	"restart-ref-item-in-flight.yaml",
+	"trusted-workflow-edit.yaml",
+	"reload-add-pipeline-remove-project.yaml",
 }
 
 // TestScenariosOnArgo runs a representative subset of the scenarios with

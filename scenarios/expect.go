@@ -90,6 +90,10 @@ func (w *world) check(key string, e *Expect, status daemon.Status) error {
 	case "running":
 		var got [][]string
 		for _, b := range w.exec.Running() {
+			if b.Ref != "" {
+				got = append(got, []string{w.refName(b.Project, b.Change, b.NewRev, b.NewRev == "")})
+				continue
+			}
 			got = append(got, w.ids2(b.Changes))
 		}
 		return wanted(e.Running, got, sameSets)
@@ -197,6 +201,10 @@ func (w *world) checkQueue(status daemon.Status, pipeline string, want []string)
 	for _, q := range p.Queues {
 		var ids []string
 		for _, it := range q.Items {
+			if it.Ref != nil {
+				ids = append(ids, w.refName(it.Change.Project, it.Change.Number, it.Ref.NewRev, it.Ref.Timer))
+				continue
+			}
 			ids = append(ids, w.ids2([]int{it.Change.Number})[0])
 		}
 		all = append(all, ids...)
@@ -265,7 +273,30 @@ func (w *world) built(pipeline string) []string {
 			continue
 		}
 		seen[b.Item] = true
+		if b.Ref != "" {
+			out = append(out, w.refName(b.Project, b.Change, b.NewRev, b.NewRev == ""))
+			continue
+		}
 		out = append(out, w.ids2([]int{b.Change})[0])
 	}
 	return out
+}
+
+// refName names an item that is not a change (SCENARIOS.md, built): a
+// timer's branch by its project; a ref update by the change whose submit
+// moved the ref, or by the id of the push-branch step that pushed its
+// commit (its commit otherwise).
+func (w *world) refName(project string, change int, newRev string, timer bool) string {
+	switch {
+	case timer:
+		return project
+	case change != 0:
+		return w.ids2([]int{change})[0]
+	}
+	for id, sha := range w.pushes {
+		if sha == newRev {
+			return id
+		}
+	}
+	return newRev
 }

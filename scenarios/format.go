@@ -56,6 +56,16 @@ type Step struct {
 	Admin       *AdminStep // dequeue, enqueue, promote
 	Expect      *Expect
 	Advance     time.Duration // advance: how far gated's clock moves
+	Reload      *Reload
+}
+
+// Reload replaces gated's configuration file and has gated reload it:
+// Config is the new top-level fragment (nil: none), Projects the
+// scenario's projects configured from now on (nil: all of them, each
+// with its own config).
+type Reload struct {
+	Config   []byte
+	Projects []string
 }
 
 // AdminStep is an administrator's request, made through gated's admin API:
@@ -425,6 +435,17 @@ func (p *parser) step(n *yaml.Node) (Step, bool) {
 		}
 	case "expect":
 		st.Expect = p.expect(v)
+	case "reload":
+		st.Reload = &Reload{}
+		if !(v.Kind == yaml.ScalarNode && v.Value == "") {
+			f := fields("config", "projects")
+			if f["config"] != nil {
+				st.Reload.Config = p.fragment(f["config"])
+			}
+			if f["projects"] != nil {
+				st.Reload.Projects = orEmpty(p.strings(f["projects"]))
+			}
+		}
 	case "advance":
 		d, err := time.ParseDuration(p.str(v))
 		if err != nil || d < 0 {

@@ -85,6 +85,10 @@ steps:
   - expect:
       built: {post: [A, P], periodic: [org/project]}
       merged-together: [[A, B]]
+  - reload:
+      config: {pipelines: [{name: check, disabled: true}]}
+      projects: [org/project]
+  - reload: {}
 `
 
 func TestParseV2(t *testing.T) {
@@ -108,6 +112,12 @@ func TestParseV2(t *testing.T) {
 	if strings.Join(e.Built["post"], ",") != "A,P" || strings.Join(e.Built["periodic"], ",") != "org/project" || len(e.MergedTogether) != 1 {
 		t.Fatalf("expect %+v", e)
 	}
+	if r := s.Steps[6].Reload; !strings.Contains(string(r.Config), "disabled: true") || len(r.Projects) != 1 {
+		t.Fatalf("reload %+v", r)
+	}
+	if r := s.Steps[7].Reload; r.Config != nil || r.Projects != nil {
+		t.Fatalf("reload with nothing: %+v", r)
+	}
 }
 
 func TestParseErrorsNameTheLine(t *testing.T) {
@@ -129,6 +139,8 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"bad advance", base + "  - advance: a while\n", `x.yaml:3: advance: expected a duration`},
 		{"negative advance", base + "  - advance: -1h\n", `x.yaml:3: advance: expected a duration`},
 		{"unknown new-patchset key", base + "  - new-patchset: {change: A, parent: B}\n", `x.yaml:3: unknown new-patchset key "parent"`},
+		{"unknown reload key", base + "  - reload: {projects: [p], pipelines: []}\n", `x.yaml:3: unknown reload key "pipelines"`},
+		{"reload config not a mapping", base + "  - reload: {config: [a]}\n", `x.yaml:3: expected a mapping of gated's configuration`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("x.yaml", []byte(tc.yaml))

@@ -24,7 +24,7 @@ import (
 type Runner struct {
 	// Executor is "sim" (default) or "argo": the development cluster of
 	// deploy/devcluster, with the real Argo workflow-controller. Under argo
-	// time is real; scenarios that hold builds need sim.
+	// time is real: held builds are suspended workflows.
 	Executor string
 	// Cluster is the development cluster to use under argo; nil means one
 	// the runner starts (and Close stops).
@@ -47,12 +47,21 @@ type executor interface {
 	Fail(change int, with []int)
 	Flaky(change, times int)
 	Hold(bool)
-	Release(change int)
+	Release(ctx context.Context, change int) error
 	Advance() bool
 	Running() []scheduler.Build
 	Started() []scheduler.Build
 	Counts() (started, cancelled int)
 	Undelivered() int
+}
+
+// simExecutor is the simulated executor, as the runner drives it.
+type simExecutor struct{ *scheduler.Sim }
+
+// Release ends held builds at once, with their scripted results.
+func (e simExecutor) Release(_ context.Context, change int) error {
+	e.Sim.Release(change)
+	return nil
 }
 
 // Close stops the cluster the runner started, if any.

@@ -60,7 +60,7 @@ func (w *world) quiesce(ctx context.Context) error {
 }
 
 // settle runs the builds that are not held to their end, one at a time
-// (under argo: waits until no build runs).
+// (under argo: waits until no build runs but held ones).
 func (w *world) settle(ctx context.Context) error {
 	if w.r.argo() {
 		deadline := time.Now().Add(5 * time.Minute)
@@ -68,8 +68,8 @@ func (w *world) settle(ctx context.Context) error {
 			if err := w.quiesce(ctx); err != nil {
 				return err
 			}
-			if len(w.exec.Running()) == 0 && w.gated.Idle() {
-				return nil
+			if len(w.exec.Running()) == w.exec.(*argoExecutor).heldCount() && w.gated.Idle() {
+				return nil // what runs is held
 			}
 			if time.Now().After(deadline) {
 				return fmt.Errorf("builds still running after 5 minutes")

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gated.dev/gated/gerrit/gerrittest"
@@ -69,24 +70,23 @@ func (w *world) step(ctx context.Context, st Step) error {
 		}
 	case "advance":
 		w.clock.Add(int64(st.Advance))
+		_, err = w.gated.Status(ctx) // a tick: the timers due by now fire
+
 	case "fail", "flaky":
 		w.rules = append(w.rules, st)
 		w.applyRules()
-	case "hold", "release":
-		if w.r.argo() {
-			return fmt.Errorf("holding builds needs the simulated executor (--executor=sim)")
-		}
-		if st.Kind == "hold" {
-			w.exec.Hold(st.Hold)
-			break
-		}
+	case "hold":
+		w.exec.Hold(st.Hold)
+	case "release":
 		n := 0
 		if st.Release != "all" {
 			n, err = w.change(st.Release)
 		}
 		if err == nil {
-			w.exec.Release(n)
+			err = w.exec.Release(ctx, n)
 		}
+	case "reload":
+		err = w.reload(ctx, st.Reload)
 	case "wait":
 		return w.settle(ctx)
 	case "restart-gated":
@@ -195,4 +195,25 @@ func (w *world) review(r *Review) error {
 		}
 	}
 	return w.gerrit.Review(n, gerrittest.Review{Account: account, Labels: r.Labels, Message: r.Message})
+}
+
+// reload rewrites gated's configuration file with the step's fragment and
+// projects, and has gated reload it as SIGHUP does.
+func (w *world) reload(ctx context.Context, r *Reload) error {
+	configured := r.Projects
+	if configured == nil {
+		for _, p := range w.s.Projects {
+			configured = append(configured, p.Name)
+		}
+	}
+	for _, name := range configured {
+		if !slices.ContainsFunc(w.s.Projects, func(p Project) bool { return p.Name == name }) {
+			return fmt.Errorf("project %q is not one of the scenario's", name)
+		}
+	}
+	w.configured = configured
+	if err := w.configure(r.Config); err != nil {
+		return err
+	}
+	return w.gated.Reload(ctx)
 }

@@ -6,11 +6,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"gated.dev/gated/daemon"
 	"gated.dev/gated/gerrit/gerrittest"
+	"gated.dev/gated/queue"
 	"gated.dev/gated/scheduler"
 )
 
@@ -22,13 +26,19 @@ type world struct {
 	gerrit *gerrittest.Server
 	front  *front // gated's HTTP address, for the admin steps
 	exec   executor
-	cfg    daemon.Config
-	gated  *daemon.Daemon
-	cancel context.CancelFunc
-	done   chan error
-	ids    map[string]int // scenario id → change number
-	names  map[int]string
-	pushes map[string]string // push-branch id → the commit it pushed
+	// cfg is gated's configuration, read from configFile; configured are
+	// the scenario's projects in it (all, until a reload says otherwise);
+	// namespace is the cluster namespace of the builds under argo.
+	cfg        daemon.Config
+	configFile string
+	configured []string
+	namespace  string
+	gated      *daemon.Daemon
+	cancel     context.CancelFunc
+	done       chan error
+	ids        map[string]int // scenario id → change number
+	names      map[int]string
+	pushes     map[string]string // push-branch id → the commit it pushed
 	// clock is how far gated's clock is ahead of the wall clock (advance).
 	clock    atomic.Int64
 	fed      int // Gerrit events handed to gated so far
@@ -69,69 +79,126 @@ func (r *Runner) start(ctx context.Context, s *Scenario) (*world, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	cfg := daemon.Defaults()
-	if w.front, cfg.Admin.TokenFile, err = startFront(dir); err != nil {
-		w.close()
-		return nil, err
-	}
-	cfg.DataDir = filepath.Join(dir, "gated")
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Gerrit.URL = w.gerrit.URL()
-	cfg.Gerrit.ReconcileInterval = 0 // only at start: scenarios deliver every event
-	cfg.Executor.Kind = "sim"
-	cfg.Projects = map[string]daemon.ProjectYAML{}
-	for _, p := range s.Projects {
-		files := map[string]string{}
-		for k, v := range p.Files {
-			files[k] = v
-		}
-		if _, ok := files[cfg.Executor.Argo.WorkflowFile]; !ok {
-			files[cfg.Executor.Argo.WorkflowFile] = defaultWorkflow
-		}
-		if err := w.gerrit.CreateProject(ctx, gerrittest.Project{Name: p.Name, SubmitType: p.SubmitType, Files: files}); err != nil {
-			w.close()
-			return nil, err
-		}
-		pc := daemon.ProjectYAML{Queue: p.Queue, SubmitType: p.SubmitType}
-		if p.Config != nil {
-			if err := daemon.DecodeFragment(p.Config, &pc); err != nil {
-				w.close()
-				return nil, fmt.Errorf("project %s: config: %w", p.Name, err)
-			}
-		}
-		cfg.Projects[p.Name] = pc
-	}
-	if s.Config != nil {
-		runner := cfg // what the runner owns, whatever the fragment says
-		if err := daemon.DecodeFragment(s.Config, &cfg); err != nil {
-			w.close()
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		cfg.DataDir, cfg.Listen, cfg.PublicURL, cfg.Gerrit.URL, cfg.Projects = runner.DataDir, runner.Listen, runner.PublicURL, runner.Gerrit.URL, runner.Projects
-	}
-	if err := daemon.ValidateFragment(cfg); err != nil {
-		w.close()
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	if r.argo() {
-		if err := w.useArgo(ctx, &cfg); err != nil {
-			w.close()
-			return nil, err
-		}
-	} else {
-		w.exec = scheduler.NewSim(scheduler.SimOptions{URL: "http://sim.invalid"})
-	}
-	w.cfg = cfg
-	if err := w.startGated(ctx); err != nil {
+	if err := w.setUp(ctx); err != nil {
 		w.close()
 		return nil, err
 	}
 	return w, nil
 }
 
+// setUp creates the scenario's projects on the simulator, chooses the
+// executor and writes gated's configuration file, then starts gated.
+func (w *world) setUp(ctx context.Context) error {
+	s := w.s
+	var err error
+	if w.front, err = startFront(w.dir); err != nil {
+		return err
+	}
+	for _, p := range s.Projects {
+		files := map[string]string{}
+		for k, v := range p.Files {
+			files[k] = v
+		}
+		if _, ok := files[queue.DefaultWorkflow]; !ok {
+			files[queue.DefaultWorkflow] = defaultWorkflow
+		}
+		if err := w.gerrit.CreateProject(ctx, gerrittest.Project{Name: p.Name, SubmitType: p.SubmitType, Files: files}); err != nil {
+			return err
+		}
+		if p.Config != nil {
+			if err := daemon.DecodeFragment(p.Config, &daemon.ProjectYAML{}); err != nil {
+				return fmt.Errorf("project %s: config: %w", p.Name, err)
+			}
+		}
+		w.configured = append(w.configured, p.Name)
+	}
+	if s.Config != nil {
+		if err := daemon.DecodeFragment(s.Config, &daemon.Config{}); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	if w.r.argo() {
+		if err := w.useArgo(ctx); err != nil {
+			return err
+		}
+	} else {
+		w.exec = simExecutor{scheduler.NewSim(scheduler.SimOptions{URL: "http://sim.invalid"})}
+	}
+	if err := w.configure(s.Config); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return w.startGated(ctx)
+}
+
+// configure writes gated's configuration file as a deployment would: the
+// scenario's fragment, the configured projects with their settings, and
+// what the runner owns (the data directory, Gerrit, the executor), then
+// reads it back exactly as serve does.
+func (w *world) configure(fragment []byte) error {
+	doc := map[string]any{}
+	if err := yaml.Unmarshal(fragment, &doc); err != nil {
+		return err
+	}
+	section := func(m map[string]any, key string) map[string]any {
+		sub, ok := m[key].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			m[key] = sub
+		}
+		return sub
+	}
+	password := filepath.Join(w.dir, "gerrit-password")
+	if err := os.WriteFile(password, []byte(w.gerrit.Password(gerrittest.GatedUser)+"\n"), 0o600); err != nil {
+		return err
+	}
+	doc["data-dir"], doc["listen"] = filepath.Join(w.dir, "gated"), "127.0.0.1:0"
+	delete(doc, "public-url")
+	g := section(doc, "gerrit")
+	g["url"], g["password-file"] = w.gerrit.URL(), password
+	delete(g, "password-env")
+	if _, ok := g["reconcile-interval"]; !ok {
+		g["reconcile-interval"] = "0s" // only at start: scenarios deliver every event
+	}
+	section(doc, "admin")["token-file"] = w.front.tokenFile
+	ex := section(doc, "executor")
+	ex["kind"] = "sim"
+	if w.r.argo() {
+		ex["kind"] = "argo"
+		section(ex, "argo")["namespace"] = w.namespace
+	}
+	projects := map[string]any{}
+	for _, p := range w.s.Projects {
+		if !slices.Contains(w.configured, p.Name) {
+			continue
+		}
+		pc := map[string]any{}
+		if err := yaml.Unmarshal(p.Config, &pc); err != nil {
+			return err
+		}
+		if p.Queue != "" {
+			pc["queue"] = p.Queue
+		}
+		if p.SubmitType != "" {
+			pc["submit-type"] = p.SubmitType
+		}
+		projects[p.Name] = pc
+	}
+	doc["projects"] = projects
+	data, err := yaml.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	w.configFile = filepath.Join(w.dir, "gated.yaml")
+	if err := os.WriteFile(w.configFile, data, 0o600); err != nil {
+		return err
+	}
+	w.cfg, err = daemon.LoadConfig(w.configFile)
+	return err
+}
+
 // useArgo gives the scenario a namespace of the development cluster and an
 // Argo executor in it.
-func (w *world) useArgo(ctx context.Context, cfg *daemon.Config) error {
+func (w *world) useArgo(ctx context.Context) error {
 	r := w.r
 	if r.Cluster == nil {
 		c, err := startCluster(ctx)
@@ -141,21 +208,19 @@ func (w *world) useArgo(ctx context.Context, cfg *daemon.Config) error {
 		r.Cluster, r.ownCluster = c, true
 	}
 	r.scenarios++
-	ns := fmt.Sprintf("gated-scenario-%d", r.scenarios)
-	if err := r.Cluster.PrepareNamespace(ctx, ns); err != nil {
+	w.namespace = fmt.Sprintf("gated-scenario-%d", r.scenarios)
+	if err := r.Cluster.PrepareNamespace(ctx, w.namespace); err != nil {
 		return err
 	}
 	a, err := scheduler.NewArgo(scheduler.Config{
-		REST: r.Cluster.RESTConfig(), Namespaces: []string{ns}, Log: slog.New(slog.DiscardHandler),
+		REST: r.Cluster.RESTConfig(), Namespaces: []string{w.namespace}, Log: slog.New(slog.DiscardHandler),
 		Policy: scheduler.Policy{MaxDeadline: 10 * time.Minute, MaxParallelism: 10},
 	})
 	if err != nil {
 		return err
 	}
-	w.exec = newArgoExecutor(a)
-	cfg.Executor.Kind = "argo"
-	cfg.Executor.Argo.Namespace = ns
-	return nil
+	w.exec, err = newArgoExecutor(a, r.Cluster.RESTConfig())
+	return err
 }
 
 func (w *world) startGated(ctx context.Context) error {
@@ -167,7 +232,7 @@ func (w *world) startGated(ctx context.Context) error {
 		}
 	}
 	d, err := daemon.New(ctx, w.cfg, daemon.Options{
-		Executor: w.exec, Logger: log, GerritPassword: w.gerrit.Password(gerrittest.GatedUser), WebhookSecret: "scenario",
+		Executor: w.exec, Logger: log, WebhookSecret: "scenario", ConfigFile: w.configFile,
 		Now: func() time.Time { return time.Now().Add(time.Duration(w.clock.Load())) },
 	})
 	if err != nil {

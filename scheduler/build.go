@@ -36,6 +36,11 @@ type Build struct {
 	// policy forbids to untrusted workflows.
 	Namespace string
 	Trusted   bool
+	// Ref is set when the build is not a change's: the ref it builds
+	// (refs/heads/master, refs/tags/v1.0); OldRev and NewRev are the ref
+	// update's commits (empty for a timer's branch). Change is then the
+	// change whose submit moved the ref, or 0.
+	Ref, OldRev, NewRev string
 }
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)

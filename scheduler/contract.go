@@ -43,6 +43,12 @@ const (
 	// ParamChanges is JSON: every project of the item's state → its
 	// speculative commit.
 	ParamChanges = "gated-changes"
+	// ParamRef, ParamOldRev and ParamNewRev say what a build that is not a
+	// change's builds: the ref, and the ref update's commits (empty for a
+	// change, and the revisions for a timer's branch).
+	ParamRef    = "gated-ref"
+	ParamOldRev = "gated-oldrev"
+	ParamNewRev = "gated-newrev"
 )
 
 // applyContract names the workflow, puts it in its namespace, labels it and
@@ -83,6 +89,9 @@ func applyContract(wf *wfv1.Workflow, b Build) error {
 		{ParamPipeline, b.Pipeline},
 		{ParamItem, b.Item},
 		{ParamChanges, string(heads)},
+		{ParamRef, b.Ref},
+		{ParamOldRev, b.OldRev},
+		{ParamNewRev, b.NewRev},
 	}
 	for _, p := range params {
 		setParameter(&wf.Spec.Arguments, p.name, p.value)

@@ -44,6 +44,7 @@ func TestRenderFillsTheWorkflowContract(t *testing.T) {
 	want := map[string]string{
 		ParamGitURL: b.GitURL, ParamRevision: b.Revision, ParamProject: "platform/api", ParamChange: "1234",
 		ParamPatchset: "3", ParamPipeline: "gate", ParamItem: "17", ParamChanges: string(heads), "extra": "kept",
+		ParamRef: "", ParamOldRev: "", ParamNewRev: "", // a change's build
 	}
 	for k, v := range want {
 		if params[k] != v {

@@ -33,7 +33,7 @@ func TestTransitionIsDurableAcrossReopen(t *testing.T) {
 	in1, _ := db.AddInbox([]byte("event one"))
 	in2, _ := db.AddInbox([]byte("event two"))
 	ids, err := db.Commit(Transition{
-		State:    map[string][]byte{"meta": []byte(`{"n":1}`), "queue/a": []byte("A")},
+		State:    map[string][]byte{"meta": []byte(`{"n":1}`), "queue/a": []byte("A"), "queue/b": []byte("B")},
 		EventIDs: []string{"ev-1"},
 		Inbox:    []uint64{in1},
 		Actions:  [][]byte{[]byte("merge"), []byte("build")},
@@ -45,7 +45,8 @@ func TestTransitionIsDurableAcrossReopen(t *testing.T) {
 	if len(ids) != 2 || ids[0] >= ids[1] {
 		t.Fatalf("outbox ids %v: want two increasing ids", ids)
 	}
-	if _, err := db.Commit(Transition{State: map[string][]byte{"queue/a": []byte("A2")}, Done: []uint64{ids[0]}}, t0); err != nil {
+	// A nil part is deleted (a queue that was removed).
+	if _, err := db.Commit(Transition{State: map[string][]byte{"queue/a": []byte("A2"), "queue/b": nil}, Done: []uint64{ids[0]}}, t0); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -18,7 +18,8 @@ type Entry struct {
 // Transition is everything one step of the gate loop writes, in one
 // transaction: so a crash leaves either all of it or none.
 type Transition struct {
-	// State holds the parts of the engine state that changed.
+	// State holds the parts of the engine state that changed; a nil part
+	// is deleted.
 	State map[string][]byte
 	// EventIDs are recorded as consumed (see Seen).
 	EventIDs []string
@@ -38,7 +39,13 @@ func (d *DB) Commit(t Transition, now time.Time) ([]uint64, error) {
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		st := tx.Bucket(bucketState)
 		for k, v := range t.State {
-			if err := st.Put([]byte(k), v); err != nil {
+			var err error
+			if v == nil {
+				err = st.Delete([]byte(k))
+			} else {
+				err = st.Put([]byte(k), v)
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"gated.dev/gated/daemon"
@@ -31,7 +33,7 @@ func serve(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := serveDaemon(ctx, cfg, daemon.Options{Logger: log}, nil); err != nil {
+	if err := serveDaemon(ctx, cfg, daemon.Options{Logger: log, ConfigFile: *config}, nil); err != nil {
 		log.Error("gated stopped", "error", err)
 		return 1
 	}
@@ -62,6 +64,22 @@ func serveDaemon(ctx context.Context, cfg daemon.Config, opts daemon.Options, re
 		ready(ln.Addr().String())
 	}
 	go func() { errc <- d.Run(ctx) }()
+	if opts.ConfigFile != "" {
+		// SIGHUP reloads the configuration file.
+		hup, stop := make(chan os.Signal, 1), make(chan struct{})
+		signal.Notify(hup, syscall.SIGHUP)
+		defer func() { signal.Stop(hup); close(stop) }()
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-hup:
+					d.Reload(ctx) // it logs a refusal and shows it on the status page
+				}
+			}
+		}()
+	}
 	var first error
 	select {
 	case <-ctx.Done():

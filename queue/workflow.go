@@ -1,0 +1,83 @@
+package queue
+
+import "fmt"
+
+// Which workflow a build runs, read at which commit. Every pipeline runs
+// the project's workflow file (it receives the pipeline's name and can
+// branch on it) unless the project maps that pipeline to another file, or
+// to none: then the project has no build there, and no report, as a
+// project with no jobs in a Zuul pipeline. A ref item reads its workflow
+// at the commit it builds: merged code. A trusted project's builds run
+// the workflow of the branch, never the one an unmerged change proposes
+// (Zuul's config projects); a change that edits it is told that its
+// version is used once it merges.
+
+// DefaultWorkflow is the workflow file of a project that names none.
+const DefaultWorkflow = ".pipeline/argo-workflow.yaml"
+
+// workflow returns the workflow file a project runs in a pipeline, and
+// false when it has no build there.
+func (c *compiled) workflow(project, pipeline string) (string, bool) {
+	pc := c.Projects[project]
+	if f, ok := pc.Workflows[pipeline]; ok {
+		return f, f != ""
+	}
+	if pc.Workflow != "" {
+		return pc.Workflow, true
+	}
+	return DefaultWorkflow, true
+}
+
+// builds reports whether a configured project has a build in a pipeline.
+func (c *compiled) builds(project, pipeline string) bool {
+	if _, ok := c.Projects[project]; !ok {
+		return false
+	}
+	_, ok := c.workflow(project, pipeline)
+	return ok
+}
+
+// newChangeItem returns a fresh item of change c for pipeline p.
+func (e *Engine) newChangeItem(p *PipelineState, c *Change) *Item {
+	it := e.newItem(e.ref(c))
+	it.Subject, it.Owner = c.Subject, c.Owner
+	if file, _ := e.cfg.workflow(c.Project, p.Name); e.cfg.Projects[c.Project].Trusted {
+		for _, f := range c.Files {
+			it.EditsWorkflow = it.EditsWorkflow || f == file
+		}
+	}
+	return it
+}
+
+// workflowOf returns the StartBuild fields that say what an item's build
+// runs.
+func (e *Engine) workflowOf(p *PipelineState, it *Item) (file, at string, trusted bool) {
+	project := it.Change.Project
+	file, _ = e.cfg.workflow(project, p.Name)
+	trusted = e.cfg.Projects[project].Trusted
+	at = it.Heads[project]
+	if trusted && !it.checksOut() {
+		at = it.Bases[project]
+	}
+	return file, at, trusted
+}
+
+// reportResult reports an item's result on its change. An item that is
+// not a change reports to the change whose submit moved its ref, if
+// gated knows it, without votes: its failures always, its success only
+// when the pipeline configures a success report.
+func (e *Engine) reportResult(p *PipelineState, it *Item, kind ReportKind, labels map[string]int, msg string) {
+	if it.Ref != nil {
+		success := e.pipelineConfig(p).Success
+		if it.Change.Number == 0 || (kind == ReportSuccess && len(success.Labels) == 0 && success.Message == "") {
+			return
+		}
+		labels = nil
+	}
+	r := e.resultReport(p, it, kind, labels, msg)
+	if it.EditsWorkflow {
+		file, _ := e.cfg.workflow(it.Change.Project, p.Name)
+		r.Message += fmt.Sprintf("\n\nThis change edits %s, but %s is a trusted project: its builds run the workflow of the branch, so this change's version is used once it merges.", file, it.Change.Project)
+	}
+	e.emit(r)
+}
