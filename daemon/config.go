@@ -195,6 +195,11 @@ type PipelineYAML struct {
 	RetryCleared *bool `yaml:"retry-cleared"`
 	Probe        *int  `yaml:"probe"`
 	ProbeGroup   *int  `yaml:"probe-group"`
+	// ParallelMerges sends every item's merge at once, as Zuul does,
+	// instead of after the item ahead's; ClearPasses is how many passed
+	// builds clear a change for retry-cleared.
+	ParallelMerges *bool `yaml:"parallel-merges"`
+	ClearPasses    *int  `yaml:"clear-passes"`
 
 	Window               *int    `yaml:"window"`
 	WindowFloor          *int    `yaml:"window-floor"`
@@ -703,6 +708,10 @@ func (py PipelineYAML) overlay(base *queue.PipelineConfig) (queue.PipelineConfig
 	}
 	set(&pc.Probe, py.Probe)
 	set(&pc.ProbeGroup, py.ProbeGroup)
+	set(&pc.ClearPasses, py.ClearPasses)
+	if py.ParallelMerges != nil {
+		pc.ParallelMerges = *py.ParallelMerges
+	}
 	set(&pc.Window.Size, py.Window)
 	set(&pc.Window.Floor, py.WindowFloor)
 	set(&pc.Window.Ceiling, py.WindowCeiling)

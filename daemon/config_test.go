@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,8 @@ pipelines:
     retry-cleared: true
     probe: 80
     probe-group: 4
+    parallel-merges: true
+    clear-passes: 2
     reject:
       approval: {Code-Review: [-1, -2]}
   - name: check
@@ -70,7 +74,7 @@ pipelines:
 	if gate.Window.Size != 10 || gate.Window.Floor != 2 || gate.Retries != 1 || gate.Window.DecreaseType != "exponential" {
 		t.Fatalf("gate %+v", gate.Window)
 	}
-	if !gate.RetryCleared || gate.Probe != 80 || gate.ProbeGroup != 4 {
+	if !gate.RetryCleared || gate.Probe != 80 || gate.ProbeGroup != 4 || !gate.ParallelMerges || gate.ClearPasses != 2 {
 		t.Fatalf("gate strategy: retry_cleared %v, probe %d, probe_group %d", gate.RetryCleared, gate.Probe, gate.ProbeGroup)
 	}
 	if len(gate.Reject) != 1 || len(gate.Reject[0].Values) != 2 || len(gate.Require) != 2 || !gate.Success.Submit {
@@ -231,5 +235,30 @@ pipelines:
 	}
 	if p := byName["periodic"]; p.Triggers[0].Event != "timer" || p.Triggers[0].Time != "0 3 * * *" {
 		t.Fatalf("periodic %+v", p)
+	}
+}
+
+// TestREADMEConfigurationsLoad: every configuration the README shows is
+// one gated accepts.
+func TestREADMEConfigurationsLoad(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(data, -1)
+	if len(blocks) == 0 {
+		t.Fatal("no yaml block in the README")
+	}
+	for i, b := range blocks {
+		doc := string(b[1])
+		if !strings.Contains(doc, "gerrit:") { // a fragment of a configuration
+			doc += "gerrit: {url: https://review.example.com, password-env: P}\n"
+		}
+		if !strings.Contains(doc, "projects:") {
+			doc += "projects: {org/a: {}}\n"
+		}
+		if _, err := ParseConfig([]byte(doc)); err != nil {
+			t.Errorf("README yaml block %d does not load:\n%s\n%v", i+1, b[1], err)
+		}
 	}
 }

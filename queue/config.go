@@ -90,6 +90,14 @@ type PipelineConfig struct {
 	// one). Other failures count at once, as in Zuul, instead of delaying
 	// the reset of the items behind. It needs Retries >= 1. See rules.md.
 	RetryCleared bool `json:"retry_cleared,omitempty"`
+	// ClearPasses (with RetryCleared) is how many passed builds whose
+	// state included a change clear it; 0 and 1 mean one. When a build
+	// containing a bad change passes sometimes (the bug is not always
+	// caught), one lucky pass clears a bad change, its failures are
+	// retried, and it merges more often; two passes make that rare. A
+	// passed probe counts as one pass (and the change is not probed
+	// again). See rules.md.
+	ClearPasses int `json:"clear_passes,omitempty"`
 	// Probe (dependent pipelines) is how many items beyond the window are
 	// built alone on their branch tip while they wait: a probe that
 	// passes clears the change; one that fails (after Retries) fails the
@@ -104,6 +112,12 @@ type PipelineConfig struct {
 	// flaky, so each of its items is then probed alone. 0 and 1 probe
 	// every item alone. See rules.md.
 	ProbeGroup int `json:"probe_group,omitempty"`
+	// ParallelMerges (dependent pipelines) asks for an item's merge without
+	// waiting for the merge of the item ahead, as Zuul sends each item's
+	// chain to a merger independently. Every merge of a chain is pinned to
+	// the same branch tips (those the engine last saw), so that the chain
+	// is still built on one tip. See rules.md.
+	ParallelMerges bool `json:"parallel_merges,omitempty"`
 }
 
 // Trigger matches a Gerrit event, or the clock.
@@ -258,11 +272,17 @@ func compile(c Config) (*compiled, error) {
 		if p.RetryCleared && (p.Manager != Dependent || p.Retries < 1) {
 			errs = append(errs, fmt.Errorf("%s.retry_cleared: only for dependent pipelines with retries >= 1", field))
 		}
+		if p.ClearPasses < 0 || (p.ClearPasses > 1 && !p.RetryCleared) {
+			errs = append(errs, fmt.Errorf("%s.clear_passes: must be >= 0, and at most 1 unless retry_cleared is set", field))
+		}
 		if p.Probe < 0 || (p.Probe > 0 && p.Manager != Dependent) {
 			errs = append(errs, fmt.Errorf("%s.probe: must be >= 0, and 0 unless the pipeline is dependent", field))
 		}
 		if p.ProbeGroup < 0 || (p.ProbeGroup > 1 && p.Probe == 0) {
 			errs = append(errs, fmt.Errorf("%s.probe_group: must be >= 0, and at most 1 unless probe is set", field))
+		}
+		if p.ParallelMerges && p.Manager != Dependent {
+			errs = append(errs, fmt.Errorf("%s.parallel_merges: only for dependent pipelines", field))
 		}
 		if p.Manager == Dependent {
 			if err := p.Window.validate(); err != nil {

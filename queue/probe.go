@@ -9,8 +9,9 @@ package queue
 // window alone on its branch tip, so that bad changes are found in
 // parallel:
 //
-//   - a probe that passes clears the change (Item.Cleared), and the item
-//     waits for the window as before;
+//   - a probe that passes counts as a passed build of the change
+//     (Item.Passes), which clears it (Item.Cleared) unless clear_passes
+//     asks for more, and the item waits for the window as before;
 //   - one that fails, after Retries, fails the item: the items behind skip
 //     it, and it is reported at the head like any failure. A failure ahead
 //     does not void it, since the probe did not include the items ahead.
@@ -27,7 +28,8 @@ package queue
 //
 //   - the group's last item owns the probe (Probe, ProbeWith); the others
 //     wait as usual and may enter the window while it runs;
-//   - a group that passes clears every change in it that is still queued;
+//   - a group that passes counts a pass for every change in it that is
+//     still queued;
 //   - one that fails, or does not merge, marks them Suspect: each is then
 //     probed alone, and its own probe decides. A failed group fails none
 //     of its items and is not retried (a retry costs a build, as one half
@@ -38,7 +40,7 @@ package queue
 // probeable reports whether a waiting item may be probed: it is not
 // failing or cleared, and needs nothing ahead of it in the queue.
 func (e *Engine) probeable(p *PipelineState, it *Item) bool {
-	if it.Phase != PhaseWaiting || it.Failure != nil || it.Cleared {
+	if it.Phase != PhaseWaiting || it.Failure != nil || it.Cleared || it.Passes > 0 {
 		return false
 	}
 	for _, n := range it.Needs {
@@ -162,10 +164,12 @@ func (e *Engine) probeCompleted(l *itemLoc, ev BuildCompleted) {
 	case ev.Result == ResultSuccess:
 		for _, id := range it.ProbeWith {
 			if m := e.items[id]; m != nil {
-				m.item.Cleared, m.item.Suspect = true, false
+				e.pass(m.item)
+				m.item.Suspect = false
 			}
 		}
-		it.Cleared, it.Suspect = true, false
+		e.pass(it)
+		it.Suspect = false
 		e.endProbe(it)
 	case ev.Result == ResultError && tries < errorTries, !group && !it.Suspect && ev.Result == ResultFailure && tries <= e.pipelineConfig(l.pipeline).Retries:
 		it.Attempt++

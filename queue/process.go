@@ -47,6 +47,9 @@ func (e *Engine) processDependent(p *PipelineState, q *ChangeQueue) bool {
 			e.resetSubtree(p, q, i)
 			changed = true
 		}
+		if it.Ahead != 0 {
+			settleExpect(cp, it, e.items[it.Ahead].item)
+		}
 		if q.Window == 0 || i < q.Window {
 			changed = e.prepare(p, it) || changed
 		} else if i < q.Window+cp.Probe && cp.ProbeGroup <= 1 {
@@ -127,16 +130,20 @@ func (e *Engine) prepare(p *PipelineState, it *Item) bool {
 		e.checkout(p, it)
 		return true
 	}
-	var bases map[string]string
+	cp := e.pipelineConfig(p)
+	bases := e.parallelBases(cp, it)
 	if it.Ahead != 0 {
 		a := e.items[it.Ahead].item
-		if a.Heads == nil || a.Probe {
+		if a.Probe || (a.Heads == nil && bases == nil) {
 			return false // the state ahead is not merged yet (a probe's is not a state ahead)
 		}
-		bases = clone(a.Bases)
+		if a.Heads != nil {
+			bases = clone(a.Bases)
+		}
 	}
 	e.emit(Merge{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Changes: e.chain(it), Bases: bases, Time: it.AttemptAt})
 	it.Phase = PhaseMerging
+	it.Bases = clone(bases) // pinned: a submit meanwhile advances them
 	return true
 }
 

@@ -49,6 +49,7 @@ type sim struct {
 	nextNum int
 	tips    map[string]string
 	trees   map[string]string // commit → the tree it has (gated's merges)
+	content map[string][]int  // commit → the changes its tree has, sorted
 	pushes  int
 
 	pending   []Action       // actions not answered yet
@@ -56,14 +57,15 @@ type sim struct {
 	sent      []ChangeEvent  // recent Gerrit events, for late copies (slow reads)
 	followups []func() Event // Gerrit's events about gated's submits, not delivered yet
 
-	building map[ItemID]int                 // item → attempt with a build running
-	passed   map[ItemID]map[int]bool        // item → attempts whose build passed
-	built    map[ItemID]map[int][]ChangeRef // item → attempt → state built
-	waiting  map[int]bool                   // approved changes that must be queued or told why not
-	store    map[string][]byte              // the parts written so far, as storage keeps them
-	told     map[int][]string               // refusals reported per change
-	requests uint64                         // administrators' requests made
-	outcomes map[string]int                 // their verdicts, by kind and outcome
+	building map[ItemID]int                       // item → attempt with a build running
+	passed   map[ItemID]map[int]bool              // item → attempts whose build passed
+	built    map[ItemID]map[int][]ChangeRef       // item → attempt → state built
+	heads    map[ItemID]map[int]map[string]string // item → attempt → commits built
+	waiting  map[int]bool                         // approved changes that must be queued or told why not
+	store    map[string][]byte                    // the parts written so far, as storage keeps them
+	told     map[int][]string                     // refusals reported per change
+	requests uint64                               // administrators' requests made
+	outcomes map[string]int                       // their verdicts, by kind and outcome
 
 	// Every event with its time and its actions: for the determinism check
 	// and for failure messages.
@@ -81,9 +83,9 @@ func newSim(t testing.TB, rnd chooser, cfg Config) *sim {
 	}
 	return &sim{
 		t: t, rnd: rnd, e: e, cfg: cfg, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{},
+		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{}, content: map[string][]int{},
 		building: map[ItemID]int{}, passed: map[ItemID]map[int]bool{},
-		built: map[ItemID]map[int][]ChangeRef{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
+		built: map[ItemID]map[int][]ChangeRef{}, heads: map[ItemID]map[int]map[string]string{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
 		outcomes: map[string]int{},
 	}
 }
@@ -233,6 +235,7 @@ func (s *sim) gerritEvent() Event {
 		}
 		old := s.tip(project)
 		s.tips[project] = fmt.Sprintf("push%d", s.pushes)
+		s.content[s.tips[project]] = union(s.content[old], -s.pushes) // someone else's change
 		return RefUpdated{Project: project, Branch: "master", OldRev: old, NewRev: s.tips[project]}
 	}
 }
@@ -268,6 +271,13 @@ func (s *sim) answer() Event {
 		}
 		for k, v := range a.Bases {
 			m.Bases[k] = v
+		}
+		for _, r := range a.Changes {
+			head := m.Heads[r.Project]
+			if _, ok := s.content[head]; !ok {
+				s.content[head] = s.content[m.Bases[r.Project]]
+			}
+			s.content[head] = union(s.content[head], r.Number)
 		}
 		ev = m
 	case StartBuild:
@@ -318,6 +328,7 @@ func (s *sim) submit(a Submit) Event {
 	if s.rnd.intn(8) == 0 {
 		return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Message: "blocked by Verified"}
 	}
+	s.checkTree(a)
 	c.Status = StatusMerged
 	s.pushes++
 	old := s.tip(c.Project)
@@ -326,6 +337,7 @@ func (s *sim) submit(a Submit) Event {
 	if l := s.e.items[a.Item]; l != nil {
 		s.trees[tip] = l.item.Heads[c.Project]
 	}
+	s.content[tip] = s.content[s.heads[a.Item][a.Attempt][c.Project]]
 	// Gerrit reports the branch's move and the merge, before or after
 	// the submit's answer reaches the engine.
 	// (Snapshots are taken when the event is delivered, as the daemon's
@@ -343,6 +355,28 @@ func (s *sim) submit(a Submit) Event {
 	}
 	s.followups = append(s.followups, func() Event { return done }, merged)
 	return moved
+}
+
+// checkTree checks, as Gerrit submits a change, that the branches will
+// then have exactly the trees its build tested: for its own project the
+// tip's and the change, for the others of its state the tips'.
+func (s *sim) checkTree(a Submit) {
+	for project, head := range s.heads[a.Item][a.Attempt] {
+		want := s.content[s.tip(project)]
+		if project == a.Change.Project {
+			want = union(want, a.Change.Number)
+		}
+		if got := s.content[head]; !slices.Equal(got, want) {
+			s.fail("submit of %s: its build tested %v in %s, the branch will have %v", a.Change, got, project, want)
+		}
+	}
+}
+
+// union returns a sorted tree with more changes.
+func union(tree []int, nums ...int) []int {
+	out := slices.Concat(tree, nums)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (s *sim) tip(project string) string {
@@ -458,6 +492,10 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 				s.built[a.Item] = map[int][]ChangeRef{}
 			}
 			s.built[a.Item][a.Attempt] = a.Changes
+			if s.heads[a.Item] == nil {
+				s.heads[a.Item] = map[int]map[string]string{}
+			}
+			s.heads[a.Item][a.Attempt] = a.Heads
 			s.pending = append(s.pending, a)
 			s.checkStartBuild(a)
 		case CancelBuild:
@@ -793,6 +831,11 @@ func TestProperties(t *testing.T) {
 		gate func(*PipelineConfig)
 	}{
 		{"zuul", func(*PipelineConfig) {}},
+		{"gated", func(p *PipelineConfig) {
+			p.Window.DecreaseType = "linear"
+			p.ParallelMerges = true
+			p.Retries, p.RetryCleared, p.ClearPasses = 1, true, 2
+		}},
 		{"retry_cleared", func(p *PipelineConfig) { p.Retries, p.RetryCleared = 1, true }},
 		{"probe", func(p *PipelineConfig) {
 			p.Window.Size, p.Window.Floor = 2, 1

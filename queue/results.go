@@ -37,8 +37,8 @@ func (e *Engine) onMergeCompleted(ev MergeCompleted) {
 		return
 	}
 	it.Heads = clone(ev.Heads)
-	it.Bases = clone(ev.Bases)
-	it.Expect = clone(ev.Bases)
+	it.Bases = keepPinned(it.Bases, ev.Bases)
+	it.Expect = clone(it.Bases)
 	if it.Ahead != 0 && !it.Probe {
 		for project, sha := range e.items[it.Ahead].item.Heads {
 			it.Expect[project] = sha

@@ -102,6 +102,10 @@ type Item struct {
 	// passed (pipelines with retry_cleared), or its probe passed: the
 	// change is not bad, whatever happens to its own build.
 	Cleared bool `json:"cleared,omitempty"`
+	// Passes counts the passed builds whose state included this item's
+	// change, ahead of or as the item built (pipelines with
+	// retry_cleared): PipelineConfig.ClearPasses of them clear it.
+	Passes int `json:"passes,omitempty"`
 	// Probe is set while the current attempt builds the change alone on
 	// its branch tip (pipelines with probe), and stays set on the failure
 	// of such a build: that failure is the change's own, and a failure

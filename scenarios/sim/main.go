@@ -1,11 +1,15 @@
-// Command sim is the throughput simulator of issue 7: it runs every gate
-// strategy with the real queue engine on a virtual clock, on the same
-// seeded workloads, and prints the comparison as markdown. With -report it
-// also writes the report and its SVG plots to -out.
+// Command sim is the throughput simulator: it runs every gate strategy
+// with the real queue engine on a virtual clock, on the same seeded
+// workloads, and prints the comparison as markdown (or, with -json, one
+// row per workload and strategy). With -report it also writes the report
+// and its SVG plots to -out.
 //
 //	go run ./scenarios/sim -report
+//	go run ./scenarios/sim -catch 0.9 -seeds 101-110 -json
 //
-// Flags such as -rate or -capacity override the workloads' fields.
+// The flags -rate, -build, -bad, -flaky, -conflict, -capacity and -hours
+// define a custom workload: the default workload with those fields
+// changed (or, with -workload, that workload).
 package main
 
 import (
@@ -13,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,58 +32,136 @@ func main() {
 }
 
 func run() error {
-	seeds := flag.Int("seeds", 5, "seeds per strategy and workload: 1..N")
+	seedFlag := flag.String("seeds", "1-5", "seeds per strategy and workload: A-B (a range), N (1-N), or a comma-separated list of either")
 	report := flag.Bool("report", false, "also write report.md and the SVG plots to -out")
+	asJSON := flag.Bool("json", false, `print {"runs": [...]}, one row per workload and strategy (means over the seeds), instead of markdown`)
 	out := flag.String("out", filepath.Join("scenarios", "sim", "out"), "directory for -report")
-	only := flag.String("workload", "", "run only this workload (target, capacity40, rate10)")
+	only := flag.String("workload", "", "run only this workload (slow, medium, busy, saturated)")
+	strategies := flag.String("strategies", "", "run only these strategies (comma-separated)")
 	parallel := flag.Int("j", 0, "runs at a time (0: GOMAXPROCS)")
 	var o overrides
-	flag.Float64Var(&o.rate, "rate", 0, "override: changes approved per hour")
-	flag.Float64Var(&o.hours, "hours", 0, "override: hours of arrivals")
-	flag.DurationVar(&o.build, "build", 0, "override: mean build duration")
-	flag.Float64Var(&o.bad, "bad", 0, "override: share of bad changes")
-	flag.Float64Var(&o.flaky, "flaky", 0, "override: probability of a flaky build failure")
-	flag.Float64Var(&o.conflict, "conflict", 0, "override: share of conflicting changes")
-	flag.IntVar(&o.capacity, "capacity", 0, "override: concurrent builds")
+	flag.Float64Var(&o.rate, "rate", 0, "custom workload: changes approved per hour")
+	flag.Float64Var(&o.hours, "hours", 0, "custom workload: hours of arrivals")
+	flag.DurationVar(&o.build, "build", 0, "custom workload: mean build duration")
+	flag.Float64Var(&o.bad, "bad", 0, "custom workload: share of bad changes")
+	flag.Float64Var(&o.flaky, "flaky", 0, "custom workload: probability of a flaky build failure")
+	flag.Float64Var(&o.conflict, "conflict", 0, "custom workload: share of conflicting changes")
+	flag.IntVar(&o.capacity, "capacity", 0, "custom workload: concurrent builds")
+	catch := flag.Float64("catch", 1, "probability that a build of a state containing a bad change fails (every workload)")
 	flag.Parse()
-	if flag.NArg() > 0 || *seeds < 1 {
+	seeds, err := parseSeeds(*seedFlag)
+	if err != nil || flag.NArg() > 0 {
 		flag.Usage()
-		return fmt.Errorf("bad arguments")
+		return fmt.Errorf("bad arguments: %v", err)
 	}
 	o.set = map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 
-	var cases []throughput.Case
-	for _, c := range throughput.Cases() {
-		if *only == "" || *only == c.Name {
-			c.Workload = o.apply(c.Workload)
-			cases = append(cases, c)
-		}
+	cases, err := selectCases(*only, o)
+	if err != nil {
+		return err
 	}
-	if len(cases) == 0 {
-		return fmt.Errorf("no workload named %q", *only)
-	}
-	var seedList []uint64
-	for s := range *seeds {
-		seedList = append(seedList, uint64(s+1))
+	strats, err := selectStrategies(*strategies)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	var comps []*throughput.Comparison
 	for _, c := range cases {
-		comp, err := throughput.Compare(c, throughput.Strategies(), seedList, *parallel)
+		c.Catch = *catch
+		comp, err := throughput.Compare(c, strats, seeds, *parallel)
 		if err != nil {
 			return err
 		}
 		comps = append(comps, comp)
 	}
 	doc := throughput.Report(command(), comps)
-	fmt.Print(doc)
-	fmt.Fprintf(os.Stderr, "sim: %d workloads × %d strategies × %d seeds in %v\n", len(comps), len(throughput.Strategies()), *seeds, time.Since(start).Round(time.Second))
+	if *asJSON {
+		data, err := throughput.JSON(comps)
+		if err != nil {
+			return fmt.Errorf("encode: %w", err)
+		}
+		fmt.Println(string(data))
+	} else {
+		fmt.Print(doc)
+	}
+	fmt.Fprintf(os.Stderr, "sim: %d workloads × %d strategies × %d seeds in %v\n", len(comps), len(strats), len(seeds), time.Since(start).Round(time.Second))
 	if !*report {
 		return nil
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", *out, err)
+	return write(*out, doc, comps)
+}
+
+// selectCases returns the named workloads, or the custom one the override
+// flags define.
+func selectCases(only string, o overrides) ([]throughput.Case, error) {
+	if only == "" && o.any() {
+		return []throughput.Case{{Name: "custom", Why: "the default workload with the fields given on the command line", Workload: o.apply(throughput.DefaultWorkload())}}, nil
+	}
+	var cases []throughput.Case
+	for _, c := range throughput.Cases() {
+		if only == "" || only == c.Name {
+			c.Workload = o.apply(c.Workload)
+			cases = append(cases, c)
+		}
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("no workload named %q", only)
+	}
+	return cases, nil
+}
+
+func selectStrategies(names string) ([]throughput.Strategy, error) {
+	all := throughput.Strategies()
+	if names == "" {
+		return all, nil
+	}
+	var out []throughput.Strategy
+	for _, n := range strings.Split(names, ",") {
+		found := false
+		for _, s := range all {
+			if s.Name == n {
+				out, found = append(out, s), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no strategy named %q", n)
+		}
+	}
+	return out, nil
+}
+
+// parseSeeds reads "A-B", "N" (1 to N) or a comma-separated list of
+// either.
+func parseSeeds(s string) ([]uint64, error) {
+	var out []uint64
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("seeds %q: %w", s, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 64); err != nil {
+				return nil, fmt.Errorf("seeds %q: %w", s, err)
+			}
+		} else if !strings.Contains(s, ",") {
+			a, b = 1, a // N alone: 1 to N
+		}
+		if a == 0 || b < a {
+			return nil, fmt.Errorf("seeds %q: want A-B with 1 <= A <= B", s)
+		}
+		for x := a; x <= b; x++ {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+func write(dir, doc string, comps []*throughput.Comparison) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
 	}
 	files := map[string][]byte{"report.md": []byte(doc)}
 	for _, c := range comps {
@@ -87,11 +170,11 @@ func run() error {
 		}
 	}
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(*out, name), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "sim: wrote %d files to %s\n", len(files), *out)
+	fmt.Fprintf(os.Stderr, "sim: wrote %d files to %s\n", len(files), dir)
 	return nil
 }
 
@@ -118,6 +201,15 @@ type overrides struct {
 	rate, hours, bad, flaky, conflict float64
 	build                             time.Duration
 	capacity                          int
+}
+
+func (o overrides) any() bool {
+	for _, f := range []string{"rate", "hours", "build", "bad", "flaky", "conflict", "capacity"} {
+		if o.set[f] {
+			return true
+		}
+	}
+	return false
 }
 
 func (o overrides) apply(w throughput.Workload) throughput.Workload {

@@ -16,6 +16,8 @@ type attempt struct {
 // build is one build in the simulated cluster.
 type build struct {
 	id       attempt
+	pipeline string // gate, or check (a recheck)
+	tree     uint64 // the hash of the tree it builds
 	duration time.Duration
 	result   queue.Result
 	started  time.Duration // since the start of the run; valid when running
@@ -32,6 +34,7 @@ type executor struct {
 
 	started   int     // builds that got a slot
 	completed int     // builds that ran to their end
+	checks    int     // of which check builds
 	cancelled int     // running builds that were cancelled
 	partial   float64 // sum over cancelled builds of the share of their duration they ran
 	dropped   int     // builds cancelled while waiting for a slot (cost nothing)
@@ -60,7 +63,7 @@ func (w *world) runWaiting() {
 		x.peak = max(x.peak, len(x.running))
 		w.at(w.now, func() {
 			if !b.over {
-				w.apply(queue.BuildStarted{Item: b.id.item, Attempt: b.id.attempt, Name: "sim"})
+				w.apply(queue.BuildStarted{Pipeline: b.pipeline, Item: b.id.item, Attempt: b.id.attempt, Name: "sim"})
 			}
 		})
 		w.at(w.now+b.duration, func() { w.finishBuild(b) })
@@ -76,8 +79,14 @@ func (w *world) finishBuild(b *build) {
 	x := w.exec
 	delete(x.running, b.id)
 	x.completed++
+	if b.pipeline == "check" {
+		x.checks++
+	}
 	if b.result == queue.ResultSuccess {
 		w.passed[b.id] = true
+		if b.pipeline == "gate" {
+			w.passedTrees[b.tree] = true
+		}
 	}
 	w.runWaiting()
 	msg := ""

@@ -17,7 +17,7 @@ func TestForecastIsExactWhenTheWorldIsAsEstimated(t *testing.T) {
 	w := DefaultWorkload()
 	w.Hours, w.Warmup, w.Drain = 8, 1, 8*time.Hour
 	w.Sigma, w.Bad, w.Flaky, w.Conflict, w.Capacity = 0, 0, 0, 0, 1000
-	for _, name := range []string{"zuul", "gated-probe"} {
+	for _, name := range []string{"zuul", "gated"} {
 		fe, err := MeasureForecast(w, strategy(name), 1, 10*time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -40,7 +40,7 @@ func TestForecastError(t *testing.T) {
 		t.Skip("two simulated days per workload, strategy and seed")
 	}
 	light := DefaultWorkload()
-	light.Rate = 8
+	light.Rate, light.Hours = 8, 48
 	clean := light
 	clean.Bad, clean.Flaky, clean.Conflict = 0, 0, 0
 	workloads := []struct {
@@ -51,10 +51,10 @@ func TestForecastError(t *testing.T) {
 		workloads = append(workloads, struct {
 			name string
 			w    Workload
-		}{"issue 7's workload", DefaultWorkload()})
+		}{"issue 7's workload", saturatedWorkload()})
 	}
 	for _, tc := range workloads {
-		for _, name := range []string{"zuul", "gated-probe"} {
+		for _, name := range []string{"zuul", "gated"} {
 			for seed := uint64(1); seed <= 2; seed++ {
 				fe, err := MeasureForecast(tc.w, strategy(name), seed, 10*time.Minute)
 				if err != nil {

@@ -26,6 +26,15 @@ type Result struct {
 	// ended: the strategy could not keep up.
 	Unfinished int
 
+	// Growth is how fast the backlog (items in the gate) grew while
+	// changes arrived, in items per hour: the slope of a least-squares
+	// line through its samples between the warmup and the end of
+	// arrivals. Saturated is whether it grew by more than 5% of the
+	// arrivals: the strategy did not keep up, and its latency figures grow
+	// with the length of the run.
+	Growth    float64
+	Saturated bool
+
 	// Merged is every change merged in the run.
 	Merged int
 	// Builds is the compute spent, in builds: every build that ran to its
@@ -34,6 +43,17 @@ type Result struct {
 	Builds float64
 	// BuildsPerMerge is Builds / Merged.
 	BuildsPerMerge float64
+	// Reusable counts the gate builds of a tree an earlier gate build had
+	// passed: what reusing results of exact trees could save.
+	Reusable int
+	// UndecidedAhead is the mean number of gate items still building, or
+	// waiting to, when a change was first approved: the failures a build
+	// of its state bets against.
+	UndecidedAhead float64
+	// CheckBuilds are the builds of Builds that ran to their end in the
+	// check pipeline (the rechecks of wrongly rejected changes), and
+	// CheckFailures those that failed (flaky; rechecked again).
+	CheckBuilds, CheckFailures int
 	// Started, Completed and Cancelled count builds that got a slot, ran
 	// to their end, and were cancelled while running; Dropped those
 	// cancelled before they got a slot; PeakBuilds is the most that ran at
@@ -116,6 +136,37 @@ func (r *Result) compute(w *world) {
 		r.BuildsPerMerge = r.Builds / float64(r.Merged)
 	}
 	r.Resets = w.e.Counters().Resets
+	r.CheckBuilds = x.checks
+	if len(w.changes) > 0 {
+		r.UndecidedAhead = float64(w.undecided) / float64(len(w.changes))
+	}
+	r.Growth = slope(r.QueueLength, w.w.Warmup, w.w.Hours)
+	r.Saturated = r.Growth > saturation*w.w.Rate
+}
+
+// saturation is the backlog growth, as a share of the arrivals, beyond
+// which a run is saturated.
+const saturation = 0.05
+
+// slope returns the slope of the least-squares line through the points
+// whose x is in [from, to).
+func slope(points []Point, from, to float64) float64 {
+	var n, sx, sy, sxx, sxy float64
+	for _, p := range points {
+		if p.Hours < from || p.Hours >= to {
+			continue
+		}
+		n++
+		sx += p.Hours
+		sy += p.Value
+		sxx += p.Hours * p.Hours
+		sxy += p.Hours * p.Value
+	}
+	d := n*sxx - sx*sx
+	if n < 2 || d == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / d
 }
 
 // percentile returns the nearest-rank percentile of sorted values.

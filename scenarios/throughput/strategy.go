@@ -23,9 +23,46 @@ func window(floor int) queue.WindowConfig {
 	return w
 }
 
-// Strategies returns the strategies compared by default: the baselines,
-// the candidates that lost, and ours.
+// zuul is Zuul's dependent pipeline with its window: merges are sent to the
+// mergers in parallel, no retries.
+func zuul(w queue.WindowConfig) func(*queue.PipelineConfig) {
+	return func(p *queue.PipelineConfig) {
+		p.Window = w
+		p.ParallelMerges = true
+	}
+}
+
+// lindec is Zuul's window with a linear decrease: −1 per failure instead
+// of ÷2 (window-decrease-type: linear).
+func lindec() queue.WindowConfig {
+	w := queue.DefaultWindow()
+	w.DecreaseType = "linear"
+	return w
+}
+
+// gated is the recommended gate configuration (the strategy gated): Zuul's
+// window with a linear decrease up to 30 items, merges in parallel, a
+// failure retried once if two passed builds included the change
+// (retry_cleared, clear_passes: 2), and the 40 items beyond the window
+// probed on the tip in groups of 4 (probe, probe_group).
+func gated(p *queue.PipelineConfig) {
+	p.Window = lindec()
+	p.Window.Ceiling = 30
+	p.ParallelMerges = true
+	p.Retries, p.RetryCleared, p.ClearPasses = 1, true, 2
+	p.Probe, p.ProbeGroup = 40, 4
+}
+
+// Strategies returns the strategies compared by default: the baselines
+// (serial, and stock Zuul configurations, named zuul…), the candidates
+// that lost or trade one figure for another, and gated.
 func Strategies() []Strategy {
+	retryCleared := func(clearPasses int) func(*queue.PipelineConfig) {
+		return func(p *queue.PipelineConfig) {
+			zuul(lindec())(p)
+			p.Retries, p.RetryCleared, p.ClearPasses = 1, true, clearPasses
+		}
+	}
 	return []Strategy{
 		{
 			Name:  "serial",
@@ -36,59 +73,55 @@ func Strategies() []Strategy {
 		},
 		{
 			Name:      "zuul",
-			About:     "Zuul's dependent pipeline with its defaults: window 20, floor 3, +1 per merge, ÷2 per failure; no retries",
-			Configure: func(p *queue.PipelineConfig) { p.Window = queue.DefaultWindow() },
+			About:     "Zuul's dependent pipeline with its defaults: window 20, floor 3, +1 per merge, ÷2 per failure, every item's merge sent at once (parallel_merges), no retries",
+			Configure: zuul(queue.DefaultWindow()),
+		},
+		{
+			Name:      "zuul-floor10",
+			About:     "zuul with window-floor: 10",
+			Configure: zuul(window(10)),
+		},
+		{
+			Name:      "zuul-floor20",
+			About:     "zuul with window-floor: 20 (the window never shrinks below 20)",
+			Configure: zuul(window(20)),
+		},
+		{
+			Name:      "zuul-lindec",
+			About:     "zuul with window-decrease-type: linear (−1 per failure)",
+			Configure: zuul(lindec()),
 		},
 		{
 			Name:  "retry",
-			About: "zuul, and every failed build runs once more before it counts (retries: 1)",
+			About: "zuul-floor20, and every failed build runs once more before it counts (retries: 1)",
 			Configure: func(p *queue.PipelineConfig) {
-				p.Window = queue.DefaultWindow()
+				zuul(window(20))(p)
 				p.Retries = 1
 			},
 		},
 		{
-			Name:  "zuul-floor10",
-			About: "zuul with a window floor of 10 (the window part of gated alone)",
-			Configure: func(p *queue.PipelineConfig) {
-				p.Window = window(10)
-			},
+			Name:      "retry-cleared",
+			About:     "zuul-lindec, and a failed build runs once more if a passed build included the change (retries: 1, retry_cleared)",
+			Configure: retryCleared(1),
 		},
 		{
-			Name:  "retry-cleared",
-			About: "zuul, and a failed build runs once more only if a build that included the change passed (retries: 1, retry_cleared)",
-			Ours:  true,
-			Configure: func(p *queue.PipelineConfig) {
-				p.Window = queue.DefaultWindow()
-				p.Retries, p.RetryCleared = 1, true
-			},
-		},
-		{
-			Name:  "gated",
-			About: "retry-cleared with a window floor of 10",
-			Ours:  true,
-			Configure: func(p *queue.PipelineConfig) {
-				p.Window = window(10)
-				p.Retries, p.RetryCleared = 1, true
-			},
-		},
-		{
-			Name:  "gated-probe",
-			About: "retry-cleared with a window floor of 20, and the next 40 items probed alone on the tip (probe: 40)",
-			Ours:  false,
-			Configure: func(p *queue.PipelineConfig) {
-				p.Window = window(20)
-				p.Retries, p.RetryCleared, p.Probe = 1, true, 40
-			},
+			Name:      "retry-cleared2",
+			About:     "retry-cleared, once two passed builds included the change (clear_passes: 2)",
+			Configure: retryCleared(2),
 		},
 		{
 			Name:  "gated-group",
-			About: "retry-cleared with a window floor of 10, and the next 80 items probed on the tip in groups of 4, the items of a failed group then alone (probe: 80, probe_group: 4)",
-			Ours:  true,
+			About: "issue 7's recommendation: retry-cleared with a window floor of 10, and the next 80 items probed on the tip in groups of 4, the items of a failed group then alone (probe: 80, probe_group: 4)",
 			Configure: func(p *queue.PipelineConfig) {
-				p.Window = window(10)
+				zuul(window(10))(p)
 				p.Retries, p.RetryCleared, p.Probe, p.ProbeGroup = 1, true, 80, 4
 			},
+		},
+		{
+			Name:      "gated",
+			About:     "retry-cleared2 with a window ceiling of 30, and the next 40 items probed on the tip in groups of 4 (window-ceiling: 30, probe: 40, probe_group: 4)",
+			Ours:      true,
+			Configure: gated,
 		},
 	}
 }

@@ -23,9 +23,11 @@ type Workload struct {
 	// Build is the mean duration of a build, log-normal with shape Sigma.
 	Build time.Duration
 	Sigma float64
-	// Bad is the share of changes that are genuinely bad: every build of a
-	// state that contains one fails.
+	// Bad is the share of changes that are genuinely bad.
 	Bad float64
+	// Catch is the probability that a build of a state that contains a bad
+	// change fails because of it (drawn for each bad change and build).
+	Catch float64
 	// Flaky is the probability that a build fails although every change in
 	// its state is good.
 	Flaky float64
@@ -40,21 +42,35 @@ type Workload struct {
 	// Submit how long Gerrit takes to submit a change.
 	Merge, Submit time.Duration
 	// Recheck is how long after a wrong rejection the owner of a good
-	// change approves it again (having rechecked it); its latency counts
-	// from its first approval.
+	// change asks for a recheck: a check build of the change on the tip,
+	// whose pass enqueues it again (its latency counts from its first
+	// approval). A check build that fails is rechecked after as long.
 	Recheck time.Duration
 }
 
-// DefaultWorkload is the workload of issue 7's target: 20 changes an hour,
-// 30-minute builds, 10% bad changes, 3% flaky builds, 2% conflicts and 20
-// concurrent builds, over two simulated days.
+// DefaultWorkload is issue 7's target workload: 20 changes an hour,
+// 30-minute builds, 10% bad changes (always caught), 3% flaky builds, 2%
+// conflicts and 20 concurrent builds, over four simulated days. It is
+// saturated (see Rho); flags and cases change its fields.
 func DefaultWorkload() Workload {
 	return Workload{
-		Rate: 20, Hours: 48, Warmup: 4, Drain: 24 * time.Hour,
+		Rate: 20, Hours: 96, Warmup: 4, Drain: 24 * time.Hour,
 		Build: 30 * time.Minute, Sigma: 0.25,
-		Bad: 0.10, Flaky: 0.03, Conflict: 0.02, Capacity: 20,
+		Bad: 0.10, Catch: 1, Flaky: 0.03, Conflict: 0.02, Capacity: 20,
 		Merge: 15 * time.Second, Submit: 5 * time.Second, Recheck: time.Hour,
 	}
+}
+
+// Rho is the load of the workload on a gate that only builds nested
+// speculative states: the failures of gate builds per hour (a bad change
+// caught, or a flaky build) times the duration of a build. Such a gate
+// resolves about one failure per build duration, since the items behind a
+// failure must be built again after it; at ρ ≥ 1 its backlog grows without
+// bound, whatever its window.
+func (w Workload) Rho() float64 {
+	caught := w.Bad * w.Catch
+	fail := caught + (1-caught)*w.Flaky
+	return w.Rate * w.Build.Hours() * fail
 }
 
 // Validate checks the workload and names every field out of range.
@@ -77,6 +93,7 @@ func (w Workload) Validate() error {
 	}{{"bad", w.Bad}, {"flaky", w.Flaky}, {"conflict", w.Conflict}} {
 		check(p.v >= 0 && p.v < 1, p.name, "in [0, 1)")
 	}
+	check(w.Catch >= 0 && w.Catch <= 1, "catch", "in [0, 1]")
 	check(w.Capacity > 0, "capacity", "> 0")
 	check(w.Merge >= 0 && w.Submit >= 0 && w.Recheck >= 0, "merge, submit, recheck", ">= 0")
 	return errors.Join(errs...)
@@ -84,8 +101,8 @@ func (w Workload) Validate() error {
 
 // String describes the workload in one line, for reports.
 func (w Workload) String() string {
-	return fmt.Sprintf("%g changes/h for %gh (first %gh not measured), builds %v mean (log-normal σ=%g), %g%% bad changes, %g%% flaky builds, %g%% conflicts, capacity %d builds, merge %v, submit %v, recheck after a wrong rejection %v",
-		w.Rate, w.Hours, w.Warmup, w.Build, w.Sigma, 100*w.Bad, 100*w.Flaky, 100*w.Conflict, w.Capacity, w.Merge, w.Submit, w.Recheck)
+	return fmt.Sprintf("%g changes/h for %gh (first %gh not measured), builds %v mean (log-normal σ=%g), %g%% bad changes (caught by %g%% of the builds that contain one), %g%% flaky builds, %g%% conflicts, capacity %d builds, merge %v, submit %v, recheck %v after a wrong rejection; ρ = %.2f",
+		w.Rate, w.Hours, w.Warmup, w.Build, w.Sigma, 100*w.Bad, 100*w.Catch, 100*w.Flaky, 100*w.Conflict, w.Capacity, w.Merge, w.Submit, w.Recheck, w.Rho())
 }
 
 // change is one change of the workload.

@@ -26,15 +26,21 @@ type world struct {
 	line  timeline
 	seq   uint64
 
-	changes []*change // by number - 1
-	status  map[int]status
-	tip     string
+	changes  []*change // by number - 1
+	status   map[int]status
+	verified map[int]int // gated's Verified vote on each change
+	tip      string
+	trees    map[string][]int // commit → the changes its tree has, sorted
 
 	exec   *executor
-	states map[attempt][]int  // changes of the state each build built
 	heads  map[attempt]string // the speculative commit each build built
 	passed map[attempt]bool   // builds that passed
-	builds map[uint64]int     // per state (hash of its changes): builds so far
+	builds map[uint64]int     // per tree (a hash of its changes): builds so far
+	// passedTrees are the trees a gate build passed.
+	passedTrees map[uint64]bool
+	// undecided sums, over first approvals, the gate items still building
+	// or waiting for a build then.
+	undecided int
 
 	res *Result
 	err error
@@ -66,6 +72,7 @@ func run(w Workload, s Strategy, seed uint64, observe func(*world)) (*Result, er
 	for _, c := range x.changes {
 		x.at(c.approved, func() { x.approve(c) })
 	}
+	x.at(0, func() { x.apply(queue.RefUpdated{Project: project, Branch: "master", NewRev: x.tip}) })
 	x.at(0, x.sample)
 	if observe != nil {
 		x.at(0, func() { observe(x) })
@@ -92,17 +99,18 @@ func newWorld(w Workload, s Strategy, seed uint64) (*world, error) {
 	if err := w.Validate(); err != nil {
 		return nil, fmt.Errorf("workload: %w", err)
 	}
-	gate := queue.DefaultPipelines("")[1]
-	s.Configure(&gate)
-	e, err := queue.New(queue.Config{Pipelines: []queue.PipelineConfig{gate}, Projects: map[string]queue.ProjectConfig{project: {}}})
+	pipelines := queue.DefaultPipelines(bot)
+	s.Configure(&pipelines[1])
+	e, err := queue.New(queue.Config{Pipelines: pipelines, Projects: map[string]queue.ProjectConfig{project: {}}})
 	if err != nil {
 		return nil, fmt.Errorf("strategy %s: %w", s.Name, err)
 	}
 	return &world{
 		w: w, seed: seed, e: e, epoch: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		changes: w.generate(seed), status: map[int]status{}, tip: "t0",
-		exec: newExecutor(w.Capacity), states: map[attempt][]int{}, heads: map[attempt]string{},
-		passed: map[attempt]bool{}, builds: map[uint64]int{},
+		changes: w.generate(seed), status: map[int]status{}, verified: map[int]int{},
+		tip: "t0", trees: map[string][]int{"t0": {}},
+		exec: newExecutor(w.Capacity), heads: map[attempt]string{},
+		passed: map[attempt]bool{}, builds: map[uint64]int{}, passedTrees: map[uint64]bool{},
 		res: &Result{Strategy: s.Name, Seed: seed},
 	}, nil
 }
@@ -137,13 +145,13 @@ func (w *world) perform(a queue.Action) {
 	}
 }
 
-// items returns the changes with an item in the gate.
-func (w *world) items() []int {
-	var out []int
+// gate returns the items in the gate.
+func (w *world) gate() []*queue.Item {
+	var out []*queue.Item
 	for _, p := range w.e.State().Pipelines {
-		for _, q := range p.Queues {
-			for _, it := range q.Items {
-				out = append(out, it.Change.Number)
+		if p.Name == "gate" {
+			for _, q := range p.Queues {
+				out = append(out, q.Items...)
 			}
 		}
 	}
@@ -153,7 +161,7 @@ func (w *world) items() []int {
 // sample records the queue length, and keeps sampling while anything is
 // still to happen.
 func (w *world) sample() {
-	w.res.QueueLength = append(w.res.QueueLength, Point{Hours: w.now.Hours(), Value: float64(len(w.items()))})
+	w.res.QueueLength = append(w.res.QueueLength, Point{Hours: w.now.Hours(), Value: float64(len(w.gate()))})
 	if w.line.Len() > 0 {
 		w.at(w.now+sampleEvery, w.sample)
 	}
@@ -162,8 +170,8 @@ func (w *world) sample() {
 // finish checks that no approved change was lost and computes the figures.
 func (w *world) finish() error {
 	inGate := map[int]bool{}
-	for _, n := range w.items() {
-		inGate[n] = true
+	for _, it := range w.gate() {
+		inGate[it.Change.Number] = true
 	}
 	for _, c := range w.changes {
 		if c.approved > w.now {
