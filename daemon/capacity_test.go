@@ -34,35 +34,37 @@ import (
 //
 // The queued items are a state the real engine built for changes Gerrit
 // does not have (creating 10,000 changes in the simulator takes minutes),
-// all in the one change queue the measured changes join: the worst case
-// for the engine, which walks a touched queue on every event. The measured
+// all in the one change queue the measured changes join (queues=1: the
+// worst case for the engine, which walks a touched queue on every event
+// and stores it whole), or spread over 100 queues as at a site with many
+// projects. The measured
 // events are approvals of fresh changes, each answered by a "gate
 // started" report, as Zuul's start message.
 //
 //	go test -run XXX -bench Capacity -benchtime 1x ./daemon/
 func BenchmarkCapacity(b *testing.B) {
-	for _, items := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("items=%d/burst", items), func(b *testing.B) {
-			for range b.N {
-				rate, p99 := capacityTrial(b, items, 400, 0)
-				b.ReportMetric(rate, "events/s")
-				b.ReportMetric(p99*1000, "p99-ms")
+	for _, size := range []struct{ items, queues int }{{1000, 1}, {10000, 1}, {10000, 100}} {
+		for _, perSecond := range []int{0, 200} {
+			pace := "burst"
+			if perSecond > 0 {
+				pace = fmt.Sprintf("%d-per-s", perSecond)
 			}
-		})
-		b.Run(fmt.Sprintf("items=%d/200-per-s", items), func(b *testing.B) {
-			for range b.N {
-				rate, p99 := capacityTrial(b, items, 400, 200)
-				b.ReportMetric(rate, "events/s")
-				b.ReportMetric(p99*1000, "p99-ms")
-			}
-		})
+			b.Run(fmt.Sprintf("items=%d/queues=%d/%s", size.items, size.queues, pace), func(b *testing.B) {
+				for range b.N {
+					rate, p99 := capacityTrial(b, size.items, size.queues, 400, perSecond)
+					b.ReportMetric(rate, "events/s")
+					b.ReportMetric(p99*1000, "p99-ms")
+				}
+			})
+		}
 	}
 }
 
-// capacityTrial posts events approvals with items already queued, at
+// capacityTrial posts events approvals with items already queued (spread
+// over queues change queues, the measured changes' one among them), at
 // perSecond (0: as fast as it can), and returns the events per second and
 // the p99 decision latency in seconds.
-func capacityTrial(b *testing.B, items, events, perSecond int) (rate, p99 float64) {
+func capacityTrial(b *testing.B, items, queues, events, perSecond int) (rate, p99 float64) {
 	b.StopTimer()
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -85,7 +87,10 @@ func capacityTrial(b *testing.B, items, events, perSecond int) (rate, p99 float6
 		{Name: "check", Disabled: disabled},
 		{Name: "gate", Window: &one, WindowFloor: &one, WindowCeiling: &one, Start: &ReportYAML{Message: "gated: gate pipeline started."}},
 	}
-	seedQueue(b, cfg, items)
+	for q := 1; q < queues; q++ {
+		cfg.Projects[fmt.Sprintf("org/q%d", q)] = ProjectYAML{}
+	}
+	seedQueue(b, cfg, items, queues)
 
 	// The measured changes, approved while gated does not listen: their
 	// events are posted to the webhook below, at the benchmark's pace.
@@ -161,16 +166,20 @@ func capacityTrial(b *testing.B, items, events, perSecond int) (rate, p99 float6
 	if err != nil {
 		b.Fatal(err)
 	}
-	if got := len(st.Pipelines[0].Queues[0].Items); got != items+events {
-		b.Fatalf("%d items queued, want %d", got, items+events)
+	total := 0
+	for _, q := range st.Pipelines[0].Queues {
+		total += len(q.Items)
+	}
+	if total != items+events {
+		b.Fatalf("%d items queued, want %d", total, items+events)
 	}
 	return float64(len(bodies)) / elapsed.Seconds(), quantile(b, d, 0.99)
 }
 
 // seedQueue writes into gated's state file an engine state with n items in
-// org/a's gate queue, built by the real engine from approvals of changes
-// that Gerrit does not have.
-func seedQueue(b *testing.B, cfg Config, n int) {
+// the gate, spread over queues change queues (org/a's and org/q1…), built
+// by the real engine from approvals of changes that Gerrit does not have.
+func seedQueue(b *testing.B, cfg Config, n, queues int) {
 	eng, err := queue.New(cfg.QueueConfig())
 	if err != nil {
 		b.Fatal(err)
@@ -178,7 +187,7 @@ func seedQueue(b *testing.B, cfg Config, n int) {
 	now := time.Now()
 	for i := range n {
 		c := queue.Change{
-			Number: 1_000_000 + i, Project: "org/a", Branch: "master", Status: queue.StatusNew, Patchset: 1,
+			Number: 1_000_000 + i, Project: projectOf(i % queues), Branch: "master", Status: queue.StatusNew, Patchset: 1,
 			Revision: fmt.Sprintf("%040x", i), Votes: []queue.Vote{{Label: "Code-Review", Account: "alice", Value: 2}, {Label: "Workflow", Account: "alice", Value: 1}},
 		}
 		eng.Apply(now, queue.ChangeEvent{Type: "comment-added", Change: c.Number, Approvals: []queue.Approval{{Label: "Workflow", Value: 1}}, Changes: []queue.Change{c}})
@@ -195,6 +204,13 @@ func seedQueue(b *testing.B, cfg Config, n int) {
 	if _, err := db.Commit(storage.Transition{State: rd.State}, now); err != nil {
 		b.Fatal(err)
 	}
+}
+
+func projectOf(q int) string {
+	if q == 0 {
+		return "org/a"
+	}
+	return fmt.Sprintf("org/q%d", q)
 }
 
 func waitIdle(b *testing.B, d *Daemon, limit time.Duration) {

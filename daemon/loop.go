@@ -250,30 +250,31 @@ func (l *loop) observe(actions []queue.Action, facts queue.Facts) {
 // asked; it gives explanations to those who asked for them.
 func (l *loop) answer(batch []input) {
 	var st Status
-	published := false
+	asked := false
 	for _, x := range batch {
 		if r := x.explain; r != nil {
 			r.reply <- l.eng.Explain(r.change, r.snapshots)
 		}
-		if !x.tick {
+		if x.tick {
+			l.dirty = true // time passed: the page's clocks and forecasts moved
+		}
+		if x.status == nil {
 			continue
 		}
-		if !published {
-			st, published = l.publish(true), true
+		if !asked {
+			st, asked = l.publish(true), true
 		}
-		if x.status != nil {
-			x.status <- st
-		}
+		x.status <- st
 	}
-	if !published {
+	if !asked {
 		l.publish(false)
 	}
 }
 
 // publish renders the status for the page, and returns the latest. Unless
-// forced (ticks publish what was held back), it publishes at most every
-// 100ms, and at most every ten times as long as the last rendering took,
-// so a long queue's status never takes more than a tenth of the loop.
+// forced (someone asked for the status as of now), it publishes at most
+// every 100ms, and at most every ten times as long as the last rendering
+// took, so a long queue's status never takes more than a tenth of the loop.
 func (l *loop) publish(force bool) Status {
 	now := l.now()
 	if force || (l.dirty && now.Sub(l.published) >= max(100*time.Millisecond, 10*l.rendering)) {
