@@ -184,6 +184,10 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 		e.onBuildsListed(ev)
 	case Dequeue:
 		e.onDequeue(ev)
+	case Enqueue:
+		e.onEnqueue(ev)
+	case Promote:
+		e.onPromote(ev)
 	case BranchTips:
 		e.onBranchTips(ev)
 	case Reconfigure:

@@ -19,13 +19,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	}
 	e.recordReads(ev)
 	ev = e.withKnownMerges(ev)
-	snaps := map[int]*Change{}
-	for i := range ev.Changes {
-		c := &ev.Changes[i]
-		if _, ok := e.cfg.project(c.Project); ok {
-			snaps[c.Number] = c
-		}
-	}
+	snaps := e.snapshots(ev.Changes)
 	for i := range ev.Changes {
 		c := snaps[ev.Changes[i].Number]
 		if c == nil {
@@ -35,6 +29,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 		if !c.Open() {
 			for _, p := range e.st.Pipelines {
 				p.forgetRefusal(c.Number)
+				p.unhold(c.Number)
 			}
 		}
 	}
@@ -48,7 +43,10 @@ func (e *Engine) onChange(ev ChangeEvent) {
 			var why string
 			switch {
 			case cp.Manager == Dependent:
-				why = e.enqueueDependent(p, subject, snaps, nil)
+				if ev.Type != "reconcile" {
+					p.unhold(subject.Number) // triggered anew: an administrator's dequeue is over
+				}
+				why = e.enqueueDependent(p, subject, snaps)
 			case subject.Status == StatusMerged && ev.Type == "change-merged":
 				e.enqueueMerged(p, subject, ev.NewRev)
 			default:
@@ -61,7 +59,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 		if cp.Manager == Dependent && subject.Status == StatusMerged {
 			for _, d := range dependents(subject.Number, snaps) {
 				if d.Open() && e.itemOf(p, d.Number) == nil {
-					e.refuse(p, d, e.enqueueDependent(p, d, snaps, nil))
+					e.refuse(p, d, e.enqueueDependent(p, d, snaps))
 				}
 			}
 		}
@@ -99,66 +97,127 @@ func (e *Engine) revalidate(c *Change) {
 	}
 }
 
-// refusal is why a change was not enqueued; reportable refusals are told to
-// the change's owner, others (the change is simply not approved) are not.
+// refusal is why a change may not enter a pipeline; reportable refusals
+// are told to the change's owner, others (the change is simply not
+// approved) are not. changes are the change numbers the text names; cycle
+// is set when the change is in a dependency cycle, skip when the pipeline
+// builds nothing for its files (told to its owner as such).
 type refusal struct {
 	text       string
 	reportable bool
+	changes    []int
+	cycle      bool
+	skip       bool
 }
 
 // enqueueDependent adds c to p's change queue behind everything it needs,
 // enqueueing needed changes that qualify first, and then the changes that
-// were waiting for c. It returns why c could not be enqueued, or "".
-func (e *Engine) enqueueDependent(p *PipelineState, c *Change, snaps map[int]*Change, path []int) string {
-	r := e.addDependent(p, c, snaps, path)
-	if !r.reportable {
-		return ""
+// were waiting for c. It returns why c could not be enqueued, if that is
+// to be reported, or "".
+func (e *Engine) enqueueDependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
+	if e.itemOf(p, c.Number) != nil {
+		return "" // already enqueued (a newer patchset replaced it in revalidate)
 	}
-	return r.text
+	if r := e.admit(p, c, snaps, 0); r.text != "" {
+		if !r.reportable {
+			return ""
+		}
+		return r.text
+	}
+	e.addDependent(p, c, snaps)
+	return ""
 }
 
-func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change, path []int) refusal {
-	cp := e.pipelineConfig(p)
-	if l := e.itemOf(p, c.Number); l != nil {
-		return refusal{} // already enqueued (a newer patchset replaced it in revalidate)
+// admit returns why c may not enter the dependent pipeline p now, or a
+// refusal without text when it may, changing nothing: c must meet the
+// pipeline's requirements, not be held out by an administrator's dequeue
+// (unless c is the change numbered override, which an administrator
+// enqueues), and every change it needs must be merged, in p's same change
+// queue already, or able to enter first by these same rules.
+func (e *Engine) admit(p *PipelineState, c *Change, snaps map[int]*Change, override int) refusal {
+	a := admission{e: e, p: p, snaps: snaps, override: override, ok: map[int]bool{}}
+	return a.check(c, nil)
+}
+
+// admission is one run of admit; ok remembers the changes admitted so far
+// (a change admitted once is admitted again: what it needs is a tree
+// without cycles, and nothing changes meanwhile).
+type admission struct {
+	e        *Engine
+	p        *PipelineState
+	snaps    map[int]*Change
+	override int
+	ok       map[int]bool
+}
+
+// check admits c, whose needs are being checked for the changes on path.
+func (a *admission) check(c *Change, path []int) refusal {
+	if a.ok[c.Number] {
+		return refusal{}
 	}
-	if why := cp.unmet(c); why != "" {
+	if why := a.e.pipelineConfig(a.p).unmet(c); why != "" {
 		return refusal{text: why}
 	}
-	if !e.cfg.builds(c.Project, p.Name) {
-		return refusal{text: fmt.Sprintf("project %s has no build in the %s pipeline", c.Project, p.Name)}
+	if why := a.e.unbuilt(a.p, c); why != "" {
+		return refusal{text: why}
+	}
+	if why, held := a.p.Held[c.Number]; held && c.Number != a.override {
+		return refusal{text: why + "; it enters again when triggered anew (approved again) or enqueued by an administrator"}
 	}
 	if i := slices.Index(path, c.Number); i >= 0 {
-		return refusal{text: "it is part of a dependency cycle (" + cycleText(append(path[i:], c.Number)) + "), which gated does not support", reportable: true}
+		return cycleRefusal(append(slices.Clone(path[i:]), c.Number))
 	}
 	path = append(path, c.Number)
-	qname := e.cfg.queueName(c.Project, c.Branch)
+	qname := a.e.cfg.queueName(c.Project, c.Branch)
 	for _, n := range c.Needs {
-		d := snaps[n.Number]
+		d := a.snaps[n.Number]
 		switch {
 		case d == nil:
-			return refusal{text: fmt.Sprintf("it depends on change %d, which gated does not know (another project, or not visible)", n.Number), reportable: true}
+			return needRefusal(n.Number, "which gated does not know (another project, or not visible)")
 		case d.Status == StatusMerged:
 			continue
 		case d.Status == StatusAbandoned:
-			return refusal{text: fmt.Sprintf("it depends on change %d, which is abandoned", n.Number), reportable: true}
+			return needRefusal(n.Number, "which is abandoned")
 		case n.Patchset != 0 && n.Patchset != d.Patchset:
-			return refusal{text: fmt.Sprintf("it depends on patchset %d of change %d, which is outdated (patchset %d is current): rebase it", n.Patchset, n.Number, d.Patchset), reportable: true}
-		case e.cfg.queueName(d.Project, d.Branch) != qname:
-			return refusal{text: fmt.Sprintf("it depends on change %d, which is not merged and is in another change queue (%s, not %s)", n.Number, e.cfg.queueName(d.Project, d.Branch), qname), reportable: true}
+			return refusal{text: fmt.Sprintf("it depends on patchset %d of change %d, which is outdated (patchset %d is current): rebase it", n.Patchset, n.Number, d.Patchset), reportable: true, changes: []int{n.Number}}
+		case a.e.cfg.queueName(d.Project, d.Branch) != qname:
+			return needRefusal(n.Number, fmt.Sprintf("which is not merged and is in another change queue (%s, not %s)", a.e.cfg.queueName(d.Project, d.Branch), qname))
 		}
-		if l := e.itemOf(p, d.Number); l != nil {
+		if a.e.itemOf(a.p, d.Number) != nil {
 			continue // ahead of c in the queue
 		}
-		if r := e.addDependent(p, d, snaps, path); r.text != "" {
-			if strings.HasPrefix(r.text, "it is part of a dependency cycle") {
-				return r
+		if r := a.check(d, path); r.text != "" {
+			if r.cycle {
+				return r // the same cycle, whichever of its changes is refused
 			}
-			return refusal{text: fmt.Sprintf("it depends on change %d, which cannot enter the %s pipeline: %s", d.Number, p.Name, strings.TrimPrefix(r.text, "it ")), reportable: true}
+			r.text = fmt.Sprintf("it depends on change %d, which cannot enter the %s pipeline: %s", d.Number, a.p.Name, strings.TrimPrefix(r.text, "it "))
+			r.reportable = true
+			r.changes = append([]int{d.Number}, r.changes...)
+			return r
+		}
+	}
+	a.ok[c.Number] = true
+	return refusal{}
+}
+
+func needRefusal(n int, which string) refusal {
+	return refusal{text: fmt.Sprintf("it depends on change %d, %s", n, which), reportable: true, changes: []int{n}}
+}
+
+// addDependent enqueues c, which admit admitted, at the tail of its
+// change queue, behind the changes it needs that are not there yet
+// (enqueued first), and then the changes that were waiting for c.
+func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change) {
+	if e.itemOf(p, c.Number) != nil {
+		return
+	}
+	for _, n := range c.Needs {
+		if d := snaps[n.Number]; d.Status != StatusMerged {
+			e.addDependent(p, d, snaps)
 		}
 	}
 	if e.itemOf(p, c.Number) != nil {
-		return refusal{} // enqueued behind one of its needs meanwhile
+		return // it followed one of its needs in
 	}
 	q := e.queueFor(p, c)
 	it := e.newChangeItem(p, c)
@@ -174,11 +233,27 @@ func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change
 	// Changes that were waiting for c follow it, as Zuul's
 	// enqueueChangesBehind does.
 	for _, d := range dependents(c.Number, snaps) {
-		if d.Open() && e.itemOf(p, d.Number) == nil {
-			e.addDependent(p, d, snaps, nil)
+		if d.Open() {
+			e.enqueueDependent(p, d, snaps)
 		}
 	}
-	return refusal{}
+}
+
+// unbuilt says why pipeline p builds nothing for c's project or branch, or
+// "": the project has no build in it, or none of its triggers selects the
+// branch (an administrator's enqueue stands for a trigger, not for every
+// trigger).
+func (e *Engine) unbuilt(p *PipelineState, c *Change) string {
+	if !e.cfg.builds(c.Project, p.Name) {
+		return fmt.Sprintf("project %s has no build in the %s pipeline", c.Project, p.Name)
+	}
+	cp := e.pipelineConfig(p)
+	for i := range cp.Triggers {
+		if matchesAny(cp.branches[i], c.Branch) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("none of the %s pipeline's triggers selects branch %s", p.Name, c.Branch)
 }
 
 // dependents returns the snapshots that need change n, by number.
@@ -193,31 +268,38 @@ func dependents(n int, snaps map[int]*Change) []*Change {
 	return out
 }
 
-func cycleText(nums []int) string {
-	s := make([]string, len(nums))
-	for i, n := range nums {
+// cycleRefusal refuses a change in a dependency cycle: cycle lists its
+// changes, the first again at the end.
+func cycleRefusal(cycle []int) refusal {
+	s := make([]string, len(cycle))
+	for i, n := range cycle {
 		s[i] = fmt.Sprint(n)
 	}
-	return strings.Join(s, " → ")
+	return refusal{
+		text:       "it is part of a dependency cycle (" + strings.Join(s, " → ") + "), which gated does not support",
+		reportable: true, changes: cycle[:len(cycle)-1], cycle: true,
+	}
 }
 
 // enqueueAlone adds c to an independent or supercedent pipeline, to be
 // tested alone on its branch tip together with the unmerged changes it
 // needs (in a supercedent pipeline, the newest replaces the one waiting),
-// if it meets the pipeline's require and reject votes.
+// if it meets the pipeline's require and reject votes and the pipeline
+// builds for its files (else its owner is told so). It returns why c could
+// not be enqueued, if that is to be reported, or "".
 func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change) string {
-	if !c.Open() || e.pipelineConfig(p).unmetVotes(c) != "" {
-		return ""
-	}
 	if l := e.itemOf(p, c.Number); l != nil {
 		return "" // already being tested
 	}
-	if !e.wanted(p, c) {
+	deps, r := e.admitAlone(p, c, snaps)
+	switch {
+	case r.skip:
+		e.reportSkipped(p, c, r.text)
 		return ""
-	}
-	deps, why := e.independentDeps(c, snaps)
-	if why != "" {
-		return why
+	case r.text != "" && !r.reportable:
+		return ""
+	case r.text != "":
+		return r.text
 	}
 	it := e.newChangeItem(p, c)
 	it.Deps = deps
@@ -225,45 +307,58 @@ func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change
 	return ""
 }
 
-// independentDeps returns the open changes c needs, transitively, in an
-// order where every change comes after what it needs. A relation-chain
-// parent on an outdated patchset is not merged separately: c's own commit
-// carries it.
-func (e *Engine) independentDeps(c *Change, snaps map[int]*Change) ([]ChangeRef, string) {
+// admitAlone returns the changes c is tested with in an independent or
+// supercedent pipeline (the open changes it needs, transitively, each
+// after what it needs), or why it may not be tested, changing nothing. A
+// relation-chain parent on an outdated patchset is not merged separately:
+// c's own commit carries it.
+func (e *Engine) admitAlone(p *PipelineState, c *Change, snaps map[int]*Change) ([]ChangeRef, refusal) {
+	if !c.Open() {
+		return nil, refusal{text: closed(c)}
+	}
+	if why := e.pipelineConfig(p).unmetVotes(c); why != "" {
+		return nil, refusal{text: why}
+	}
+	if why := e.unbuilt(p, c); why != "" {
+		return nil, refusal{text: why}
+	}
+	if why := e.cfg.skipFiles(c.Project, p.Name, c.Files); why != "" {
+		return nil, refusal{text: why, skip: true}
+	}
 	var out []ChangeRef
 	state := map[int]int{} // 1: visiting, 2: done
-	var visit func(x *Change, path []int) string
-	visit = func(x *Change, path []int) string {
+	var visit func(x *Change, path []int) refusal
+	visit = func(x *Change, path []int) refusal {
 		state[x.Number] = 1
 		path = append(path, x.Number)
 		for _, n := range x.Needs {
 			d := snaps[n.Number]
 			if d == nil {
-				return fmt.Sprintf("it depends on change %d, which gated does not know (another project, or not visible)", n.Number)
+				return needRefusal(n.Number, "which gated does not know (another project, or not visible)")
 			}
 			if d.Status == StatusMerged || (n.Patchset != 0 && n.Patchset != d.Patchset) {
 				continue
 			}
 			if d.Status == StatusAbandoned {
-				return fmt.Sprintf("it depends on change %d, which is abandoned", n.Number)
+				return needRefusal(n.Number, "which is abandoned")
 			}
 			switch state[d.Number] {
 			case 1:
-				return "it is part of a dependency cycle (" + cycleText(append(path[slices.Index(path, d.Number):], d.Number)) + "), which gated does not support"
+				return cycleRefusal(append(slices.Clone(path[slices.Index(path, d.Number):]), d.Number))
 			case 0:
-				if why := visit(d, path); why != "" {
-					return why
+				if r := visit(d, path); r.text != "" {
+					return r
 				}
 				out = append(out, e.ref(d))
 			}
 		}
 		state[x.Number] = 2
-		return ""
+		return refusal{}
 	}
-	if why := visit(c, nil); why != "" {
-		return nil, why
+	if r := visit(c, nil); r.text != "" {
+		return nil, r
 	}
-	return out, ""
+	return out, refusal{}
 }
 
 // refuse reports why a triggered change could not be enqueued, once per
@@ -279,7 +374,7 @@ func (e *Engine) refuse(p *PipelineState, c *Change, why string) {
 	e.counts.Refusals++
 	e.emit(Report{
 		Pipeline: p.Name, Change: e.ref(c), Kind: ReportRefusal,
-		Message: fmt.Sprintf("gated: this change cannot enter the %s pipeline: %s.", p.Name, why),
+		Message: "gated: " + cannotEnter(p.Name, why),
 	})
 }
 

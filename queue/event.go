@@ -171,13 +171,6 @@ type BuildRef struct {
 	Attempt  int    `json:"attempt"`
 }
 
-// Dequeue is an administrator's request to remove a change from a pipeline.
-type Dequeue struct {
-	Pipeline string `json:"pipeline"`
-	Change   int    `json:"change"`
-	Reason   string `json:"reason,omitempty"`
-}
-
 func (ChangeEvent) event()     {}
 func (Tick) event()            {}
 func (Reconfigure) event()     {}
@@ -188,7 +181,6 @@ func (BuildStarted) event()    {}
 func (BuildCompleted) event()  {}
 func (SubmitCompleted) event() {}
 func (BuildsListed) event()    {}
-func (Dequeue) event()         {}
 
 func (ev ChangeEvent) String() string {
 	return fmt.Sprintf("%s on change %d (%d snapshots)", ev.Type, ev.Change, len(ev.Changes))
@@ -219,8 +211,4 @@ func (ev SubmitCompleted) String() string {
 
 func (ev BuildsListed) String() string {
 	return fmt.Sprintf("%d builds listed by the executor", len(ev.Builds))
-}
-
-func (ev Dequeue) String() string {
-	return fmt.Sprintf("dequeue of change %d from %s", ev.Change, ev.Pipeline)
 }
