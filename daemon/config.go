@@ -41,6 +41,16 @@ type Config struct {
 	Queues []QueueYAML `yaml:"queues"`
 	// History is how long and how many build records are kept.
 	History HistoryConfig `yaml:"history"`
+	// Admin configures the administrators' API (/api/admin/).
+	Admin AdminConfig `yaml:"admin"`
+}
+
+// AdminConfig configures the administrators' API.
+type AdminConfig struct {
+	// TokenFile holds the administrators' bearer tokens, one "name token"
+	// a line (# starts a comment); it is read again on every request, so
+	// tokens change without a restart. Empty turns /api/admin/ off.
+	TokenFile string `yaml:"token-file"`
 }
 
 // GerritConfig says how to reach Gerrit.

@@ -57,12 +57,13 @@ type Daemon struct {
 	// states with.
 	gitKey *gitcredential.Key
 
-	mail    *mailbox
-	loop    *loop
-	work    *workers
-	intake  *intake
-	webhook http.Handler
-	mux     *http.ServeMux
+	mail     *mailbox
+	loop     *loop
+	work     *workers
+	intake   *intake
+	webhook  http.Handler
+	adminAPI *adminAPI // nil: the admin API is off
+	mux      *http.ServeMux
 
 	// The live configuration (reload.go): the file, the projects as the
 	// intake and builders see them, the configuration in force and the
@@ -76,6 +77,10 @@ type Daemon struct {
 	namespaces map[string]bool
 
 	ready atomic.Bool
+	// requests numbers administrators' requests; explaining bounds the
+	// explanations under way.
+	requests   atomic.Uint64
+	explaining chan struct{}
 }
 
 // New opens gated's state and connects its parts. It does not start
@@ -97,6 +102,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, log: opts.Logger, now: opts.Now, hub: newHub(), metrics: newMetrics(), mail: newMailbox(),
 		configFile: opts.ConfigFile, projects: newProjects(cfg.Projects), live: cfg, namespaces: namespaces(cfg),
+		explaining: make(chan struct{}, maxExplaining),
 	}
 	if d.configFile != "" {
 		d.loaded = fileHash(d.configFile)
@@ -165,6 +171,11 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 		}
 	} else {
 		d.log.Warn("no webhook secret configured: the webhook endpoint is disabled; events come from stream-events and the periodic reconcile only")
+	}
+	if f := d.cfg.Admin.TokenFile; f != "" {
+		if d.adminAPI, err = newAdminAPI(d, f); err != nil {
+			return err
+		}
 	}
 	d.work = newWorkers(d.log, d.mail, d.metrics,
 		&merging{m: d.merger, metrics: d.metrics},

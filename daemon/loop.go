@@ -130,6 +130,7 @@ func (l *loop) step(batch []input) error {
 		actions []queue.Action
 		applied bool
 		seen    = map[string]bool{}
+		replies = map[uint64]chan<- queue.Verdict{}
 		ticked  bool
 	)
 	for _, x := range batch {
@@ -157,6 +158,9 @@ func (l *loop) step(batch []input) error {
 		}
 		if x.event == nil {
 			continue
+		}
+		if x.verdict != nil {
+			replies[x.request] = x.verdict
 		}
 		if x.eventID != "" {
 			dup := seen[x.eventID]
@@ -212,6 +216,12 @@ func (l *loop) step(batch []input) error {
 	for i, a := range actions {
 		l.dispatch(ids[i], a)
 	}
+	// Answered once committed: a crash after the answer loses nothing.
+	for _, v := range facts.Verdicts {
+		if reply := replies[v.Request]; reply != nil {
+			reply <- v
+		}
+	}
 	if applied {
 		l.observe(actions, facts)
 	}
@@ -236,11 +246,15 @@ func (l *loop) observe(actions []queue.Action, facts queue.Facts) {
 	l.publish(false)
 }
 
-// answer publishes the status after ticks, and gives it to those who asked.
+// answer publishes the status after ticks, and gives it to those who
+// asked; it gives explanations to those who asked for them.
 func (l *loop) answer(batch []input) {
 	var st Status
 	asked := false
 	for _, x := range batch {
+		if r := x.explain; r != nil {
+			r.reply <- l.eng.Explain(r.change, r.snapshots)
+		}
 		if x.tick {
 			l.dirty = true // time passed: the page's clocks and forecasts moved
 		}

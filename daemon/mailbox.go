@@ -9,8 +9,9 @@ import (
 )
 
 // input is one thing for the gate loop to consume: an event (from Gerrit,
-// a worker's answer, the executor's watch), the inbox or outbox entry it
-// finishes, a worker's note, or a request for the status.
+// a worker's answer, the executor's watch, an administrator), the inbox or
+// outbox entry it finishes, a worker's note, or a request for the status
+// or for an explanation.
 type input struct {
 	event   queue.Event
 	eventID string    // Gerrit event id, for deduplication
@@ -26,6 +27,12 @@ type input struct {
 	// to fire if due (time passed); status, if set, also receives it.
 	tick   bool
 	status chan<- Status
+	// verdict, if set, receives the engine's answer to event, an
+	// administrator's request numbered request, once committed.
+	request uint64
+	verdict chan<- queue.Verdict
+	// explain, if set, asks for the explanation of a change.
+	explain *explainRequest
 	// config is the outcome of a reload: the error shown on the status
 	// page, or none.
 	config *configNote

@@ -27,6 +27,7 @@ type metrics struct {
 	eventDecision   prometheus.Histogram
 	approvalToMerge *prometheus.HistogramVec
 	actionRetries   *prometheus.CounterVec
+	adminRequests   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -46,7 +47,8 @@ func newMetrics() *metrics {
 		Buckets: []float64{.001, .0025, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .15, .25, .5, 1, 2.5, 5, 10, 30, 60}})
 	m.approvalToMerge = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gated_approval_to_merge_seconds", Help: "Time from enqueue to submit.", Buckets: prometheus.ExponentialBuckets(10, 2, 14)}, []string{"pipeline"})
 	m.actionRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_action_retries_total", Help: "Actions retried after a transient failure (Gerrit, Kubernetes, git unavailable)."}, []string{"worker"})
-	for _, c := range []prometheus.Collector{m.queueLength, m.window, m.buildsStarted, m.buildsCanceled, m.buildResults, m.resets, m.merged, m.mergeSeconds, m.buildSeconds, m.eventLag, m.eventDecision, m.approvalToMerge, m.actionRetries,
+	m.adminRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gated_admin_requests_total", Help: "Administrators' requests (dequeue, enqueue, promote) by the engine's verdict."}, []string{"outcome"})
+	for _, c := range []prometheus.Collector{m.queueLength, m.window, m.buildsStarted, m.buildsCanceled, m.buildResults, m.resets, m.merged, m.mergeSeconds, m.buildSeconds, m.eventLag, m.eventDecision, m.approvalToMerge, m.actionRetries, m.adminRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -80,6 +82,9 @@ func (m *metrics) observe(eng *queue.Engine, actions []queue.Action, facts queue
 	}
 	for _, f := range facts.Resets {
 		m.resets.WithLabelValues(f.Pipeline).Inc()
+	}
+	for _, v := range facts.Verdicts {
+		m.adminRequests.WithLabelValues(string(v.Outcome)).Inc()
 	}
 	m.queueLength.Reset()
 	m.window.Reset()

@@ -122,6 +122,7 @@ func restartOnly(running, next Config) []string {
 		{"data-dir", running.DataDir, next.DataDir}, {"listen", running.Listen, next.Listen},
 		{"public-url", running.PublicURL, next.PublicURL}, {"gerrit", running.Gerrit, next.Gerrit},
 		{"executor", running.Executor, next.Executor}, {"history", running.History, next.History},
+		{"admin", running.Admin, next.Admin}, // the token file's content is read on every request
 	} {
 		if !reflect.DeepEqual(s.a, s.b) {
 			out = append(out, s.key)

@@ -278,6 +278,12 @@ func (d *Daemon) setupMux() {
 	mux.Handle("/git/", d.merger.GitServer(merger.GitServer{Authorize: func(project, user, password string) error {
 		return d.gitKey.Verify(project, user, password, d.now())
 	}}))
+	mux.HandleFunc("GET /api/changes/{change}/explain", d.explainHandler)
+	if d.adminAPI != nil {
+		mux.Handle("/api/admin/", d.adminAPI)
+	} else {
+		mux.HandleFunc("/api/admin/", adminOff)
+	}
 	mux.Handle("GET /metrics", d.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

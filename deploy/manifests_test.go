@@ -229,9 +229,24 @@ func TestStatefulSetRunsOneGatedOnItsVolume(t *testing.T) {
 	if mounts["data"] != cfg.DataDir {
 		t.Errorf("the volume is mounted at %q, the data directory is %q", mounts["data"], cfg.DataDir)
 	}
-	for _, f := range []string{cfg.Gerrit.PasswordFile, cfg.Gerrit.Webhook.SecretFile, cfg.Executor.Argo.Artifacts.AccessKeyFile, cfg.Executor.Argo.Artifacts.SecretKeyFile} {
+	for _, f := range []string{cfg.Gerrit.PasswordFile, cfg.Gerrit.Webhook.SecretFile, cfg.Executor.Argo.Artifacts.AccessKeyFile, cfg.Executor.Argo.Artifacts.SecretKeyFile, cfg.Admin.TokenFile} {
 		if !slices.ContainsFunc(slices.Collect(mapValues(mounts)), func(dir string) bool { return strings.HasPrefix(f, dir+"/") }) {
 			t.Errorf("%s is in no mounted volume", f)
+		}
+	}
+	// The admin tokens come from a Secret of their own, read-only.
+	var admin *corev1.Volume
+	for i, v := range pod.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == "gated-admin-tokens" {
+			admin = &pod.Volumes[i]
+		}
+	}
+	if admin == nil || cfg.Admin.TokenFile == "" || !strings.HasPrefix(cfg.Admin.TokenFile, mounts[admin.Name]+"/") {
+		t.Errorf("the admin token file %q is not in the volume of the Secret gated-admin-tokens (%+v)", cfg.Admin.TokenFile, admin)
+	}
+	for _, m := range pod.Containers[0].VolumeMounts {
+		if admin != nil && m.Name == admin.Name && !m.ReadOnly {
+			t.Errorf("the admin tokens are mounted writable")
 		}
 	}
 	svc := only[*corev1.Service](t, all, "service.yaml")

@@ -76,6 +76,9 @@ const (
 	ReportConflict ReportKind = "merge-conflict"
 	// ReportSkipped: the pipeline builds nothing for these files.
 	ReportSkipped ReportKind = "skipped"
+	// ReportAdmin tells the change's owner what an administrator did to
+	// it (enqueued, promoted); a dequeue is a ReportDequeue.
+	ReportAdmin ReportKind = "admin"
 )
 
 // Report asks the reporter to vote and comment on a change.

@@ -150,3 +150,67 @@ func BenchmarkStateMemory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAdmin measures what administrators' requests and explanations
+// cost the gate loop, in one change queue of 1,000 building items, beside
+// one ordinary event of the same world (the baseline): the explanation of
+// the last item and of a change that may not enter (its parent is
+// unapproved), a promote of the last item, which rebuilds all 1,000, and
+// a dequeue of the head, which does too.
+func BenchmarkAdmin(b *testing.B) {
+	const items = 1000
+	b.Run("baseline-event", func(b *testing.B) {
+		w := newBenchWorld(b, 1, items)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			w.step()
+		}
+	})
+	b.Run("explain-item", func(b *testing.B) {
+		w := newBenchWorld(b, 1, items)
+		last := w.next - 1
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if x := w.e.Explain(last, nil); x.Pipelines[0].Position != items {
+				b.Fatalf("explanation %+v", x.Pipelines[0])
+			}
+		}
+	})
+	b.Run("explain-refused", func(b *testing.B) {
+		w := newBenchWorld(b, 1, items)
+		parent := Change{Number: w.next, Project: "p0", Branch: "master", Status: StatusNew, Patchset: 1}
+		child := Change{Number: w.next + 1, Project: "p0", Branch: "master", Status: StatusNew, Patchset: 1,
+			Votes: []Vote{{Label: "Code-Review", Account: "core", Value: 2}, {Label: "Workflow", Account: "core", Value: 1}},
+			Needs: []Need{{Number: parent.Number, Patchset: 1}}}
+		snaps := []Change{child, parent}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if x := w.e.Explain(child.Number, snaps); len(x.Pipelines[0].Changes) != 1 {
+				b.Fatalf("explanation %+v", x.Pipelines[0])
+			}
+		}
+	})
+	b.Run("promote-last", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			b.StopTimer()
+			w := newBenchWorld(b, 1, items)
+			ev := Promote{Admin: Admin{Request: uint64(i), By: "bench"}, Pipeline: "gate", Changes: []int{w.next - 1}}
+			b.StartTimer()
+			w.apply(ev)
+		}
+	})
+	b.Run("dequeue-head", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := range b.N {
+			b.StopTimer()
+			w := newBenchWorld(b, 1, items)
+			ev := Dequeue{Admin: Admin{Request: uint64(i), By: "bench"}, Pipeline: "gate", Change: 1}
+			b.StartTimer()
+			w.apply(ev)
+		}
+	})
+}

@@ -85,55 +85,6 @@ func (it *Item) touches(project string) bool {
 	return slices.ContainsFunc(it.own(), func(r ChangeRef) bool { return r.Project == project })
 }
 
-// addBundle adds a cycle to a dependent pipeline's change queue as one
-// item, behind what its changes need outside it, once every change in it
-// may enter; then the changes that were waiting for one of them follow.
-func (e *Engine) addBundle(p *PipelineState, members []*Change, snaps map[int]*Change) refusal {
-	cp := e.pipelineConfig(p)
-	if why := e.cycleRefusal(members); why != "" {
-		return refusal{text: why, reportable: true}
-	}
-	for _, m := range members {
-		if !e.cfg.builds(m.Project, p.Name) {
-			return refusal{text: fmt.Sprintf("project %s has no build in the %s pipeline", m.Project, p.Name)}
-		}
-		if why := cp.unmet(m); why != "" {
-			return refusal{text: fmt.Sprintf("it is part of a dependency cycle (%s), which enters the %s pipeline as one once every change in it may: %s",
-				changeList(members), p.Name, aboutChange(m.Number, why)), reportable: true}
-		}
-	}
-	in := map[int]bool{}
-	for _, m := range members {
-		in[m.Number] = true
-	}
-	qname := e.cfg.queueName(members[0].Project, members[0].Branch)
-	var needs []Need
-	for _, m := range members {
-		for _, n := range m.Needs {
-			if !in[n.Number] {
-				needs = append(needs, n)
-			} else if n.Patchset != 0 && n.Patchset != snaps[n.Number].Patchset {
-				return refusal{text: fmt.Sprintf("change %d of its dependency cycle is based on patchset %d of change %d, which is outdated (patchset %d is current): rebase it",
-					m.Number, n.Patchset, n.Number, snaps[n.Number].Patchset), reportable: true}
-			}
-		}
-	}
-	if r := e.admitNeeds(p, qname, needs, snaps); r.text != "" {
-		return r
-	}
-	if slices.ContainsFunc(members, func(m *Change) bool { return e.itemOf(p, m.Number) != nil }) {
-		return refusal{} // enqueued behind one of its needs meanwhile
-	}
-	it := e.newChangeItem(p, members[0])
-	it.Needs = compactNeeds(needs)
-	e.bundle(p, it, members)
-	e.addBehind(p, it)
-	for _, m := range members {
-		e.enqueueDependents(p, m.Number, snaps)
-	}
-	return refusal{}
-}
-
 // bundle makes an item (of the cycle's first change) carry the whole cycle.
 func (e *Engine) bundle(p *PipelineState, it *Item, members []*Change) {
 	for _, m := range members {
@@ -186,11 +137,11 @@ func (e *Engine) membershipChange(it *Item, snaps map[int]*Change) string {
 	case same:
 		return ""
 	case len(now) == 1:
-		return "it is no longer in a dependency cycle with " + numberList(refNumbers(own, c.Number))
+		return "it is no longer in a dependency cycle with " + changeList(refNumbers(own, c.Number))
 	case !it.isBundle():
-		return fmt.Sprintf("it is now part of a dependency cycle (%s), which enters as one", changeList(now))
+		return fmt.Sprintf("it is now part of a dependency cycle (%s), which enters as one", changeListOf(now))
 	}
-	return fmt.Sprintf("its dependency cycle changed (now %s), and enters again as one", changeList(now))
+	return fmt.Sprintf("its dependency cycle changed (now %s), and enters again as one", changeListOf(now))
 }
 
 // refNumbers returns the numbers of refs, but skip.
@@ -362,5 +313,5 @@ func bundleNote(it *Item, n int) string {
 	if !it.isBundle() {
 		return ""
 	}
-	return fmt.Sprintf("\n\nThis change is part of a dependency cycle with %s: they are tested and submitted together.", numberList(refNumbers(it.Bundle, n)))
+	return fmt.Sprintf("\n\nThis change is part of a dependency cycle with %s: they are tested and submitted together.", changeList(refNumbers(it.Bundle, n)))
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 )
 
 // Dependency cycles. Changes that need each other, directly or not, form a
@@ -35,8 +34,10 @@ func (e *Engine) cycleOf(c *Change, snaps map[int]*Change) []*Change {
 	if !e.dependent(c, snaps) {
 		return []*Change{c} // needs nothing open: in no cycle
 	}
-	if e.comps == nil {
-		e.comps = e.components(snaps)
+	if e.comps == nil || e.compsOf[c.Number] != c {
+		// First asked for these snapshots (an explanation asks outside
+		// any event).
+		e.comps, e.compsOf = e.components(snaps), snaps
 	}
 	if cycle := e.comps[c.Number]; slices.Contains(cycle, c) {
 		return cycle
@@ -185,47 +186,45 @@ func (e *Engine) sharedTopic(members []*Change) string {
 }
 
 // cycleRefusal says why a cycle may not enter a pipeline as a bundle, or
-// "": its changes must all be in one change queue, and that queue must
+// nothing: its changes must all be in one change queue, and that queue must
 // allow circular dependencies.
-func (e *Engine) cycleRefusal(members []*Change) string {
+func (e *Engine) cycleRefusal(members []*Change) refusal {
 	first := members[0]
 	qname := e.cfg.queueName(first.Project, first.Branch)
 	for _, m := range members[1:] {
 		if other := e.cfg.queueName(m.Project, m.Branch); other != qname {
-			return fmt.Sprintf("it is part of a dependency cycle (%s), and change %d of it is in another change queue (%s, not %s): a cycle is tested as one, in one change queue",
-				changeList(members), m.Number, other, qname)
+			return cycleRefused(members, fmt.Sprintf("it is part of a dependency cycle (%s), and change %d of it is in another change queue (%s, not %s): a cycle is tested as one, in one change queue",
+				changeListOf(members), m.Number, other, qname))
 		}
 	}
 	if q, ok := e.cfg.queueConfig(first.Project); ok && q.AllowCircularDependencies {
-		return ""
+		return refusal{}
 	}
 	name := first.Project
 	if p, _ := e.cfg.project(first.Project); p.Queue != "" {
 		name = p.Queue
 	}
 	if t := e.sharedTopic(members); t != "" && e.st.SubmitWholeTopic {
-		return fmt.Sprintf("Gerrit submits the changes of topic %q together (change.submitWholeTopic), which makes %s one dependency cycle, and its change queue %s does not allow circular dependencies (allow-circular-dependencies): none of them enters, so that none merges untested with another",
-			t, changeList(members), name)
+		return cycleRefused(members, fmt.Sprintf("Gerrit submits the changes of topic %q together (change.submitWholeTopic), which makes %s one dependency cycle, and its change queue %s does not allow circular dependencies (allow-circular-dependencies): none of them enters, so that none merges untested with another",
+			t, changeListOf(members), name))
 	}
-	return fmt.Sprintf("it is part of a dependency cycle (%s), and its change queue %s does not allow circular dependencies (allow-circular-dependencies)", changeList(members), name)
+	return cycleRefused(members, fmt.Sprintf("it is part of a dependency cycle (%s), and its change queue %s does not allow circular dependencies (allow-circular-dependencies)", changeListOf(members), name))
 }
 
-// changeList names changes for people: "changes 1, 2 and 3".
-func changeList(cs []*Change) string {
+// cycleRefused is a refusal that names the changes of a cycle.
+func cycleRefused(members []*Change, text string) refusal {
+	r := refusal{text: text, reportable: true}
+	for _, m := range members {
+		r.changes = append(r.changes, m.Number)
+	}
+	return r
+}
+
+// changeListOf names changes for people: "changes 1, 2 and 3".
+func changeListOf(cs []*Change) string {
 	nums := make([]int, len(cs))
 	for i, c := range cs {
 		nums[i] = c.Number
 	}
-	return numberList(nums)
-}
-
-func numberList(nums []int) string {
-	s := make([]string, len(nums))
-	for i, n := range nums {
-		s[i] = fmt.Sprint(n)
-	}
-	if len(s) == 1 {
-		return "change " + s[0]
-	}
-	return "changes " + strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+	return changeList(nums)
 }

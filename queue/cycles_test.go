@@ -282,7 +282,7 @@ func TestCycleMessages(t *testing.T) {
 		{"refused by a project without a named queue", gateOnly, "change 1 project=r needs=2\nchange 2 project=r needs=1\napprove 2", 2,
 			"its change queue r does not allow circular dependencies"},
 		{"waiting for a sibling's approval", cyclesConfig, "change 1 needs=2\nchange 2 needs=1\napprove 2", 2,
-			"it is part of a dependency cycle (changes 1 and 2), which enters the gate pipeline as one once every change in it may: change 1 is missing the required approval Code-Review +2"},
+			"it is part of a dependency cycle (changes 1 and 2), which enters the gate pipeline as one once every change in it may: change 1 is missing the required approvals Code-Review +2 and Workflow +1"},
 		{"across change queues", cyclesConfig, "change 1 project=p needs=2\nchange 2 project=r needs=1\napprove 2", 2,
 			"change 2 of it is in another change queue (r@master, not integrated@master)"},
 		{"submitWholeTopic", gateOnly, "serverinfo on\nchange 1 topic=feature\nchange 2 topic=feature project=q\napprove 2", 2,

@@ -15,11 +15,7 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, about int, wh
 	p, q, it := l.pipeline, l.queue, l.item
 	i := slices.Index(q.Items, it)
 	if !merged {
-		for _, behind := range q.Items[i+1:] {
-			if e.includes(behind, it.ID) {
-				e.reset(p, q, behind)
-			}
-		}
+		e.resetBehind(p, q, it)
 	}
 	for _, behind := range q.Items[i+1:] {
 		if behind.Ahead == it.ID {
@@ -77,21 +73,4 @@ func (e *Engine) includes(it *Item, id ItemID) bool {
 		a = l.item.Ahead
 	}
 	return false
-}
-
-// onDequeue removes a change from a pipeline at an administrator's request.
-func (e *Engine) onDequeue(ev Dequeue) {
-	p := e.pipelines[ev.Pipeline]
-	if p == nil {
-		return
-	}
-	l := e.itemOf(p, ev.Change)
-	if l == nil || l.item.Phase == PhaseSubmitting {
-		return
-	}
-	why := "an administrator dequeued it"
-	if ev.Reason != "" {
-		why += ": " + ev.Reason
-	}
-	e.dequeue(l, false, ReportDequeue, ev.Change, why)
 }

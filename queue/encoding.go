@@ -22,6 +22,7 @@ func QueuePart(pipeline, queue string) string { return "queue\x00" + pipeline + 
 type meta struct {
 	NextItem         ItemID                    `json:"next_item"`
 	Refused          map[string]map[int]string `json:"refused,omitempty"` // pipeline → refusals
+	Held             map[string]map[int]string `json:"held,omitempty"`    // pipeline → changes held out
 	Branches         map[string]*BranchState   `json:"branches,omitempty"`
 	Timers           map[string]time.Time      `json:"timers,omitempty"`
 	SubmitWholeTopic bool                      `json:"submit_whole_topic,omitempty"`
@@ -51,6 +52,12 @@ func (e *Engine) Ready() (Ready, error) {
 				m.Refused = map[string]map[int]string{}
 			}
 			m.Refused[p.Name] = p.Refused
+		}
+		if len(p.Held) > 0 {
+			if m.Held == nil {
+				m.Held = map[string]map[int]string{}
+			}
+			m.Held[p.Name] = p.Held
 		}
 	}
 	b, err := json.Marshal(m)
@@ -97,7 +104,7 @@ func restoreParts(c *compiled, parts map[string][]byte) (*Engine, error) {
 	st := State{NextItem: m.NextItem, Branches: m.Branches, Timers: m.Timers, SubmitWholeTopic: m.SubmitWholeTopic}
 	byName := map[string]*PipelineState{}
 	for _, p := range c.pipelines {
-		ps := &PipelineState{Name: p.Name, Queues: []*ChangeQueue{}, Refused: m.Refused[p.Name]}
+		ps := &PipelineState{Name: p.Name, Queues: []*ChangeQueue{}, Refused: m.Refused[p.Name], Held: m.Held[p.Name]}
 		st.Pipelines = append(st.Pipelines, ps)
 		byName[p.Name] = ps
 	}

@@ -29,6 +29,7 @@ type Engine struct {
 	emptied map[*ChangeQueue]*PipelineState
 	now     time.Time
 	comps   map[int][]*Change
+	compsOf map[int]*Change // the snapshots comps were found in
 
 	// changed accumulates the queues touched, dropped the parts of the
 	// queues removed, and facts what happened, since the last Ready.
@@ -194,6 +195,10 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 		e.onBuildsListed(ev)
 	case Dequeue:
 		e.onDequeue(ev)
+	case Enqueue:
+		e.onEnqueue(ev)
+	case Promote:
+		e.onPromote(ev)
 	case BranchTips:
 		e.onBranchTips(ev)
 	case Reconfigure:
@@ -205,7 +210,7 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 	e.processDirty()
 	e.dropEmptyQueues()
 	out := e.out
-	e.out, e.dirty, e.comps = nil, nil, nil
+	e.out, e.dirty, e.comps, e.compsOf = nil, nil, nil, nil
 	return out
 }
 

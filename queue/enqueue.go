@@ -19,13 +19,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	}
 	e.recordReads(ev)
 	ev = e.withKnownMerges(ev)
-	snaps := map[int]*Change{}
-	for i := range ev.Changes {
-		c := &ev.Changes[i]
-		if _, ok := e.cfg.project(c.Project); ok {
-			snaps[c.Number] = c
-		}
-	}
+	snaps := e.snapshots(ev.Changes)
 	var regroup []regrouped
 	for i := range ev.Changes {
 		c := snaps[ev.Changes[i].Number]
@@ -36,6 +30,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 		if !c.Open() {
 			for _, p := range e.st.Pipelines {
 				p.forgetRefusal(c.Number)
+				p.unhold(c.Number)
 			}
 		}
 	}
@@ -56,6 +51,9 @@ func (e *Engine) onChange(ev ChangeEvent) {
 			var why string
 			switch {
 			case cp.Manager == Dependent:
+				if ev.Type != "reconcile" {
+					p.unhold(subject.Number) // triggered anew: an administrator's dequeue is over
+				}
 				why = e.enqueueDependent(p, subject, snaps)
 			case subject.Status == StatusMerged && ev.Type == "change-merged":
 				e.enqueueMerged(p, subject, ev.NewRev)
@@ -150,50 +148,195 @@ func (e *Engine) leaveReason(l *itemLoc, snaps map[int]*Change) (int, string) {
 	return 0, ""
 }
 
-// refusal is why a change was not enqueued; reportable refusals are told to
-// the change's owner, others (the change is simply not approved) are not.
+// refusal is why a change may not enter a pipeline; reportable refusals
+// are told to the change's owner, others (the change is simply not
+// approved) are not. changes are the change numbers the text names; skip
+// is set when the pipeline builds nothing for its files (told to its owner
+// as such).
 type refusal struct {
 	text       string
 	reportable bool
+	changes    []int
+	skip       bool
 }
 
 // enqueueDependent adds c to p's change queue behind everything it needs,
 // enqueueing needed changes that qualify first, and then the changes that
 // were waiting for c. A change in a dependency cycle enters with the whole
-// cycle, as one bundle. It returns why c could not be enqueued, or "".
+// cycle, as one bundle. It returns why c could not be enqueued, if that is
+// to be reported, or "".
 func (e *Engine) enqueueDependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
-	r := e.addDependent(p, c, snaps)
-	if !r.reportable {
-		return ""
+	if e.itemOf(p, c.Number) != nil {
+		return "" // already enqueued (a newer patchset replaced it in revalidate)
 	}
-	return r.text
+	if r := e.admit(p, c, snaps, 0); r.text != "" {
+		if !r.reportable {
+			return ""
+		}
+		return r.text
+	}
+	e.addDependent(p, c, snaps)
+	return ""
 }
 
-func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change) refusal {
-	cp := e.pipelineConfig(p)
-	if l := e.itemOf(p, c.Number); l != nil {
-		return refusal{} // already enqueued (a newer patchset replaced it in revalidate)
+// admit returns why c may not enter the dependent pipeline p now, or a
+// refusal without text when it may, changing nothing: c (and, when it is
+// part of a dependency cycle, every change of the cycle, which enters as
+// one) must meet the pipeline's requirements, not be held out by an
+// administrator's dequeue (unless an administrator enqueues the change
+// numbered override, or a change of its cycle), and every change they need
+// must be merged, in p's same change queue already, or able to enter first
+// by these same rules.
+func (e *Engine) admit(p *PipelineState, c *Change, snaps map[int]*Change, override int) refusal {
+	a := admission{e: e, p: p, snaps: snaps, override: override, ok: map[int]bool{}}
+	return a.check(c)
+}
+
+// admission is one run of admit; ok remembers the changes admitted so far
+// (a change admitted once is admitted again: what a cycle needs outside
+// itself is a graph without cycles, and nothing changes meanwhile).
+type admission struct {
+	e        *Engine
+	p        *PipelineState
+	snaps    map[int]*Change
+	override int
+	ok       map[int]bool
+}
+
+// check admits c with its dependency cycle, if it is in one.
+func (a *admission) check(c *Change) refusal {
+	if a.ok[c.Number] {
+		return refusal{}
 	}
-	if why := cp.unmet(c); why != "" {
-		return refusal{text: why}
+	unit := a.e.cycleOf(c, a.snaps)
+	overridden := slices.ContainsFunc(unit, func(m *Change) bool { return m.Number == a.override })
+	if r := a.member(c, []*Change{c}, overridden); r.text != "" {
+		return r // c itself first: a change that may not enter is not told of its cycle
 	}
-	if !e.cfg.builds(c.Project, p.Name) {
-		return refusal{text: fmt.Sprintf("project %s has no build in the %s pipeline", c.Project, p.Name)}
+	if len(unit) > 1 {
+		if r := a.e.cycleRefusal(unit); r.text != "" {
+			return r
+		}
 	}
-	if members := e.cycleOf(c, snaps); len(members) > 1 {
-		return e.addBundle(p, members, snaps)
+	for _, m := range unit {
+		if r := a.member(m, unit, overridden); r.text != "" {
+			return r
+		}
 	}
-	if r := e.admitNeeds(p, e.cfg.queueName(c.Project, c.Branch), c.Needs, snaps); r.text != "" {
+	in := map[int]bool{}
+	for _, m := range unit {
+		in[m.Number] = true
+	}
+	qname := a.e.cfg.queueName(c.Project, c.Branch)
+	for _, m := range unit {
+		for _, n := range m.Needs {
+			d := a.snaps[n.Number]
+			switch {
+			case in[n.Number]:
+				if n.Patchset != 0 && n.Patchset != d.Patchset {
+					return refusal{text: fmt.Sprintf("change %d of its dependency cycle is based on patchset %d of change %d, which is outdated (patchset %d is current): rebase it",
+						m.Number, n.Patchset, n.Number, d.Patchset), reportable: true, changes: []int{m.Number, n.Number}}
+				}
+				continue
+			case d == nil:
+				return needRefusal(n.Number, "which gated does not know (another project, or not visible)")
+			case d.Status == StatusMerged:
+				continue
+			case d.Status == StatusAbandoned:
+				return needRefusal(n.Number, "which is abandoned")
+			case n.Patchset != 0 && n.Patchset != d.Patchset:
+				return refusal{text: fmt.Sprintf("it depends on patchset %d of change %d, which is outdated (patchset %d is current): rebase it", n.Patchset, n.Number, d.Patchset), reportable: true, changes: []int{n.Number}}
+			case a.e.cfg.queueName(d.Project, d.Branch) != qname:
+				return needRefusal(n.Number, fmt.Sprintf("which is not merged and is in another change queue (%s, not %s)", a.e.cfg.queueName(d.Project, d.Branch), qname))
+			}
+			if a.e.itemOf(a.p, d.Number) != nil {
+				continue // ahead of c in the queue
+			}
+			if r := a.check(d); r.text != "" {
+				r.text = fmt.Sprintf("it depends on change %d, which cannot enter the %s pipeline: %s", d.Number, a.p.Name, strings.TrimPrefix(r.text, "it "))
+				r.reportable = true
+				r.changes = append([]int{d.Number}, r.changes...)
+				return r
+			}
+		}
+	}
+	for _, m := range unit {
+		a.ok[m.Number] = true
+	}
+	return refusal{}
+}
+
+// member checks one change of a unit (a change, or the changes of its
+// dependency cycle) against the pipeline's requirements and holds.
+func (a *admission) member(m *Change, unit []*Change, overridden bool) refusal {
+	about := func(r refusal) refusal {
+		if len(unit) > 1 {
+			r.text = fmt.Sprintf("it is part of a dependency cycle (%s), which enters the %s pipeline as one once every change in it may: %s",
+				changeListOf(unit), a.p.Name, aboutChange(m.Number, r.text))
+			r.reportable = true
+			r.changes = append(r.changes, m.Number)
+		}
 		return r
 	}
-	if e.itemOf(p, c.Number) != nil {
-		return refusal{} // enqueued behind one of its needs meanwhile
+	if why := a.e.pipelineConfig(a.p).unmet(m); why != "" {
+		return about(refusal{text: why})
 	}
-	it := e.newChangeItem(p, c)
-	it.Needs = cloneSlice(c.Needs)
-	e.addBehind(p, it)
-	e.enqueueDependents(p, c.Number, snaps)
+	if why := a.e.unbuilt(a.p, m); why != "" {
+		return refusal{text: why} // said of its project, not of it
+	}
+	if why, held := a.p.Held[m.Number]; held && !overridden {
+		return about(refusal{text: why + "; it enters again when triggered anew (approved again) or enqueued by an administrator"})
+	}
 	return refusal{}
+}
+
+func needRefusal(n int, which string) refusal {
+	return refusal{text: fmt.Sprintf("it depends on change %d, %s", n, which), reportable: true, changes: []int{n}}
+}
+
+// addDependent enqueues c, which admit admitted, at the tail of its
+// change queue (with its dependency cycle, as one bundle), behind the
+// changes it needs that are not there yet (enqueued first), and then the
+// changes that were waiting for it.
+func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change) {
+	if e.itemOf(p, c.Number) != nil {
+		return
+	}
+	unit := e.cycleOf(c, snaps)
+	in := map[int]bool{}
+	for _, m := range unit {
+		in[m.Number] = true
+	}
+	var needs []Need
+	for _, m := range unit {
+		for _, n := range m.Needs {
+			if in[n.Number] {
+				continue
+			}
+			needs = append(needs, n)
+			if d := snaps[n.Number]; d.Status != StatusMerged {
+				e.addDependent(p, d, snaps)
+			}
+		}
+	}
+	if slices.ContainsFunc(unit, func(m *Change) bool { return e.itemOf(p, m.Number) != nil }) {
+		return // it followed one of its needs in
+	}
+	it := e.newChangeItem(p, unit[0])
+	it.Needs = compactNeeds(needs)
+	if len(unit) > 1 {
+		e.bundle(p, it, unit)
+	}
+	e.addBehind(p, it)
+	// Changes that were waiting for it follow, as Zuul's
+	// enqueueChangesBehind does.
+	for _, m := range unit {
+		for _, d := range dependents(m.Number, snaps) {
+			if d.Open() {
+				e.enqueueDependent(p, d, snaps)
+			}
+		}
+	}
 }
 
 // addBehind adds an item to a dependent pipeline, building on the item at
@@ -205,42 +348,21 @@ func (e *Engine) addBehind(p *PipelineState, it *Item) {
 	e.add(p, it)
 }
 
-// admitNeeds checks what a change (or a bundle) needs outside itself: each
-// need is merged, or in the pipeline's change queue qname, or can be
-// enqueued first by the same rules (then it is). It returns why not.
-func (e *Engine) admitNeeds(p *PipelineState, qname string, needs []Need, snaps map[int]*Change) refusal {
-	for _, n := range needs {
-		d := snaps[n.Number]
-		switch {
-		case d == nil:
-			return refusal{text: fmt.Sprintf("it depends on change %d, which gated does not know (another project, or not visible)", n.Number), reportable: true}
-		case d.Status == StatusMerged:
-			continue
-		case d.Status == StatusAbandoned:
-			return refusal{text: fmt.Sprintf("it depends on change %d, which is abandoned", n.Number), reportable: true}
-		case n.Patchset != 0 && n.Patchset != d.Patchset:
-			return refusal{text: fmt.Sprintf("it depends on patchset %d of change %d, which is outdated (patchset %d is current): rebase it", n.Patchset, n.Number, d.Patchset), reportable: true}
-		case e.cfg.queueName(d.Project, d.Branch) != qname:
-			return refusal{text: fmt.Sprintf("it depends on change %d, which is not merged and is in another change queue (%s, not %s)", n.Number, e.cfg.queueName(d.Project, d.Branch), qname), reportable: true}
-		}
-		if l := e.itemOf(p, d.Number); l != nil {
-			continue // ahead of it in the queue
-		}
-		if r := e.addDependent(p, d, snaps); r.text != "" {
-			return refusal{text: fmt.Sprintf("it depends on change %d, which cannot enter the %s pipeline: %s", d.Number, p.Name, strings.TrimPrefix(r.text, "it ")), reportable: true}
+// unbuilt says why pipeline p builds nothing for c's project or branch, or
+// "": the project has no build in it, or none of its triggers selects the
+// branch (an administrator's enqueue stands for a trigger, not for every
+// trigger).
+func (e *Engine) unbuilt(p *PipelineState, c *Change) string {
+	if !e.cfg.builds(c.Project, p.Name) {
+		return fmt.Sprintf("project %s has no build in the %s pipeline", c.Project, p.Name)
+	}
+	cp := e.pipelineConfig(p)
+	for i := range cp.Triggers {
+		if matchesAny(cp.branches[i], c.Branch) {
+			return ""
 		}
 	}
-	return refusal{}
-}
-
-// enqueueDependents lets the approved changes that were waiting for change
-// n follow it into p, as Zuul's enqueueChangesBehind does.
-func (e *Engine) enqueueDependents(p *PipelineState, n int, snaps map[int]*Change) {
-	for _, d := range dependents(n, snaps) {
-		if d.Open() && e.itemOf(p, d.Number) == nil {
-			e.addDependent(p, d, snaps)
-		}
-	}
+	return fmt.Sprintf("none of the %s pipeline's triggers selects branch %s", p.Name, c.Branch)
 }
 
 // dependents returns the snapshots that need change n, by number.
@@ -258,33 +380,25 @@ func dependents(n int, snaps map[int]*Change) []*Change {
 // enqueueAlone adds c to an independent or supercedent pipeline, to be
 // tested alone on its branch tip together with the unmerged changes it
 // needs (in a supercedent pipeline, the newest replaces the one waiting),
-// if it meets the pipeline's require and reject votes. In an independent
+// if it meets the pipeline's require and reject votes and the pipeline
+// builds for its files (else its owner is told so). In an independent
 // pipeline a change in a dependency cycle is tested with the whole cycle,
 // as one bundle; a supercedent pipeline builds each change of a cycle on
-// its own, as Zuul's does.
+// its own, as Zuul's does. It returns why c could not be enqueued, if that
+// is to be reported, or "".
 func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change) string {
-	cp := e.pipelineConfig(p)
-	if !c.Open() || cp.unmetVotes(c) != "" {
-		return ""
-	}
 	if l := e.itemOf(p, c.Number); l != nil {
 		return "" // already being tested
 	}
-	if !e.wanted(p, c) {
+	members, deps, r := e.admitAlone(p, c, snaps)
+	switch {
+	case r.skip:
+		e.reportSkipped(p, c, r.text)
 		return ""
-	}
-	members := []*Change{c}
-	if cp.Manager != Supercedent {
-		members = e.cycleOf(c, snaps)
-	}
-	if len(members) > 1 {
-		if why := e.cycleRefusal(members); why != "" {
-			return why
-		}
-	}
-	deps, why := e.independentDeps(members, snaps)
-	if why != "" {
-		return why
+	case r.text != "" && !r.reportable:
+		return ""
+	case r.text != "":
+		return r.text
 	}
 	it := e.newChangeItem(p, members[0])
 	it.Deps = deps
@@ -295,16 +409,49 @@ func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change
 	return ""
 }
 
+// admitAlone returns the changes tested as c's item in an independent or
+// supercedent pipeline (c, or its dependency cycle in merge order) and the
+// changes they are tested with (see independentDeps), or why c may not be
+// tested, changing nothing.
+func (e *Engine) admitAlone(p *PipelineState, c *Change, snaps map[int]*Change) ([]*Change, []ChangeRef, refusal) {
+	if !c.Open() {
+		return nil, nil, refusal{text: closed(c)}
+	}
+	if why := e.pipelineConfig(p).unmetVotes(c); why != "" {
+		return nil, nil, refusal{text: why}
+	}
+	if why := e.unbuilt(p, c); why != "" {
+		return nil, nil, refusal{text: why}
+	}
+	if why := e.cfg.skipFiles(c.Project, p.Name, c.Files); why != "" {
+		return nil, nil, refusal{text: why, skip: true}
+	}
+	members := []*Change{c}
+	if e.pipelineConfig(p).Manager != Supercedent {
+		members = e.cycleOf(c, snaps)
+	}
+	if len(members) > 1 {
+		if r := e.cycleRefusal(members); r.text != "" {
+			return nil, nil, r
+		}
+	}
+	deps, r := e.independentDeps(members, snaps)
+	if r.text != "" {
+		return nil, nil, r
+	}
+	return members, deps, refusal{}
+}
+
 // independentDeps returns the open changes the given changes (one change,
 // or a cycle) need, transitively, in an order where every change comes
 // after what it needs; a needed cycle comes whole, in merge order. A
 // relation-chain parent on an outdated patchset is not merged separately:
 // its child's commit carries it.
-func (e *Engine) independentDeps(roots []*Change, snaps map[int]*Change) ([]ChangeRef, string) {
+func (e *Engine) independentDeps(roots []*Change, snaps map[int]*Change) ([]ChangeRef, refusal) {
 	var out []ChangeRef
 	done := map[int]bool{}
-	var visit func(unit []*Change) string
-	visit = func(unit []*Change) string {
+	var visit func(unit []*Change) refusal
+	visit = func(unit []*Change) refusal {
 		for _, x := range unit {
 			done[x.Number] = true
 		}
@@ -313,32 +460,34 @@ func (e *Engine) independentDeps(roots []*Change, snaps map[int]*Change) ([]Chan
 				d := snaps[n.Number]
 				switch {
 				case d == nil:
-					return fmt.Sprintf("it depends on change %d, which gated does not know (another project, or not visible)", n.Number)
+					return needRefusal(n.Number, "which gated does not know (another project, or not visible)")
 				case done[d.Number] || d.Status == StatusMerged || (n.Patchset != 0 && n.Patchset != d.Patchset):
 					continue
 				case d.Status == StatusAbandoned:
-					return fmt.Sprintf("it depends on change %d, which is abandoned", n.Number)
+					return needRefusal(n.Number, "which is abandoned")
 				}
 				cycle := e.cycleOf(d, snaps)
 				if len(cycle) > 1 {
-					if why := e.cycleRefusal(cycle); why != "" {
-						return fmt.Sprintf("it depends on change %d: %s", d.Number, strings.TrimPrefix(why, "it "))
+					if r := e.cycleRefusal(cycle); r.text != "" {
+						r.text = fmt.Sprintf("it depends on change %d: %s", d.Number, strings.TrimPrefix(r.text, "it "))
+						r.changes = append([]int{d.Number}, r.changes...)
+						return r
 					}
 				}
-				if why := visit(cycle); why != "" {
-					return why
+				if r := visit(cycle); r.text != "" {
+					return r
 				}
 				for _, m := range cycle {
 					out = append(out, e.ref(m))
 				}
 			}
 		}
-		return ""
+		return refusal{}
 	}
-	if why := visit(roots); why != "" {
-		return nil, why
+	if r := visit(roots); r.text != "" {
+		return nil, r
 	}
-	return out, ""
+	return out, refusal{}
 }
 
 // refuse reports why a triggered change could not be enqueued, once per
@@ -354,7 +503,7 @@ func (e *Engine) refuse(p *PipelineState, c *Change, why string) {
 	e.counts.Refusals++
 	e.emit(Report{
 		Pipeline: p.Name, Change: e.ref(c), Kind: ReportRefusal,
-		Message: fmt.Sprintf("gated: this change cannot enter the %s pipeline: %s.", p.Name, why),
+		Message: "gated: " + cannotEnter(p.Name, why),
 	})
 }
 

@@ -179,13 +179,6 @@ type BuildRef struct {
 	Part     int    `json:"part,omitempty"`
 }
 
-// Dequeue is an administrator's request to remove a change from a pipeline.
-type Dequeue struct {
-	Pipeline string `json:"pipeline"`
-	Change   int    `json:"change"`
-	Reason   string `json:"reason,omitempty"`
-}
-
 // ServerInfo is what Gerrit says of its settings that the gate depends
 // on (GET /config/server/info), read at start and by every reconcile.
 type ServerInfo struct {
@@ -206,7 +199,6 @@ func (BuildStarted) event()    {}
 func (BuildCompleted) event()  {}
 func (SubmitCompleted) event() {}
 func (BuildsListed) event()    {}
-func (Dequeue) event()         {}
 
 func (ev ChangeEvent) String() string {
 	return fmt.Sprintf("%s on change %d (%d snapshots)", ev.Type, ev.Change, len(ev.Changes))
@@ -241,8 +233,4 @@ func (ev SubmitCompleted) String() string {
 
 func (ev BuildsListed) String() string {
 	return fmt.Sprintf("%d builds listed by the executor", len(ev.Builds))
-}
-
-func (ev Dequeue) String() string {
-	return fmt.Sprintf("dequeue of change %d from %s", ev.Change, ev.Pipeline)
 }

@@ -10,6 +10,8 @@ type Facts struct {
 	Builds []BuildFinished
 	Merged []ChangeMerged
 	Resets []ItemReset
+	// Verdicts answer administrators' requests, one per request.
+	Verdicts []Verdict
 }
 
 // BuildFinished is the end of an item's current build, with what the

@@ -79,11 +79,17 @@ func (e *Engine) wanted(p *PipelineState, c *Change) bool {
 	if why == "" {
 		return true
 	}
+	e.reportSkipped(p, c, why)
+	return false
+}
+
+// reportSkipped tells a change's owner why a pipeline builds nothing for
+// its files.
+func (e *Engine) reportSkipped(p *PipelineState, c *Change, why string) {
 	e.emit(Report{
 		Pipeline: p.Name, Change: e.ref(c), Kind: ReportSkipped,
 		Message: fmt.Sprintf("gated: no build in the %s pipeline: %s.", p.Name, why),
 	})
-	return false
 }
 
 // skipCheckout removes a ref item whose ref update changed only files its

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,7 +37,12 @@ import (
 //	advance D                    the clock moves by duration D (a Tick)
 //	tips PIPELINE P B=SHA...     the branches of P (the first is the default), for a timer of PIPELINE
 //	reconfigure NAME             the engine gets the configuration h.configs[NAME]
-//	dequeue N                    an administrator dequeues change N from gate
+//	dequeue N [pipeline=P]       an administrator (alice) dequeues change N
+//	                             from gate (or P)
+//	enqueue N [pipeline=P]       an administrator enqueues change N
+//	promote N M... [pipeline=P]  an administrator promotes changes N, M...
+//	wip N                        change N is marked work in progress
+//	reconcile N                  gated's reconcile re-reads change N
 //	started P I.A                the executor reports build I.A of pipeline P
 //	                             running (the item may be gone)
 //	listed P:I.A[/PART] ...      the executor's inventory at start-up
@@ -51,7 +57,10 @@ import (
 // number) head first, with their phase when not the obvious one and their
 // ahead item after ^ when it is not the previous item. "facts: ..." lines
 // check the facts the engine observed since the last such line (Ready),
-// separated by "; ".
+// separated by "; ". "verdict: OUTCOME: MESSAGE" checks the engine's answer
+// to the last administrator's request. "explain N PIPELINE: TEXT" checks
+// the explanation of change N in a pipeline, "mentions N PIPELINE: M..."
+// the changes it names.
 type harness struct {
 	t       *testing.T
 	e       *Engine
@@ -63,6 +72,10 @@ type harness struct {
 	pushes  int
 	asked   map[ItemID]Merge // the last merge asked for, per item
 	configs map[string]Config
+	// verdict is the answer to the last administrator's request, until a
+	// "verdict:" line checks it.
+	verdict *Verdict
+	request uint64
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {
@@ -352,9 +365,28 @@ func (h *harness) do(line string) []Action {
 			h.t.Fatalf("%q: no configuration %q", line, arg(1))
 		}
 		return h.apply(Reconfigure{Config: cfg})
-	case "dequeue":
-		n, _ := strconv.Atoi(arg(1))
-		return h.apply(Dequeue{Pipeline: "gate", Change: n})
+	case "dequeue", "enqueue", "promote":
+		pipeline, nums := h.adminArgs(f[1:])
+		h.request++
+		admin := Admin{Request: h.request, By: "alice", Reason: "testing"}
+		if f[0] == "promote" {
+			return h.apply(Promote{Admin: admin, Pipeline: pipeline, Changes: nums})
+		}
+		if len(nums) != 1 {
+			h.t.Fatalf("%q: name one change", line)
+		}
+		if f[0] == "dequeue" {
+			return h.apply(Dequeue{Admin: admin, Pipeline: pipeline, Change: nums[0]})
+		}
+		read := h.event("", nums[0], nil, "", "")
+		return h.apply(Enqueue{Admin: admin, Pipeline: pipeline, Change: nums[0], Changes: read.Changes, ReadAt: read.ReadAt})
+	case "wip":
+		c := h.change(arg(1))
+		c.WIP = true
+		return h.apply(h.event("wip-state-changed", c.Number, nil, "", "dev"))
+	case "reconcile":
+		c := h.change(arg(1))
+		return h.apply(h.event("reconcile", c.Number, nil, "", ""))
 	case "started":
 		b := h.buildRef(arg(1) + ":" + arg(2))
 		return h.apply(BuildStarted{Pipeline: b.Pipeline, Item: b.Item, Attempt: b.Attempt, Name: "b", URL: "https://argo/b"})
@@ -413,7 +445,26 @@ func (h *harness) buildRef(s string) BuildRef {
 	return BuildRef{Pipeline: pipeline, Item: ItemID(item), Attempt: attempt, Part: part}
 }
 
+// adminArgs parses "N M... [pipeline=P]" (default pipeline gate).
+func (h *harness) adminArgs(args []string) (string, []int) {
+	pipeline := "gate"
+	var nums []int
+	for _, a := range args {
+		if p, ok := strings.CutPrefix(a, "pipeline="); ok {
+			pipeline = p
+			continue
+		}
+		n, err := strconv.Atoi(a)
+		if err != nil {
+			h.t.Fatalf("bad change number %q", a)
+		}
+		nums = append(nums, n)
+	}
+	return pipeline, nums
+}
+
 func (h *harness) apply(ev Event) []Action {
+	before := len(h.e.facts.Verdicts)
 	acts := h.e.Apply(h.now, ev)
 	for _, a := range acts {
 		if r, ok := a.(Refresh); ok {
@@ -426,7 +477,34 @@ func (h *harness) apply(ev Event) []Action {
 			h.asked[m.Item] = m
 		}
 	}
+	checkVerdicts(h.t, ev, h.e.facts.Verdicts[before:])
+	if v := h.e.facts.Verdicts[before:]; len(v) > 0 {
+		h.verdict = &v[0]
+	}
 	return acts
+}
+
+// checkVerdicts checks that an administrator's request, and nothing else,
+// gets exactly one verdict, which answers it.
+func checkVerdicts(t testing.TB, ev Event, got []Verdict) {
+	t.Helper()
+	var req uint64
+	switch ev := ev.(type) {
+	case Dequeue:
+		req = ev.Request
+	case Enqueue:
+		req = ev.Request
+	case Promote:
+		req = ev.Request
+	default:
+		if len(got) > 0 {
+			t.Fatalf("%v got verdicts %v", ev, got)
+		}
+		return
+	}
+	if len(got) != 1 || got[0].Request != req {
+		t.Fatalf("%v (request %d) got verdicts %+v, want one", ev, req, got)
+	}
 }
 
 // run executes a script; see harness.
@@ -449,6 +527,14 @@ func (h *harness) run(script string) {
 		}
 		if want, ok := strings.CutPrefix(line, "facts:"); ok {
 			h.checkFacts(strings.TrimSpace(want))
+			continue
+		}
+		if want, ok := strings.CutPrefix(line, "verdict:"); ok {
+			h.checkVerdict(strings.TrimSpace(want))
+			continue
+		}
+		if strings.HasPrefix(line, "explain ") || strings.HasPrefix(line, "mentions ") {
+			h.checkExplain(line)
 			continue
 		}
 		var want []string
@@ -678,6 +764,13 @@ func checkInvariants(t testing.TB, e *Engine) {
 				if it.Ahead != 0 && !seen[it.Ahead] {
 					t.Fatalf("%s %s: item #%d builds on #%d, which is not ahead of it", p.Name, q.Name, it.ID, it.Ahead)
 				}
+				for _, n := range it.Needs {
+					// What an item needs is merged (or being submitted), or
+					// ahead of it in its queue.
+					if l := e.itemOf(p, n.Number); l != nil && e.pipelineConfig(p).Manager == Dependent && l.item.Phase != PhaseSubmitting && (l.queue != q || !seen[l.item.ID]) {
+						t.Fatalf("%s %s: item #%d needs change %d, whose item #%d is not ahead of it", p.Name, q.Name, it.ID, n.Number, l.item.ID)
+					}
+				}
 				if it.Phase == PhaseSubmitting {
 					heads++
 					if it.Ahead != 0 {
@@ -726,5 +819,52 @@ func checkInvariants(t testing.TB, e *Engine) {
 	}
 	if n != members {
 		t.Fatalf("%d changes of items in queues, %d indexed by change", members, n)
+	}
+}
+
+// checkVerdict checks a "verdict: OUTCOME: MESSAGE" line.
+func (h *harness) checkVerdict(want string) {
+	h.t.Helper()
+	if h.verdict == nil {
+		h.t.Fatalf("verdict: no administrator's request was answered since the last verdict line")
+	}
+	if got := fmt.Sprintf("%s: %s", h.verdict.Outcome, h.verdict.Message); got != want {
+		h.t.Fatalf("verdict:\n got: %s\nwant: %s", got, want)
+	}
+	h.verdict = nil
+}
+
+// checkExplain checks an "explain N PIPELINE: TEXT" or "mentions N
+// PIPELINE: M..." line against the explanation of change N, from the
+// harness's snapshots.
+func (h *harness) checkExplain(line string) {
+	h.t.Helper()
+	head, want, _ := strings.Cut(line, ":")
+	f := strings.Fields(head)
+	if len(f) != 3 {
+		h.t.Fatalf("%q: want explain|mentions N PIPELINE: ...", line)
+	}
+	n, _ := strconv.Atoi(f[1])
+	var snaps []Change
+	if h.changes[n] != nil {
+		snaps = h.event("", n, nil, "", "").Changes
+	}
+	x := h.e.Explain(n, snaps)
+	i := slices.IndexFunc(x.Pipelines, func(p PipelineExplanation) bool { return p.Pipeline == f[2] })
+	if i < 0 {
+		h.t.Fatalf("%q: no pipeline %s in the explanation", line, f[2])
+	}
+	pe := x.Pipelines[i]
+	got := pe.Text
+	if f[0] == "mentions" {
+		got = strings.Trim(fmt.Sprint(pe.Changes), "[]")
+	}
+	if got != strings.TrimSpace(want) {
+		h.t.Fatalf("%q:\n got: %s", line, got)
+	}
+	for _, m := range pe.Changes {
+		if !regexp.MustCompile(`\b` + strconv.Itoa(m) + `\b`).MatchString(pe.Text) {
+			h.t.Fatalf("the explanation names change %d, but its text does not: %s", m, pe.Text)
+		}
 	}
 }

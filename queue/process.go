@@ -223,11 +223,32 @@ func (e *Engine) cancel(p *PipelineState, it *Item) {
 // (their states include its old one). An item whose submit is in flight is
 // left alone.
 func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
+	if e.resetItem(p, q, it) {
+		e.resetBehind(p, q, it)
+	}
+}
+
+// resetBehind resets every item behind it whose state includes it: those
+// that build on it, or on an item that does. Ahead pointers point ahead in
+// the queue, so one pass in queue order finds them all.
+func (e *Engine) resetBehind(p *PipelineState, q *ChangeQueue, it *Item) {
+	in := map[ItemID]bool{it.ID: true}
+	for _, behind := range q.Items[slices.Index(q.Items, it)+1:] {
+		if in[behind.Ahead] {
+			in[behind.ID] = true
+			e.resetItem(p, q, behind)
+		}
+	}
+}
+
+// resetItem gives an item alone a new attempt, as reset does, and reports
+// whether it did.
+func (e *Engine) resetItem(p *PipelineState, q *ChangeQueue, it *Item) bool {
 	if it.Phase == PhaseSubmitting || (it.Phase == PhaseWaiting && it.Failure == nil) {
-		return // in flight, or nothing started yet that could be invalid
+		return false // in flight, or nothing started yet that could be invalid
 	}
 	if it.Probe {
-		return // built alone: nothing ahead or on the branch can void it
+		return false // built alone: nothing ahead or on the branch can void it
 	}
 	e.cancel(p, it)
 	e.counts.Resets++
@@ -238,16 +259,7 @@ func (e *Engine) reset(p *PipelineState, q *ChangeQueue, it *Item) {
 	it.Phase = PhaseWaiting
 	it.Bases, it.Heads, it.Expect, it.Build, it.Failure, it.Parts = nil, nil, nil, nil, nil, nil
 	e.touch(p, q)
-	// An item's ahead is ahead of it in the queue, so one pass finds every
-	// item whose state includes it (walking each one's ahead chain instead
-	// made a reset cubic in the length of the window).
-	includes := map[ItemID]bool{it.ID: true}
-	for _, behind := range q.Items[slices.Index(q.Items, it)+1:] {
-		if includes[behind.Ahead] {
-			includes[behind.ID] = true
-			e.reset(p, q, behind)
-		}
-	}
+	return true
 }
 
 // resetSubtree resets q.Items[i] and every item behind it whose state

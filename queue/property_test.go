@@ -74,6 +74,8 @@ type sim struct {
 	waiting  map[int]bool      // approved changes that must be queued or told why not
 	store    map[string][]byte // the parts written so far, as storage keeps them
 	told     map[int][]string  // refusals reported per change
+	requests uint64            // administrators' requests made
+	outcomes map[string]int    // their verdicts, by kind and outcome
 
 	// Every event with its time and its actions: for the determinism check
 	// and for failure messages.
@@ -96,7 +98,7 @@ func newSim(t testing.TB, rnd chooser, cfg Config) *sim {
 		built: map[ItemID]map[int][]ChangeRef{}, heads: map[ItemID]map[int]map[string]string{},
 		waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
 		mergedBy: map[int]ItemID{}, bundles: map[ItemID]*Item{}, partial: map[ItemID]bool{},
-		mix: mix(len(cfg.Queues) > 0),
+		outcomes: map[string]int{}, mix: mix(len(cfg.Queues) > 0),
 	}
 }
 
@@ -141,16 +143,57 @@ func (s *sim) openChanges() []*Change {
 }
 
 func (s *sim) changeEvent(typ string, c *Change, approvals []Approval, comment, author string) ChangeEvent {
-	ev := ChangeEvent{Type: typ, Change: c.Number, Approvals: approvals, Comment: comment, Author: author, ReadAt: s.now}
+	ev := ChangeEvent{Type: typ, Change: c.Number, Approvals: approvals, Comment: comment, Author: author, ReadAt: s.now, Changes: s.snapshots()}
+	s.sent = append(s.sent, ev)
+	if len(s.sent) > 30 {
+		s.sent = s.sent[1:]
+	}
+	return ev
+}
+
+// snapshots are fresh snapshots of every change, as Gerrit gives them.
+func (s *sim) snapshots() []Change {
+	var out []Change
 	for n := 1; n < s.nextNum; n++ {
 		x := *s.changes[n]
 		x.Votes = slices.Clone(x.Votes)
 		x.Needs = slices.Clone(x.Needs)
-		ev.Changes = append(ev.Changes, x)
+		out = append(out, x)
 	}
-	s.sent = append(s.sent, ev)
-	if len(s.sent) > 30 {
-		s.sent = s.sent[1:]
+	return out
+}
+
+// adminEvent is an administrator's request: a dequeue, an enqueue or a
+// promote, mostly of changes in the pipeline, sometimes of others, in an
+// unknown pipeline, across queues, twice the same change.
+func (s *sim) adminEvent() Event {
+	s.requests++
+	a := Admin{Request: s.requests, By: "admin", Reason: "sim"}
+	pipeline := []string{"gate", "gate", "gate", "gate", "gate", "gate", "check", "post"}[s.rnd.intn(8)]
+	var queued, approved []int
+	if p := s.e.pipelines[pipeline]; p != nil {
+		queued = s.e.changesIn(p)
+	}
+	for _, c := range s.openChanges() {
+		if s.approved(c) && !slices.Contains(queued, c.Number) {
+			approved = append(approved, c.Number)
+		}
+	}
+	pick := func(from []int) int {
+		if len(from) > 0 && s.rnd.intn(6) > 0 {
+			return from[s.rnd.intn(len(from))]
+		}
+		return 1 + s.rnd.intn(s.nextNum) // nextNum itself is unknown to Gerrit
+	}
+	switch s.rnd.intn(3) {
+	case 0:
+		return Dequeue{Admin: a, Pipeline: pipeline, Change: pick(queued)}
+	case 1:
+		return Enqueue{Admin: a, Pipeline: pipeline, Change: pick(approved), Changes: s.snapshots(), ReadAt: s.now}
+	}
+	ev := Promote{Admin: a, Pipeline: pipeline}
+	for range 1 + s.rnd.intn(3) {
+		ev.Changes = append(ev.Changes, pick(queued))
 	}
 	return ev
 }
@@ -620,6 +663,8 @@ func (s *sim) step() {
 		ev = s.sent[s.rnd.intn(len(s.sent))] // a slow read, arriving late
 	case len(s.pending) > 0 && k < 36:
 		ev = s.answer()
+	case s.rnd.intn(8) == 0:
+		ev = s.adminEvent()
 	default:
 		ev = s.gerritEvent()
 	}
@@ -638,6 +683,11 @@ func (s *sim) step() {
 		}
 	}
 	before := s.gateItems()
+	var twin *Engine
+	var queues map[string][]*Item
+	if isAdmin(ev) {
+		twin, queues = s.twin(), s.queueOrders()
+	}
 	s.times = append(s.times, s.now)
 	s.events = append(s.events, ev)
 	acts := s.e.Apply(s.now, ev)
@@ -657,6 +707,9 @@ func (s *sim) step() {
 		s.store[k] = v
 	}
 	s.checkFacts(ev, rd.Facts)
+	if isAdmin(ev) {
+		s.checkAdmin(ev, rd.Facts.Verdicts[0], acts, twin, queues)
+	}
 	if s.rnd.intn(3) == 0 {
 		s.checkRoundTrip()
 	}
@@ -854,8 +907,10 @@ func (s *sim) changedSince(it *Item) bool {
 
 // checkFacts checks that the engine observes what the event did: a build
 // finished only on the answer for an item's current build, a change merged
-// only on a merged submit.
+// only on a merged submit, one verdict for each administrator's request
+// and none for anything else.
 func (s *sim) checkFacts(ev Event, facts Facts) {
+	checkVerdicts(s.t, ev, facts.Verdicts)
 	for _, f := range facts.Builds {
 		bc, ok := ev.(BuildCompleted)
 		_, listed := ev.(BuildsListed)
@@ -868,6 +923,141 @@ func (s *sim) checkFacts(ev Event, facts Facts) {
 			s.fail("change %s merged on %v", f.Change, ev)
 		}
 	}
+}
+
+func isAdmin(ev Event) bool {
+	switch ev.(type) {
+	case Dequeue, Enqueue, Promote:
+		return true
+	}
+	return false
+}
+
+// twin returns an engine with the state stored so far: the engine's as
+// of now, apart from the memory of reads, which is not state.
+func (s *sim) twin() *Engine {
+	e, err := RestoreParts(s.e.Config(), s.store)
+	if len(s.store) == 0 {
+		e, err = New(s.e.Config())
+	}
+	if err != nil {
+		s.fail("restore parts: %v", err)
+	}
+	return e
+}
+
+// queueOrders returns the items of every queue, by pipeline and queue.
+func (s *sim) queueOrders() map[string][]*Item {
+	out := map[string][]*Item{}
+	for _, p := range s.e.st.Pipelines {
+		for _, q := range p.Queues {
+			out[p.Name+" "+q.Name] = slices.Clone(q.Items)
+		}
+	}
+	return out
+}
+
+// checkAdmin checks what an administrator's request did: nothing at all
+// when refused; when accepted, what was asked.
+func (s *sim) checkAdmin(ev Event, v Verdict, acts []Action, twin *Engine, queues map[string][]*Item) {
+	s.outcomes[fmt.Sprintf("%T %s", ev, v.Outcome)]++
+	if v.Outcome != OutcomeAccepted {
+		// Time passed, and the timers due fired: nothing else happened.
+		timers := twin.Apply(s.now, Tick{})
+		if !reflect.DeepEqual(formatActions(acts), formatActions(timers)) || !bytes.Equal(encodeState(s.t, twin), encodeState(s.t, s.e)) {
+			s.fail("%v was refused (%s: %s), but it changed the state or acted: %v", ev, v.Outcome, v.Message, formatActions(acts))
+		}
+		return
+	}
+	switch ev := ev.(type) {
+	case Dequeue:
+		if s.e.itemOf(s.e.pipelines[ev.Pipeline], ev.Change) != nil {
+			s.fail("%v accepted (%s), but the change is still there", ev, v.Message)
+		}
+	case Enqueue:
+		if s.e.itemOf(s.e.pipelines[ev.Pipeline], ev.Change) == nil {
+			s.fail("%v accepted (%s), but the change is not there", ev, v.Message)
+		}
+	case Promote:
+		s.checkPromoted(ev, queues)
+	}
+}
+
+// checkPromoted checks the order of a queue after a promote: the same
+// items, those being submitted first, then the promoted ones in the order
+// asked (but behind what they need, which moves with them), then the
+// others in their previous order.
+func (s *sim) checkPromoted(ev Promote, queues map[string][]*Item) {
+	p := s.e.pipelines[ev.Pipeline]
+	l := s.e.itemOf(p, ev.Changes[0])
+	was, now := queues[p.Name+" "+l.queue.Name], l.queue.Items
+	ids := func(items []*Item) []ItemID {
+		out := make([]ItemID, len(items))
+		for i, it := range items {
+			out[i] = it.ID
+		}
+		slices.Sort(out)
+		return out
+	}
+	if !slices.Equal(ids(was), ids(now)) {
+		s.fail("%v changed the items of the queue", ev)
+	}
+	moved := map[int]bool{} // promoted, and what they need within the queue
+	var need func(n int)
+	need = func(n int) {
+		if moved[n] {
+			return
+		}
+		moved[n] = true
+		for _, d := range s.e.itemOf(p, n).item.Needs {
+			if m := s.e.itemOf(p, d.Number); m != nil && m.queue == l.queue {
+				need(d.Number)
+			}
+		}
+	}
+	for _, n := range ev.Changes {
+		need(n)
+	}
+	pos := map[int]int{}
+	for i, it := range now {
+		pos[it.Change.Number] = i
+	}
+	var rest []int
+	for _, it := range was {
+		if !moved[it.Change.Number] && it.Phase != PhaseSubmitting {
+			rest = append(rest, it.Change.Number)
+		}
+	}
+	for i, it := range now {
+		switch {
+		case it.Phase == PhaseSubmitting:
+			if i > 0 && now[i-1].Phase != PhaseSubmitting {
+				s.fail("%v: a submitting item is not at the head", ev)
+			}
+		case !moved[it.Change.Number]:
+			if it.Change.Number != rest[0] {
+				s.fail("%v: the items not promoted are not in their previous order after the promoted ones: %s", ev, queueOrder(now))
+			}
+			rest = rest[1:]
+		}
+	}
+	for i, a := range ev.Changes {
+		for _, b := range ev.Changes[i+1:] {
+			if pos[a] > pos[b] && !s.needs(p, a, b) && now[pos[b]].Phase != PhaseSubmitting {
+				s.fail("%v: change %d is behind change %d, which it does not need: %s", ev, a, b, queueOrder(now))
+			}
+		}
+	}
+}
+
+// needs reports whether change a's item needs change b's, transitively.
+func (s *sim) needs(p *PipelineState, a, b int) bool {
+	for _, d := range s.e.itemOf(p, a).item.Needs {
+		if d.Number == b || (s.e.itemOf(p, d.Number) != nil && s.needs(p, d.Number, b)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *sim) checkRoundTrip() {
@@ -919,15 +1109,18 @@ func (s *sim) checkDeterminism() {
 	}
 }
 
-// TestProperties plays thousands of random event sequences, with Zuul's
+// TestProperties plays thousands of random event sequences (Gerrit's
+// events, the workers' answers, administrators' requests), with Zuul's
 // gate and with each strategy of the throughput simulator, and checks after
 // every event that the engine never panics, never submits an item whose
 // current speculative state was not built and passed (nor one tested with
 // unmerged changes, nor one behind an item that may still merge, nor one
 // merged already), never loses an approved change without a report, never
-// leaves a build running for an item it forgot, and that its state
-// round-trips through its encoding; and at the end that replaying the
-// events gives the same actions.
+// leaves a build running for an item it forgot, answers every
+// administrator's request once, changes nothing when it refuses one and
+// does what was asked when it accepts one, and that its state round-trips
+// through its encoding; and at the end that replaying the events gives the
+// same actions.
 func TestProperties(t *testing.T) {
 	runs := *propertyRuns
 	if testing.Short() {
@@ -966,6 +1159,7 @@ func TestProperties(t *testing.T) {
 			} else {
 				cfg, configs = simLifecycle()
 			}
+			outcomes := map[string]int{}
 			for seed := range runs {
 				s := newSim(t, seeded{rand.New(rand.NewPCG(uint64(seed), 7))}, cfg)
 				s.configs = configs
@@ -976,7 +1170,19 @@ func TestProperties(t *testing.T) {
 				if t.Failed() {
 					t.Fatalf("seed %d", seed)
 				}
+				for k, n := range s.outcomes {
+					outcomes[k] += n
+				}
 			}
+			// The requests must exercise the engine, not only its refusals.
+			for _, kind := range []string{"queue.Dequeue", "queue.Enqueue", "queue.Promote"} {
+				for _, o := range []Outcome{OutcomeAccepted, OutcomeNotFound, OutcomeConflict} {
+					if outcomes[kind+" "+string(o)] == 0 && (kind != "queue.Enqueue" || o != OutcomeNotFound || runs >= 100) {
+						t.Errorf("no %s was %s in %d runs: %v", kind, o, runs, outcomes)
+					}
+				}
+			}
+			t.Logf("administrators' requests: %v", outcomes)
 		})
 	}
 }

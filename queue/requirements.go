@@ -45,10 +45,10 @@ func (f ApprovalFilter) matches(v Vote) bool {
 // unmet returns why the change may not be (or stay) in the pipeline, or ""
 // when it may. It checks what Zuul's require/reject and canMerge check:
 // open, not work in progress, every required approval present, no rejecting
-// one.
+// one; it names every missing approval and every rejecting vote.
 func (p *compiledPipeline) unmet(c *Change) string {
 	if !c.Open() {
-		return fmt.Sprintf("the change is %s", strings.ToLower(string(c.Status)))
+		return closed(c)
 	}
 	if c.WIP {
 		return "the change is work in progress"
@@ -59,18 +59,39 @@ func (p *compiledPipeline) unmet(c *Change) string {
 // unmetVotes checks the pipeline's require and reject votes only: what a
 // merged change (change-merged triggers) must meet.
 func (p *compiledPipeline) unmetVotes(c *Change) string {
+	var missing, rejecting []string
 	for _, f := range p.Require {
 		if !slices.ContainsFunc(c.Votes, f.matches) {
-			return "it is missing the required approval " + f.describe()
+			missing = append(missing, f.describe())
 		}
 	}
 	for _, f := range p.Reject {
-		if i := slices.IndexFunc(c.Votes, f.matches); i >= 0 {
-			v := c.Votes[i]
-			return fmt.Sprintf("it has the rejecting vote %s%+d by %s", v.Label, v.Value, v.Account)
+		for _, v := range c.Votes {
+			if f.matches(v) {
+				rejecting = append(rejecting, fmt.Sprintf("%s%+d by %s", v.Label, v.Value, v.Account))
+			}
 		}
 	}
-	return ""
+	var why []string
+	if len(missing) > 0 {
+		why = append(why, "it is missing the required "+plural("approval", len(missing))+" "+andList(missing))
+	}
+	if len(rejecting) > 0 {
+		why = append(why, "it has the rejecting "+plural("vote", len(rejecting))+" "+andList(rejecting))
+	}
+	return strings.Join(why, ", and ")
+}
+
+// closed says that a change is merged or abandoned.
+func closed(c *Change) string {
+	return fmt.Sprintf("the change is %s", strings.ToLower(string(c.Status)))
+}
+
+func plural(word string, n int) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 func (f ApprovalFilter) describe() string {

@@ -238,7 +238,7 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 		it.Failure = &Failure{Kind: FailSubmit, Message: ev.Message}
 		if len(it.Submitted) > 0 {
 			it.Failure.Message = fmt.Sprintf("%s of its dependency cycle merged already; then Gerrit refused to submit change %d: %s",
-				numberList(it.Submitted), it.own()[0].Number, ev.Message)
+				changeList(it.Submitted), it.own()[0].Number, ev.Message)
 		}
 	}
 }

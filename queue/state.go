@@ -193,6 +193,11 @@ type PipelineState struct {
 	// Refused remembers the last refusal reported per change, so a refusal
 	// is reported once, not on every event.
 	Refused map[int]string `json:"refused,omitempty"`
+	// Held are the changes an administrator dequeued (dependent
+	// pipelines), with what their owner was told: they stay out until
+	// triggered anew or enqueued by an administrator, whatever gated's
+	// reconcile finds. A change leaves Held when it closes.
+	Held map[int]string `json:"held,omitempty"`
 }
 
 // BranchState is what the engine knows of a branch.

@@ -42,7 +42,14 @@ func (w *world) expect(ctx context.Context, st Step) error {
 		return err
 	}
 	for _, key := range e.Keys {
-		w.report(st, key, w.check(key, e, status))
+		switch key {
+		case "explain-mentions":
+			w.report(st, key, w.checkExplainMentions(ctx, e.ExplainMentions))
+		case "explain-contains":
+			w.report(st, key, w.checkExplainContains(ctx, e.ExplainContains))
+		default:
+			w.report(st, key, w.check(key, e, status))
+		}
 	}
 	return nil
 }

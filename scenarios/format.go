@@ -53,6 +53,7 @@ type Step struct {
 	Hold        bool
 	Release     string // a change id, or "all"
 	GerritFault *GerritFault
+	Admin       *AdminStep // dequeue, enqueue, promote
 	Expect      *Expect
 	Advance     time.Duration // advance: how far gated's clock moves
 	Reload      *Reload
@@ -65,6 +66,15 @@ type Step struct {
 type Reload struct {
 	Config   []byte
 	Projects []string
+}
+
+// AdminStep is an administrator's request, made through gated's admin API:
+// Kind (dequeue, enqueue, promote) of Changes (one but for promote) in
+// Pipeline.
+type AdminStep struct {
+	Pipeline string
+	Changes  []string
+	Reason   string
 }
 
 // Upload creates a change.
@@ -136,6 +146,10 @@ type Expect struct {
 	// MergedTogether lists groups of changes each merged by one submit
 	// (format v2).
 	MergedTogether [][]string
+	// ExplainMentions and ExplainContains check gated's explanation of a
+	// change: the changes it names, a text it contains.
+	ExplainMentions map[string][]string
+	ExplainContains map[string]string
 	// Keys lists the keys in file order, for output.
 	Keys []string
 }
@@ -438,6 +452,15 @@ func (p *parser) step(n *yaml.Node) (Step, bool) {
 			p.errorf(v, "advance: expected a duration like 2h or 30m, got %q", v.Value)
 		}
 		st.Advance = d
+	case "dequeue", "enqueue":
+		f := fields("change", "pipeline", "reason")
+		st.Admin = &AdminStep{Pipeline: p.str(need(f, "pipeline")), Changes: []string{p.str(need(f, "change"))}, Reason: opt(f, "reason", "")}
+	case "promote":
+		f := fields("changes", "pipeline", "reason")
+		st.Admin = &AdminStep{Pipeline: p.str(need(f, "pipeline")), Changes: p.strings(need(f, "changes")), Reason: opt(f, "reason", "")}
+		if len(st.Admin.Changes) == 0 {
+			p.errorf(v, "promote: changes: name at least one change")
+		}
 	default:
 		p.unknown(k, "step", k.Value)
 		return Step{}, false
@@ -496,6 +519,12 @@ func (p *parser) expect(n *yaml.Node) *Expect {
 			for _, g := range v.Content {
 				e.MergedTogether = append(e.MergedTogether, orEmpty(p.strings(g)))
 			}
+		case "explain-mentions":
+			e.ExplainMentions = map[string][]string{}
+			p.mapping(v, "explain-mentions", func(id string, _, mv *yaml.Node) { e.ExplainMentions[id] = orEmpty(p.strings(mv)) })
+		case "explain-contains":
+			e.ExplainContains = map[string]string{}
+			p.mapping(v, "explain-contains", func(id string, _, cv *yaml.Node) { e.ExplainContains[id] = p.str(cv) })
 		default:
 			p.unknown(kn, "expectation", key)
 		}

@@ -92,6 +92,8 @@ func (w *world) step(ctx context.Context, st Step) error {
 	case "restart-gated":
 		w.stopGated()
 		err = w.startGated(ctx)
+	case "dequeue", "enqueue", "promote":
+		err = w.admin(ctx, st)
 	case "gerrit-fault":
 		w.gerrit.InjectFault(gerrittest.Fault{Path: st.GerritFault.Path, Status: st.GerritFault.Status, Count: st.GerritFault.Count})
 	case "expect":

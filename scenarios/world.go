@@ -24,6 +24,7 @@ type world struct {
 	s      *Scenario
 	dir    string
 	gerrit *gerrittest.Server
+	front  *front // gated's HTTP address, for the admin steps
 	exec   executor
 	// cfg is gated's configuration, read from configFile; configured are
 	// the scenario's projects in it (all, until a reload says otherwise);
@@ -90,6 +91,10 @@ func (r *Runner) start(ctx context.Context, s *Scenario) (*world, error) {
 // executor and writes gated's configuration file, then starts gated.
 func (w *world) setUp(ctx context.Context) error {
 	s := w.s
+	var err error
+	if w.front, err = startFront(w.dir); err != nil {
+		return err
+	}
 	for _, p := range s.Projects {
 		files := map[string]string{}
 		for k, v := range p.Files {
@@ -155,6 +160,7 @@ func (w *world) configure(fragment []byte) error {
 	if _, ok := g["reconcile-interval"]; !ok {
 		g["reconcile-interval"] = "0s" // only at start: scenarios deliver every event
 	}
+	section(doc, "admin")["token-file"] = w.front.tokenFile
 	ex := section(doc, "executor")
 	ex["kind"] = "sim"
 	if w.r.argo() {
@@ -235,6 +241,7 @@ func (w *world) startGated(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	w.gated, w.cancel, w.done = d, cancel, make(chan error, 1)
+	w.front.serve(d.Handler())
 	go func() { w.done <- d.Run(runCtx) }()
 	return w.quiesce(ctx)
 }
@@ -245,6 +252,7 @@ func (w *world) stopGated() {
 	if w.gated == nil {
 		return
 	}
+	w.front.serve(nil)
 	w.cancel()
 	<-w.done
 	w.gated.Close()
@@ -253,6 +261,9 @@ func (w *world) stopGated() {
 
 func (w *world) close() {
 	w.stopGated()
+	if w.front != nil {
+		w.front.close()
+	}
 	if w.gerrit != nil {
 		w.gerrit.Close()
 	}

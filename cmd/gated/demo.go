@@ -75,14 +75,26 @@ func demo(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	log := logger(level)
-	if err := runDemo(ctx, log, *listen, *every, *build, *executor == "argo"); err != nil {
+	if err := runDemo(ctx, log, demoOptions{listen: *listen, every: *every, build: *build, argo: *executor == "argo"}); err != nil {
 		log.Error("demo stopped", "error", err)
 		return 1
 	}
 	return 0
 }
 
-func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build time.Duration, argo bool) error {
+// demoOptions say how the demo runs.
+type demoOptions struct {
+	listen string
+	// every is how often a change is uploaded and approved; build the
+	// mean build duration; argo runs builds on the development cluster.
+	every, build time.Duration
+	argo         bool
+	// ready, if set, is called once gated serves, with its URL and its
+	// admin token file.
+	ready func(url, tokenFile string)
+}
+
+func runDemo(ctx context.Context, log *slog.Logger, o demoOptions) error {
 	dir, err := os.MkdirTemp("", "gated-demo-")
 	if err != nil {
 		return err
@@ -95,10 +107,14 @@ func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build 
 	defer sim.Close()
 	cfg := daemon.Defaults()
 	cfg.DataDir = filepath.Join(dir, "gated")
-	cfg.Listen = listen
+	cfg.Listen = o.listen
 	cfg.Gerrit.URL = sim.URL()
 	cfg.Gerrit.ReconcileInterval = daemon.Duration(time.Minute)
 	cfg.Executor.Kind = "sim"
+	cfg.Admin.TokenFile = filepath.Join(dir, "admin-tokens")
+	if err := os.WriteFile(cfg.Admin.TokenFile, []byte(fmt.Sprintf("demo demo-%016x%016x\n", rand.Uint64(), rand.Uint64())), 0o600); err != nil {
+		return err
+	}
 	cfg.Projects = map[string]daemon.ProjectYAML{}
 	for _, p := range demoProjects {
 		err := sim.CreateProject(ctx, gerrittest.Project{Name: p.name, Files: map[string]string{
@@ -111,10 +127,10 @@ func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build 
 	}
 	var exec daemon.Executor = scheduler.NewSim(scheduler.SimOptions{
 		Duration: func(scheduler.Build) time.Duration {
-			return build/2 + time.Duration(rand.Int64N(int64(build)))
+			return o.build/2 + time.Duration(rand.Int64N(int64(o.build)))
 		},
 	})
-	if argo {
+	if o.argo {
 		a, stop, err := demoCluster(ctx, log)
 		if err != nil {
 			return err
@@ -136,8 +152,12 @@ func runDemo(ctx context.Context, log *slog.Logger, listen string, every, build 
 		return err
 	}
 	sim.SetWebhook(gerrittest.Webhook{URL: "http://" + addr + "/gerrit/events", Secret: secret})
-	fmt.Printf("\ngated demo: status page at http://%s/ (Gerrit simulator at %s). Ctrl-C stops.\n\n", addr, sim.URL())
-	go stream(ctx, log, sim, every)
+	fmt.Printf("\ngated demo: status page at http://%s/ (Gerrit simulator at %s). Ctrl-C stops.\n", addr, sim.URL())
+	fmt.Printf("gated demo: act as an administrator with\n  gated admin dequeue|enqueue|promote -url http://%s -token-file %s CHANGE...\n  gated admin explain -url http://%s CHANGE\n\n", addr, cfg.Admin.TokenFile, addr)
+	if o.ready != nil {
+		o.ready("http://"+addr, cfg.Admin.TokenFile)
+	}
+	go stream(ctx, log, sim, o.every)
 	return <-errc
 }
 

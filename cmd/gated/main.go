@@ -8,6 +8,7 @@
 //	gated gerritsim [flags]           run the Gerrit simulator
 //	gated scenario run FILE...        run scenario files
 //	gated workflow check FILE...      check workflow files offline
+//	gated admin ACTION [flags] CHANGE...  dequeue, enqueue, promote, explain
 package main
 
 import (
@@ -33,6 +34,7 @@ var commands = map[string]func(ctx context.Context, args []string) int{
 	"gerritsim": gerritsim,
 	"scenario":  scenario,
 	"workflow":  workflow,
+	"admin":     admin,
 }
 
 func run(ctx context.Context, args []string) int {
@@ -60,6 +62,9 @@ commands:
   workflow check [-config FILE] [-project NAME] [-trusted] FILE...
                             check workflow files offline with the policy gated
                             applies before a submit
+  admin dequeue|enqueue|promote|explain [flags] CHANGE...
+                            act on a running gated as an administrator, or ask
+                            where a change stands ("gated admin" for details)
 
 Run "gated COMMAND -h" for a command's flags.`
 
