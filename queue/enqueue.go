@@ -217,6 +217,15 @@ func (a *admission) check(c *Change) refusal {
 		if r := a.e.cycleRefusal(unit); r.text != "" {
 			return r
 		}
+		for _, m := range unit {
+			if l := a.e.itemOf(a.p, m.Number); l != nil {
+				// Its old bundle, whose submit was in flight when the cycle
+				// changed: Gerrit's answer takes it out, and gated's
+				// reconcile brings the new cycle in.
+				return cycleRefused(unit, fmt.Sprintf("it is part of a dependency cycle (%s), and change %d of it is still in the %s pipeline as part of %s: the cycle enters as one once that item leaves",
+					changeListOf(unit), m.Number, a.p.Name, changeList(refNumbers(l.item.own(), 0))))
+			}
+		}
 	}
 	for _, m := range unit {
 		if r := a.member(m, unit, overridden); r.text != "" {
