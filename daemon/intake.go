@@ -277,7 +277,7 @@ func (t *intake) refresh(ctx context.Context, r queue.Refresh) (queue.Event, err
 	if err != nil {
 		return nil, err
 	}
-	again.Approvals, again.Comment, again.Author = r.Event.Approvals, r.Event.Comment, r.Event.Author
+	again.Approvals, again.Comment, again.Author, again.Seen = r.Event.Approvals, r.Event.Comment, r.Event.Author, r.Event.Seen
 	return again, nil
 }
 

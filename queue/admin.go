@@ -276,9 +276,9 @@ func (e *Engine) snapshots(changes []Change) map[int]*Change {
 // bring it back.
 func (e *Engine) hold(p *PipelineState, n int, why string) {
 	if p.Held == nil {
-		p.Held = map[int]string{}
+		p.Held = map[int]Hold{}
 	}
-	p.Held[n] = why
+	p.Held[n] = Hold{Reason: why, At: e.now}
 }
 
 func (p *PipelineState) unhold(n int) {

@@ -22,7 +22,7 @@ func QueuePart(pipeline, queue string) string { return "queue\x00" + pipeline + 
 type meta struct {
 	NextItem         ItemID                    `json:"next_item"`
 	Refused          map[string]map[int]string `json:"refused,omitempty"` // pipeline → refusals
-	Held             map[string]map[int]string `json:"held,omitempty"`    // pipeline → changes held out
+	Held             map[string]map[int]Hold   `json:"held,omitempty"`    // pipeline → changes held out
 	Branches         map[string]*BranchState   `json:"branches,omitempty"`
 	Timers           map[string]time.Time      `json:"timers,omitempty"`
 	SubmitWholeTopic bool                      `json:"submit_whole_topic,omitempty"`
@@ -55,7 +55,7 @@ func (e *Engine) Ready() (Ready, error) {
 		}
 		if len(p.Held) > 0 {
 			if m.Held == nil {
-				m.Held = map[string]map[int]string{}
+				m.Held = map[string]map[int]Hold{}
 			}
 			m.Held[p.Name] = p.Held
 		}

@@ -14,6 +14,9 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	if e.stale(ev) {
 		again := ev
 		again.Changes, again.ReadAt = nil, time.Time{}
+		if again.Seen.IsZero() {
+			again.Seen = ev.ReadAt // it stays an event seen then
+		}
 		e.emit(Refresh{Event: again})
 		return
 	}
@@ -51,7 +54,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 			var why string
 			switch {
 			case cp.Manager == Dependent:
-				if ev.Type != "reconcile" {
+				if h, ok := p.Held[subject.Number]; ok && h.endedBy(ev) {
 					p.unhold(subject.Number) // triggered anew: an administrator's dequeue is over
 				}
 				why = e.enqueueDependent(p, subject, snaps)
@@ -293,8 +296,8 @@ func (a *admission) member(m *Change, unit []*Change, overridden bool) refusal {
 	if why := a.e.unbuilt(a.p, m); why != "" {
 		return refusal{text: why} // said of its project, not of it
 	}
-	if why, held := a.p.Held[m.Number]; held && !overridden {
-		return about(refusal{text: why + "; it enters again when triggered anew (approved again) or enqueued by an administrator"})
+	if h, held := a.p.Held[m.Number]; held && !overridden {
+		return about(refusal{text: h.Reason + "; it enters again when triggered anew (approved again) or enqueued by an administrator"})
 	}
 	return refusal{}
 }

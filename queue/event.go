@@ -35,6 +35,9 @@ type ChangeEvent struct {
 	// (zero: unknown). Reads overlap (events, reconciles) and a slow one
 	// may arrive after a newer one: see Refresh.
 	ReadAt time.Time `json:"read_at,omitzero"`
+	// Seen is when gated first read the event's snapshots, when they were
+	// read again since (see Refresh); zero: at ReadAt.
+	Seen time.Time `json:"seen,omitzero"`
 	// NewRev (change-merged) is the branch's tip after the merge: what a
 	// merged change's item builds.
 	NewRev string `json:"new_rev,omitempty"`

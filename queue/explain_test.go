@@ -212,6 +212,21 @@ func TestExplainNotInPipeline(t *testing.T) {
 			- merge #2.1 gate [1,1]
 			explain 1 gate: In the gate pipeline, at position 1 of 1 in change queue integrated@master: the merger is building its speculative state, 1,1.
 		`},
+		{"an approval gated saw before the dequeue, read again after it, does not end the hold", gateOnly, `
+			change 1
+			approve 1
+			- merge #1.1 gate [1,1]
+			slow approve 1
+			- refresh comment-added 1
+			dequeue 1
+			- forget #1 gate
+			- report gate 1,1 dequeue
+			refresh
+			reconcile 1
+			explain 1 gate: This change cannot enter the gate pipeline: dequeued by alice: testing; it enters again when triggered anew (approved again) or enqueued by an administrator.
+			approve 1
+			- merge #2.1 gate [1,1]
+		`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			newHarness(t, tc.config()).run(tc.script)

@@ -399,6 +399,7 @@ func (h *harness) do(line string) []Action {
 			h.t.Fatalf("%q: no Refresh was asked for", line)
 		}
 		ev := h.event(h.refresh.Type, h.refresh.Change, h.refresh.Approvals, h.refresh.Comment, h.refresh.Author)
+		ev.Seen = h.refresh.Seen
 		h.refresh = nil
 		return h.apply(ev)
 	case "restart":

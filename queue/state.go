@@ -197,7 +197,27 @@ type PipelineState struct {
 	// pipelines), with what their owner was told: they stay out until
 	// triggered anew or enqueued by an administrator, whatever gated's
 	// reconcile finds. A change leaves Held when it closes.
-	Held map[int]string `json:"held,omitempty"`
+	Held map[int]Hold `json:"held,omitempty"`
+}
+
+// Hold is an administrator's dequeue that keeps a change out of a
+// dependent pipeline.
+type Hold struct {
+	// Reason is what the change's owner was told.
+	Reason string `json:"reason"`
+	// At is when the engine dequeued it: a trigger event gated saw before
+	// then (a late copy, or one read again) does not end the hold.
+	At time.Time `json:"at"`
+}
+
+// endedBy reports whether a trigger event ends the hold: an event gated
+// first saw after the dequeue, not a reconcile.
+func (h Hold) endedBy(ev ChangeEvent) bool {
+	seen := ev.Seen
+	if seen.IsZero() {
+		seen = ev.ReadAt
+	}
+	return ev.Type != "reconcile" && (seen.IsZero() || seen.After(h.At))
 }
 
 // BranchState is what the engine knows of a branch.
