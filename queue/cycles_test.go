@@ -243,6 +243,20 @@ func TestGateCycles(t *testing.T) {
 			- report gate 1,1 dequeue
 			- report gate 2,1 dequeue
 		`},
+		{"a dequeued bundle stays out on a reconcile; an administrator's enqueue of its other change brings the whole cycle in", cyclesConfig, approvedCycle + `
+			dequeue 2
+			- forget #1 gate
+			- report gate 1,1 dequeue
+			- report gate 2,1 dequeue
+			reconcile 1
+			- report gate 1,1 refusal
+			reconcile 2
+			queue gate:
+			enqueue 1
+			- report gate 1,1 admin
+			- merge #2.1 gate [1,1 2,1]
+			queue gate: 1+2
+		`},
 		{"a change needing a change of a bundle follows it in, and leaves with it", cyclesConfig, `
 			change 1 project=p needs=2
 			change 2 project=q needs=1
