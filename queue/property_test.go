@@ -678,8 +678,9 @@ func (s *sim) step() {
 			}
 		}
 	case ChangeEvent:
-		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev, c.Branch) && s.approved(c) && s.configured(c.Project) {
-			s.waiting[c.Number] = true
+		h, held := s.e.pipelines["gate"].Held[ev.Change]
+		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev, c.Branch) && s.approved(c) && s.configured(c.Project) && (!held || h.endedBy(ev)) {
+			s.waiting[c.Number] = true // (an event seen before a dequeue does not end its hold)
 		}
 	}
 	before := s.gateItems()

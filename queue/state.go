@@ -211,13 +211,14 @@ type Hold struct {
 }
 
 // endedBy reports whether a trigger event ends the hold: an event gated
-// first saw after the dequeue, not a reconcile.
+// first saw after the dequeue (or when: the engine's clock and the
+// intake's are one), not a reconcile.
 func (h Hold) endedBy(ev ChangeEvent) bool {
 	seen := ev.Seen
 	if seen.IsZero() {
 		seen = ev.ReadAt
 	}
-	return ev.Type != "reconcile" && (seen.IsZero() || seen.After(h.At))
+	return ev.Type != "reconcile" && (seen.IsZero() || !seen.Before(h.At))
 }
 
 // BranchState is what the engine knows of a branch.
