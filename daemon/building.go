@@ -54,7 +54,7 @@ type building struct {
 }
 
 func (w *building) cancel(ctx context.Context, a queue.CancelBuild) error {
-	return w.exec.Cancel(ctx, scheduler.BuildName(a.Pipeline, a.Item.String(), a.Attempt))
+	return w.exec.Cancel(ctx, scheduler.BuildName(a.Pipeline, a.Item.String(), a.Attempt, a.Part))
 }
 
 func (w *building) forget(ctx context.Context, a queue.Forget) error {
@@ -87,7 +87,7 @@ func (w *building) start(ctx context.Context, a queue.StartBuild) (queue.Event, 
 		return nil, fmt.Errorf("read %s at %s: %w", file, at, err)
 	}
 	b := scheduler.Build{
-		Pipeline: a.Pipeline, Item: a.Item.String(), Attempt: a.Attempt, Project: project,
+		Pipeline: a.Pipeline, Item: a.Item.String(), Attempt: a.Attempt, Part: a.Part, Project: project,
 		Change: a.Change.Number, Patchset: a.Change.Patchset, Revision: revision, Heads: a.Heads,
 		Workflow: wf, Namespace: cmp.Or(pc.Namespace, w.argo.Namespace), Trusted: a.Trusted,
 	}
@@ -119,7 +119,7 @@ func (w *building) start(ctx context.Context, a queue.StartBuild) (queue.Event, 
 			}
 			msg = fmt.Sprintf("%s does not exist in %s %s", file, project, where)
 		}
-		return queue.BuildCompleted{Pipeline: a.Pipeline, Item: a.Item, Attempt: a.Attempt, Result: queue.ResultConfigError, Message: msg}, nil
+		return queue.BuildCompleted{Pipeline: a.Pipeline, Item: a.Item, Attempt: a.Attempt, Part: a.Part, Result: queue.ResultConfigError, Message: msg}, nil
 	case err != nil:
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func buildRef(u scheduler.Update) (queue.BuildRef, error) {
 	if err != nil || u.Attempt == 0 || u.Pipeline == "" {
 		return queue.BuildRef{}, fmt.Errorf("build %s is not one of gated's (pipeline %q, item %q, attempt %d)", u.Name, u.Pipeline, u.Item, u.Attempt)
 	}
-	return queue.BuildRef{Pipeline: u.Pipeline, Item: queue.ItemID(id), Attempt: u.Attempt}, nil
+	return queue.BuildRef{Pipeline: u.Pipeline, Item: queue.ItemID(id), Attempt: u.Attempt, Part: u.Part}, nil
 }
 
 // updateEvent turns an executor's update into the engine's event.
@@ -146,7 +146,7 @@ func updateEvent(u scheduler.Update) (queue.Event, error) {
 	for _, a := range u.Artifacts {
 		links = append(links, queue.Link{Name: a.Name, URL: a.URL})
 	}
-	done := queue.BuildCompleted{Pipeline: u.Pipeline, Item: item, Attempt: u.Attempt, Message: u.Message, URL: u.URL, Links: links}
+	done := queue.BuildCompleted{Pipeline: u.Pipeline, Item: item, Attempt: u.Attempt, Part: u.Part, Message: u.Message, URL: u.URL, Links: links}
 	switch u.Phase {
 	case scheduler.PhaseSucceeded:
 		done.Result, done.Message = queue.ResultSuccess, ""
@@ -158,7 +158,7 @@ func updateEvent(u scheduler.Update) (queue.Event, error) {
 	case scheduler.PhaseError:
 		done.Result = queue.ResultError
 	default:
-		return queue.BuildStarted{Pipeline: u.Pipeline, Item: item, Attempt: u.Attempt, Name: u.Name, URL: u.URL}, nil
+		return queue.BuildStarted{Pipeline: u.Pipeline, Item: item, Attempt: u.Attempt, Part: u.Part, Name: u.Name, URL: u.URL}, nil
 	}
 	return done, nil
 }

@@ -35,6 +35,10 @@ type Config struct {
 	Executor  ExecutorConfig         `yaml:"executor"`
 	Pipelines []PipelineYAML         `yaml:"pipelines"`
 	Projects  map[string]ProjectYAML `yaml:"projects"`
+	// Queues configure named change queues (Zuul's queue objects);
+	// projects join one by name (projects.X.queue). A queue named by
+	// projects without an entry here is a plain shared queue.
+	Queues []QueueYAML `yaml:"queues"`
 	// History is how long and how many build records are kept.
 	History HistoryConfig `yaml:"history"`
 	// Admin configures the administrators' API (/api/admin/).
@@ -175,6 +179,18 @@ type ProjectYAML struct {
 	// Branches is a regular expression of the branches a timer builds;
 	// empty means the default branch.
 	Branches string `yaml:"branches"`
+}
+
+// QueueYAML is a named change queue, as Zuul's queue object.
+type QueueYAML struct {
+	Name string `yaml:"name"`
+	// AllowCircularDependencies lets a dependency cycle enter as one
+	// bundle: one speculative state, one build per project, submitted
+	// together. Without it, a cycle is refused.
+	AllowCircularDependencies bool `yaml:"allow-circular-dependencies"`
+	// DependenciesByTopic makes the open changes of a topic one cycle, as
+	// Gerrit's change.submitWholeTopic does for every queue.
+	DependenciesByTopic bool `yaml:"dependencies-by-topic"`
 }
 
 // PipelineYAML is a pipeline as written in the file. A pipeline named like
@@ -401,6 +417,7 @@ func (c Config) validate(root *yaml.Node) error {
 	for _, name := range slices.Sorted(mapKeys(c.Projects)) {
 		c.Projects[name].validate(p, name, managers)
 	}
+	c.validateQueues(p)
 	for i, py := range c.Pipelines {
 		path := []string{"pipelines", strconv.Itoa(i)}
 		pc, err := py.overlay(c.defaultPipeline(py.Name))
@@ -422,6 +439,26 @@ func (c Config) validate(root *yaml.Node) error {
 		p.add([]string{"history", "max-count"}, "must be at least 1")
 	}
 	return errors.Join(p.errs...)
+}
+
+// validateQueues checks each queue as the engine would, at its line, and
+// that no name is used twice. A queue that projects name without an entry
+// is a plain shared queue, and an entry no project names is no problem
+// either.
+func (c Config) validateQueues(p *problems) {
+	seen := map[string]bool{}
+	for i, q := range c.QueueConfig().Queues {
+		path := []string{"queues", strconv.Itoa(i)}
+		if seen[q.Name] && q.Name != "" {
+			p.add(append(path, "name"), "queue %q is defined twice", q.Name)
+		}
+		seen[q.Name] = true
+		if err := (queue.Config{Queues: []queue.QueueConfig{q}}).Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				p.add(path, "%s", strings.TrimPrefix(e.Error(), "queues[0]."))
+			}
+		}
+	}
 }
 
 func (c Config) validateServer(p *problems) {
@@ -627,6 +664,11 @@ func (c Config) QueueConfig() queue.Config {
 			Workflow: workflow, Workflows: p.Workflows, Branches: p.Branches,
 			Files: lists(p.Files), IrrelevantFiles: lists(p.IrrelevantFiles),
 		}
+	}
+	for _, q := range c.Queues {
+		qc.Queues = append(qc.Queues, queue.QueueConfig{
+			Name: q.Name, AllowCircularDependencies: q.AllowCircularDependencies, DependenciesByTopic: q.DependenciesByTopic,
+		})
 	}
 	return qc
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"regexp"
@@ -123,6 +124,10 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"negative fan-out", minimal + "executor: {argo: {max-fan-out: -1}}\n", "executor.argo:"},
 		{"project name the merger refuses", noProjects + "projects: {org/-x: {}}\n", "org/-x"},
 		{"workflow file outside the repository", minimal + "  org/b: {workflow-file: ../../secret}\n", "is not a clean path inside the repository"},
+		{"queue defined twice", minimal + "queues:\n  - {name: integrated}\n  - {name: integrated}\n", `line 9: queues.1.name: queue "integrated" is defined twice`},
+		{"queue without a name", minimal + "queues:\n  - {allow-circular-dependencies: true}\n", "line 8: queues.0: name: must not be empty"},
+		{"topics without cycles", minimal + "queues:\n  - {name: q, dependencies-by-topic: true}\n", "line 8: queues.0: dependencies_by_topic: makes the changes of a topic a dependency cycle, so it needs allow_circular_dependencies"},
+		{"unknown queue key", minimal + "queues:\n  - {name: q, allow-circular-dependency: true}\n", "unknown key allow-circular-dependency in queues.0 (did you mean allow-circular-dependencies?)"},
 		{"workflow of an unknown pipeline", minimal + "  org/b: {workflows: {post: publish.yaml}}\n", `line 7: projects.org/b.workflows.post: there is no pipeline "post" (pipelines: check, gate)`},
 		{"workflow outside the repository", minimal + "  org/b: {workflows: {check: /etc/passwd}}\n", "projects.org/b.workflows.check: \"/etc/passwd\" is not a clean path"},
 		{"files of an unknown pipeline", minimal + "  org/b: {files: {chek: [a]}}\n", `projects.org/b.files.chek: there is no pipeline "chek"`},
@@ -181,6 +186,34 @@ projects: {-x: {}}
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v\nwant it to contain %q", err, w)
 		}
+	}
+}
+
+// Queues are Zuul's queue objects: projects join one by name; a name
+// without an entry is a plain shared queue.
+func TestParseConfigQueues(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+gerrit: {url: https://review.example.com, password-env: P}
+queues:
+  - name: integrated
+    allow-circular-dependencies: true
+    dependencies-by-topic: true
+  - name: unused
+projects:
+  org/lib: {queue: integrated}
+  org/app: {queue: integrated}
+  org/docs: {queue: plain}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qc := cfg.QueueConfig()
+	want := []queue.QueueConfig{{Name: "integrated", AllowCircularDependencies: true, DependenciesByTopic: true}, {Name: "unused"}}
+	if fmt.Sprint(qc.Queues) != fmt.Sprint(want) || qc.Projects["org/docs"].Queue != "plain" {
+		t.Fatalf("queues %+v, projects %+v", qc.Queues, qc.Projects)
+	}
+	if err := qc.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -158,6 +158,7 @@ func (d *Daemon) setup(ctx context.Context, opts Options) error {
 		}
 	}
 	d.intake = newIntake(d.log.With("component", "intake"), d.db, d.gerrit, d.projects, d.mail, d.metrics, d.now)
+	d.intake.info.setByTopic(d.cfg)
 	secret := opts.WebhookSecret
 	if secret == "" {
 		if secret, err = readSecret(d.cfg.Gerrit.Webhook.SecretFile, d.cfg.Gerrit.Webhook.SecretEnv); err != nil {

@@ -60,7 +60,7 @@ func buildRecord(f queue.BuildFinished) BuildRecord {
 		Finished: f.Finished, Workflow: f.Name, ArgoURL: f.URL, Artifacts: f.Links,
 	}
 	if r.Workflow == "" { // the build never started: name it as it would have been
-		r.Workflow = scheduler.BuildName(f.Pipeline, f.Item.String(), f.Attempt)
+		r.Workflow = scheduler.BuildName(f.Pipeline, f.Item.String(), f.Attempt, f.Part)
 	}
 	if !f.Started.IsZero() {
 		started := f.Started

@@ -30,6 +30,7 @@ type intake struct {
 	metrics  *metrics
 	now      func() time.Time
 	limit    int // closure size
+	info     *serverInfo
 	// store stores an event in the inbox once: the same event by webhook
 	// and stream-events, or a webhook retry, is dropped; an event that
 	// could not be stored is taken when it comes again.
@@ -40,7 +41,7 @@ type intake struct {
 func newIntake(log *slog.Logger, db *storage.DB, gc *gerrit.Client, projects *projects, mail *mailbox, m *metrics, now func() time.Time) *intake {
 	t := &intake{
 		log: log, db: db, gerrit: gc, projects: projects, mail: mail, metrics: m, now: now,
-		limit: gerrit.DefaultClosureLimit, wake: make(chan struct{}, 1),
+		limit: gerrit.DefaultClosureLimit, info: &serverInfo{}, wake: make(chan struct{}, 1),
 	}
 	t.store = gerrit.NewDedupe(4096).Filter(t.add)
 	return t
@@ -89,6 +90,7 @@ const intakeParallel = 8
 // them in inbox order. An event whose change cannot be read is tried
 // again, alone, until it is; the events after it are then read afresh.
 func (t *intake) run(ctx context.Context) {
+	t.awaitServerInfo(ctx)
 	var next uint64 // first inbox id not handed over yet
 	for {
 		entries, err := t.db.Inbox()
@@ -257,7 +259,7 @@ func (t *intake) followUp(ctx context.Context, x input, readAt time.Time) ([]inp
 // changeEvent reads a change and its dependency closure from Gerrit; the
 // read began at readAt or later.
 func (t *intake) changeEvent(ctx context.Context, typ string, n int, readAt time.Time) (queue.ChangeEvent, error) {
-	closure, err := t.gerrit.Closure(ctx, n, t.limit)
+	closure, err := t.gerrit.Closure(ctx, n, t.closure())
 	if err != nil {
 		return queue.ChangeEvent{}, err
 	}
@@ -275,8 +277,13 @@ func (t *intake) refresh(ctx context.Context, r queue.Refresh) (queue.Event, err
 	if err != nil {
 		return nil, err
 	}
-	again.Approvals, again.Comment, again.Author = r.Event.Approvals, r.Event.Comment, r.Event.Author
+	again.Approvals, again.Comment, again.Author, again.Seen = r.Event.Approvals, r.Event.Comment, r.Event.Author, r.Event.Seen
 	return again, nil
+}
+
+// closure says how far the closure of a change reaches.
+func (t *intake) closure() gerrit.ClosureOptions {
+	return gerrit.ClosureOptions{Limit: t.limit, Topic: t.info.topicJoins}
 }
 
 // changeEvent is the engine's event for a change's closure (the change
@@ -296,7 +303,7 @@ func toQueueChange(c gerrit.Change) queue.Change {
 	qc := queue.Change{
 		Number: c.Number, Project: c.Project, Branch: c.Branch, ChangeID: c.ChangeID,
 		Status: queue.Status(c.Status), WIP: c.WIP, Patchset: c.Patchset, Revision: c.Revision,
-		Subject: c.Subject, Owner: c.Owner.Username, URL: c.URL, Files: c.Files,
+		Subject: c.Subject, Owner: c.Owner.Username, URL: c.URL, Files: c.Files, Topic: c.Topic,
 	}
 	for _, v := range c.Votes {
 		qc.Votes = append(qc.Votes, queue.Vote{Label: v.Label, Account: accountName(v.Account), Value: v.Value})
@@ -321,11 +328,14 @@ func accountName(a gerrit.Account) string {
 // change the reconcile query finds (approved changes), and feeds them to the
 // loop as "reconcile" events: a missed event never strands a change.
 func (t *intake) reconcile(ctx context.Context, query string, held func(context.Context) ([]int, error)) error {
+	if err := t.readServerInfo(ctx); err != nil {
+		t.log.Warn("cannot read Gerrit's server info; keeping what was read before", "error", err)
+	}
 	also, err := held(ctx)
 	if err != nil {
 		return err
 	}
-	r := gerrit.Reconcile{Query: query, Also: also, ClosureLimit: t.limit, Project: t.projects.has, Now: t.now}
+	r := gerrit.Reconcile{Query: query, Also: also, Closure: t.closure(), Project: t.projects.has, Now: t.now}
 	return t.gerrit.Reconcile(ctx, r, func(ctx context.Context, closure []gerrit.Change, readAt time.Time) error {
 		if !t.mail.post(ctx, input{event: changeEvent("reconcile", closure, readAt)}) {
 			return ctx.Err()

@@ -82,6 +82,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	before := d.live
 	d.live = next
 	d.projects.set(next.Projects)
+	d.intake.info.setByTopic(next)
 	qc := next.QueueConfig()
 	if !d.mail.post(ctx, input{event: queue.Reconfigure{Config: qc}, config: &configNote{}}) {
 		return ctx.Err()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"gated.dev/gated/gerrit"
 	"gated.dev/gated/merger"
@@ -62,9 +64,11 @@ func (w *reporting) links(r queue.Report) []gerrit.Link {
 }
 
 // submit submits a change whose speculative state passed, after checking
-// that every branch of that state still has the tree the state was built on
-// (else the item is stale and is rebuilt), so that what lands is what was
-// tested.
+// that the changes tested with it are still as tested, that every branch
+// of that state still has the tree the state was built on (else the item
+// is stale and is rebuilt), and that Gerrit would submit nothing with it
+// that was not tested with it (its topic, with change.submitWholeTopic),
+// so that what lands is what was tested.
 func (w *reporting) submit(ctx context.Context, s queue.Submit) (queue.Event, error) {
 	// A submit may be performed again after a crash or a lost answer:
 	// if Gerrit merged this patchset already, that is the answer.
@@ -75,7 +79,10 @@ func (w *reporting) submit(ctx context.Context, s queue.Submit) (queue.Event, er
 	if c.Status == gerrit.StatusMerged {
 		return w.merged(ctx, s), nil
 	}
-	if _, err := w.ensureVotes(ctx, s, c); err != nil {
+	if why, err := w.checkTogether(ctx, s); err != nil || why != "" {
+		return w.refused(s, why), err
+	}
+	if _, err := w.ensureVotes(ctx, s, s.Change, c); err != nil {
 		return nil, err
 	}
 	tips := map[string]string{}
@@ -93,7 +100,10 @@ func (w *reporting) submit(ctx context.Context, s queue.Submit) (queue.Event, er
 		}
 	}
 	if stale {
-		return queue.SubmitCompleted{Item: s.Item, Attempt: s.Attempt, Stale: true, Tips: tips}, nil
+		return queue.SubmitCompleted{Item: s.Item, Attempt: s.Attempt, Change: s.Change.Number, Stale: true, Tips: tips}, nil
+	}
+	if why, err := w.checkSubmittedTogether(ctx, s, c); err != nil || why != "" {
+		return w.refused(s, why), err
 	}
 	// A refusal caused by gated's own votes having changed (a late answer
 	// to an earlier review) is not the change's fault: vote again and
@@ -111,7 +121,7 @@ func (w *reporting) submit(ctx context.Context, s queue.Submit) (queue.Event, er
 			if c.Status == gerrit.StatusMerged {
 				return w.merged(ctx, s), nil
 			}
-			voted, err := w.ensureVotes(ctx, s, c)
+			voted, err := w.ensureVotes(ctx, s, s.Change, c)
 			if err != nil {
 				return nil, err
 			}
@@ -120,7 +130,7 @@ func (w *reporting) submit(ctx context.Context, s queue.Submit) (queue.Event, er
 			}
 		}
 		w.log.Warn("Gerrit refused to submit", "change", s.Change.String(), "status", refused.StatusCode, "message", refused.Message)
-		return queue.SubmitCompleted{Item: s.Item, Attempt: s.Attempt, Message: refused.Message}, nil
+		return w.refused(s, refused.Message), nil
 	}
 	if err != nil {
 		return nil, err
@@ -128,18 +138,79 @@ func (w *reporting) submit(ctx context.Context, s queue.Submit) (queue.Event, er
 	return w.merged(ctx, s), nil
 }
 
+// refused is the answer to a submit that was not performed, with why
+// (nil while why is empty: the caller has an error to retry on).
+func (w *reporting) refused(s queue.Submit, why string) queue.Event {
+	if why == "" {
+		return nil
+	}
+	return queue.SubmitCompleted{Item: s.Item, Attempt: s.Attempt, Change: s.Change.Number, Message: why}
+}
+
+// checkTogether checks that the other changes tested with the change (a
+// dependency cycle) are as they were tested, with gated's votes, and says
+// why not. One merged already (by an earlier submit of the cycle, with
+// change.submitWholeTopic) is fine.
+func (w *reporting) checkTogether(ctx context.Context, s queue.Submit) (string, error) {
+	for _, r := range s.Together {
+		if r.Number == s.Change.Number {
+			continue
+		}
+		c, err := w.gerrit.Change(ctx, r.Number)
+		if err != nil {
+			return "", fmt.Errorf("read change %d, tested with change %d, before submitting: %w", r.Number, s.Change.Number, err)
+		}
+		switch {
+		case c.Status == gerrit.StatusMerged:
+			continue
+		case c.Status != gerrit.StatusNew:
+			return fmt.Sprintf("not submitted: change %d, tested together with it, is %s", r.Number, strings.ToLower(string(c.Status))), nil
+		case c.Revision != r.Revision:
+			return fmt.Sprintf("not submitted: change %d, tested together with it, has a new patchset", r.Number), nil
+		}
+		if _, err := w.ensureVotes(ctx, s, r, c); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// checkSubmittedTogether asks Gerrit what it would submit with a change
+// that has a topic, and says why not to submit when that includes a change
+// not tested with it. Without a topic, Gerrit submits the change with its
+// unmerged ancestors, and the gate merged those before it (a change enters
+// behind what it needs); only a topic (change.submitWholeTopic, which
+// gated may not have read yet) can bring in changes the engine did not
+// see.
+func (w *reporting) checkSubmittedTogether(ctx context.Context, s queue.Submit, c gerrit.Change) (string, error) {
+	if c.Topic == "" {
+		return "", nil
+	}
+	with, err := w.gerrit.SubmittedTogether(ctx, s.Change.Project, s.Change.Number)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range with {
+		if !slices.ContainsFunc(s.Together, func(r queue.ChangeRef) bool { return r.Number == n }) {
+			w.log.Warn("Gerrit would submit an untested change with this one; not submitting", "change", s.Change.String(), "with", n)
+			return fmt.Sprintf("not submitted: Gerrit would submit change %d together with it (its topic %q, with change.submitWholeTopic), and change %d was not tested with it", n, c.Topic, n), nil
+		}
+	}
+	return "", nil
+}
+
 // ensureVotes casts again the votes the submit needs when the change does
 // not have them (a review that timed out may have reached Gerrit after a
 // later one: a check pipeline's Verified +1 after the gate's +2), and
 // reports whether it voted.
-func (w *reporting) ensureVotes(ctx context.Context, s queue.Submit, c gerrit.Change) (bool, error) {
+func (w *reporting) ensureVotes(ctx context.Context, s queue.Submit, r queue.ChangeRef, c gerrit.Change) (bool, error) {
 	missing := w.missingVotes(s, c)
 	if len(missing) == 0 {
 		return false, nil
 	}
-	w.log.Warn("gated's votes changed since its report; voting again before submitting", "change", s.Change.String(), "labels", missing)
+	w.log.Warn("gated's votes changed since its report; voting again before submitting", "change", r.String(), "labels", missing)
 	return true, w.gerrit.Review(ctx, gerrit.ReviewInput{
-		Project: s.Change.Project, Branch: s.Change.Branch, Number: s.Change.Number, Revision: s.Change.Revision,
+		Project: r.Project, Branch: r.Branch, Number: r.Number, Revision: r.Revision,
 		Labels: missing, Tag: "autogenerated:gated:" + s.Pipeline,
 	})
 }
@@ -161,15 +232,21 @@ func (w *reporting) missingVotes(s queue.Submit, c gerrit.Change) map[string]int
 	return missing
 }
 
-// merged is the answer for a merged change, with the branch tip when Gerrit
-// tells it (without it the engine only resets a little more than needed).
+// merged is the answer for a merged change, with the tips of the branches
+// of the changes submitted with it when Gerrit tells them (without them
+// the engine only resets a little more than needed).
 func (w *reporting) merged(ctx context.Context, s queue.Submit) queue.Event {
-	done := queue.SubmitCompleted{Item: s.Item, Attempt: s.Attempt, Merged: true}
-	tip, err := w.gerrit.BranchTip(ctx, s.Change.Project, s.Change.Branch)
-	if err != nil {
-		w.log.Warn("cannot read the branch tip after a submit", "change", s.Change.String(), "error", err)
-		return done
+	done := queue.SubmitCompleted{Item: s.Item, Attempt: s.Attempt, Change: s.Change.Number, Merged: true, Tips: map[string]string{}}
+	for _, r := range append([]queue.ChangeRef{s.Change}, s.Together...) {
+		if _, ok := done.Tips[r.Project]; ok {
+			continue
+		}
+		tip, err := w.gerrit.BranchTip(ctx, r.Project, r.Branch)
+		if err != nil {
+			w.log.Warn("cannot read the branch tip after a submit", "change", s.Change.String(), "project", r.Project, "error", err)
+			continue
+		}
+		done.Tips[r.Project] = tip
 	}
-	done.Tips = map[string]string{s.Change.Project: tip}
 	return done
 }

@@ -110,7 +110,7 @@ func (d *Daemon) recover(ctx context.Context) ([]input, error) {
 			continue
 		}
 		if sb, ok := a.(queue.StartBuild); ok {
-			listed.Builds = append(listed.Builds, queue.BuildRef{Pipeline: sb.Pipeline, Item: sb.Item, Attempt: sb.Attempt})
+			listed.Builds = append(listed.Builds, queue.BuildRef{Pipeline: sb.Pipeline, Item: sb.Item, Attempt: sb.Attempt, Part: sb.Part})
 		}
 		d.loop.dispatch(e.ID, a)
 	}

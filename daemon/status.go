@@ -60,6 +60,12 @@ type ItemStatus struct {
 	// State is the speculative state: the changes merged, in order; empty
 	// for an item waiting outside the window, which has none yet.
 	State []queue.ChangeRef `json:"state"`
+	// Bundle are the changes of a dependency cycle the item carries as
+	// one (Change first), and Merged those its submits merged so far;
+	// Parts its builds, one per project it touches.
+	Bundle []queue.ChangeRef `json:"bundle,omitempty"`
+	Merged []int             `json:"merged,omitempty"`
+	Parts  []BuildStatus     `json:"parts,omitempty"`
 	// Probe is set while the state is a probe: the item's change (with
 	// those of its group) built on the branch tip, never submitted.
 	// Cleared is set once a passed build included the change.
@@ -99,6 +105,9 @@ type BuildStatus struct {
 	Estimate float64      `json:"estimate_seconds,omitempty"`
 	Links    []queue.Link `json:"links,omitempty"`
 	Message  string       `json:"message,omitempty"`
+	// Project and Result are those of one of a bundle's builds (Parts).
+	Project string       `json:"project,omitempty"`
+	Result  queue.Result `json:"result,omitempty"`
 }
 
 // snapshot renders the engine's state. It runs on the loop goroutine.
@@ -131,6 +140,11 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Est
 				}
 				if at, ok := forecast[it.ID]; ok {
 					is.ExpectedMerge, is.ExpectedIn = &at, max(at.Sub(now).Seconds(), 0)
+				}
+				is.Bundle, is.Merged = it.Bundle, it.Submitted
+				for _, pt := range it.Parts {
+					is.Parts = append(is.Parts, BuildStatus{Name: pt.Build.Name, URL: pt.Build.URL, Started: pt.Build.Started,
+						Links: pt.Build.Links, Message: pt.Build.Message, Project: pt.Change.Project, Result: pt.Result})
 				}
 				if b := it.Build; b != nil {
 					estimate, _ := est.Build(p.Name, it.Change.Project)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -289,11 +290,14 @@ func TestClosure(t *testing.T) {
 	s := sim(t)
 	log, logs := testLogger()
 	c := client(t, s, func(cfg *Config) { cfg.Logger = log })
-	// x and y depend on each other; z is stacked on y; w is alone.
-	x := upload(t, s, gerrittest.Upload{})
+	// x and y depend on each other; z is stacked on y; w is alone; t1
+	// and t2 share a topic with x.
+	x := upload(t, s, gerrittest.Upload{Topic: "feature"})
 	y := upload(t, s, gerrittest.Upload{DependsOn: []int{x}})
 	z := upload(t, s, gerrittest.Upload{Parent: y})
 	upload(t, s, gerrittest.Upload{})
+	t1 := upload(t, s, gerrittest.Upload{Topic: "feature"})
+	t2 := upload(t, s, gerrittest.Upload{Topic: "feature"})
 	xs := state(t, s, x)
 	if _, err := s.NewPatchset(ctx, gerrittest.Patchset{Change: x, Message: xs.Subject + "\n\nDepends-On: " + s.URL() + fmt.Sprintf("c/org/proj/+/%d", y) + "\nChange-Id: " + xs.ChangeID}); err != nil {
 		t.Fatal(err)
@@ -305,20 +309,24 @@ func TestClosure(t *testing.T) {
 		}
 		return ns
 	}
+	topics := func(Change) bool { return true }
 	for _, tt := range []struct {
 		from, limit int
+		topic       func(Change) bool
 		want        []int
 	}{
-		{x, 0, []int{x, y, z}},
-		{z, 0, []int{z, y, x}},
-		{y, 2, []int{y, x}},
+		{x, 0, nil, []int{x, y, z}},
+		{z, 0, nil, []int{z, y, x}},
+		{y, 2, nil, []int{y, x}},
+		{z, 0, topics, []int{z, y, x, t2, t1}}, // topic members by last update, as Gerrit lists them
+		{t2, 0, topics, []int{t2, x, t1, y, z}},
 	} {
-		got, err := c.Closure(ctx, tt.from, tt.limit)
+		got, err := c.Closure(ctx, tt.from, ClosureOptions{Limit: tt.limit, Topic: tt.topic})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(numbers(got)) != fmt.Sprint(tt.want) {
-			t.Errorf("Closure(%d, %d) = %v, want %v", tt.from, tt.limit, numbers(got), tt.want)
+			t.Errorf("Closure(%d, %d, topics %v) = %v, want %v", tt.from, tt.limit, tt.topic != nil, numbers(got), tt.want)
 		}
 	}
 	if !strings.Contains(logs.String(), "closure limit") {
@@ -670,5 +678,36 @@ func TestGitRemoteFetchesPatchsets(t *testing.T) {
 				t.Errorf("git ls-remote %s: %v: %s", ChangeRef(n, 1), err, out)
 			}
 		})
+	}
+}
+
+func TestSubmitWholeTopicAndSubmittedTogether(t *testing.T) {
+	ctx := context.Background()
+	s := sim(t)
+	c := client(t, s)
+	lib := upload(t, s, gerrittest.Upload{Project: "org/lib", Topic: "feature"})
+	parent := upload(t, s, gerrittest.Upload{})
+	app := upload(t, s, gerrittest.Upload{Parent: parent, Topic: "feature"})
+	for _, tt := range []struct {
+		on         bool
+		from       int
+		wantTopic  bool
+		wantWith   []int
+		whatItSays string
+	}{
+		{false, app, false, []int{parent}, "without the setting: the ancestors"},
+		{true, app, true, []int{lib, parent}, "with it: the topic's changes and their ancestors too"},
+		{true, lib, true, []int{parent, app}, "from any change of the topic"},
+	} {
+		s.SetSubmitWholeTopic(tt.on)
+		on, err := c.SubmitWholeTopic(ctx)
+		if err != nil || on != tt.wantTopic {
+			t.Errorf("%s: SubmitWholeTopic = %v, %v", tt.whatItSays, on, err)
+		}
+		with, err := c.SubmittedTogether(ctx, state(t, s, tt.from).Project, tt.from)
+		slices.Sort(with)
+		if err != nil || !slices.Equal(with, tt.wantWith) {
+			t.Errorf("%s: SubmittedTogether(%d) = %v, %v; want %v", tt.whatItSays, tt.from, with, err, tt.wantWith)
+		}
 	}
 }

@@ -3,20 +3,33 @@ package gerrit
 import (
 	"context"
 	"fmt"
+	"strconv"
 )
 
 // DefaultClosureLimit bounds a closure when the caller gives no limit.
 const DefaultClosureLimit = 50
 
+// ClosureOptions say how far a closure reaches.
+type ClosureOptions struct {
+	// Limit bounds its size; DefaultClosureLimit if <= 0.
+	Limit int
+	// Topic, if set, says whether the open changes of a change's topic
+	// are connected to it: with Gerrit's change.submitWholeTopic (they
+	// are submitted together), or where a queue says they depend on each
+	// other.
+	Topic func(Change) bool
+}
+
 // Closure returns the change and, transitively, every change connected to
 // it by a dependency: the changes it needs and the open changes that need
-// it, then theirs, and so on. This is what accompanies an event into the
-// engine. The change comes first. A needed change that is abandoned is
-// included (it blocks) but not followed further; merged changes are never
-// needed. Cycles end because each change is read once; a closure larger than
-// limit (DefaultClosureLimit if limit <= 0) is cut off with a warning, and
-// changes Gerrit no longer shows are left out.
-func (c *Client) Closure(ctx context.Context, number, limit int) ([]Change, error) {
+// it, the open changes of its topic where opts.Topic says so, then theirs,
+// and so on. This is what accompanies an event into the engine. The change
+// comes first. A needed change that is abandoned is included (it blocks)
+// but not followed further; merged changes are never needed. Cycles end
+// because each change is read once; a closure larger than the limit is cut
+// off with a warning, and changes Gerrit no longer shows are left out.
+func (c *Client) Closure(ctx context.Context, number int, opts ClosureOptions) ([]Change, error) {
+	limit := opts.Limit
 	if limit <= 0 {
 		limit = DefaultClosureLimit
 	}
@@ -26,7 +39,26 @@ func (c *Client) Closure(ctx context.Context, number, limit int) ([]Change, erro
 	}
 	out := []Change{root}
 	seen := map[int]bool{number: true}
-	next := neighbours(root)
+	topics := map[string]bool{} // topics whose changes were added
+	var next []int
+	follow := func(ch Change) error {
+		next = append(next, neighbours(ch)...)
+		if ch.Topic == "" || topics[ch.Topic] || opts.Topic == nil || !opts.Topic(ch) {
+			return nil
+		}
+		topics[ch.Topic] = true
+		siblings, err := c.query(ctx, "status:open topic:"+strconv.Quote(ch.Topic), nil)
+		if err != nil {
+			return fmt.Errorf("closure of change %d: topic %q: %w", number, ch.Topic, err)
+		}
+		for _, s := range siblings {
+			next = append(next, s.Number)
+		}
+		return nil
+	}
+	if err := follow(root); err != nil {
+		return nil, err
+	}
 	for len(next) > 0 {
 		n := next[0]
 		next = next[1:]
@@ -50,7 +82,9 @@ func (c *Client) Closure(ctx context.Context, number, limit int) ([]Change, erro
 		}
 		out = append(out, ch)
 		if ch.Open() {
-			next = append(next, neighbours(ch)...)
+			if err := follow(ch); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil

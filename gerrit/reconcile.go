@@ -21,8 +21,9 @@ type Reconcile struct {
 	Project func(name string) bool
 	// Also are more changes to read (the changes the gate holds).
 	Also []int
-	// ClosureLimit bounds the closure of each change (see Closure).
-	ClosureLimit int
+	// Closure says how far the closure of each change reaches (see
+	// Closure).
+	Closure ClosureOptions
 	// Now is the clock that dates each read for fn; default time.Now.
 	Now func() time.Time
 }
@@ -56,7 +57,7 @@ func (c *Client) Reconcile(ctx context.Context, r Reconcile, fn func(ctx context
 	var errs []error
 	for _, n := range nums {
 		readAt := r.Now()
-		closure, err := c.Closure(ctx, n, r.ClosureLimit)
+		closure, err := c.Closure(ctx, n, r.Closure)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

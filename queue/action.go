@@ -33,9 +33,14 @@ type Merge struct {
 // WorkflowAt of the item's project. The answers are BuildStarted and
 // BuildCompleted events.
 type StartBuild struct {
-	Item     ItemID            `json:"item"`
-	Attempt  int               `json:"attempt"`
-	Pipeline string            `json:"pipeline"`
+	Item     ItemID `json:"item"`
+	Attempt  int    `json:"attempt"`
+	Pipeline string `json:"pipeline"`
+	// Part tells a bundle's builds apart: one per project the bundle
+	// touches, each with that project's workflow; 0 for other items.
+	Part int `json:"part,omitempty"`
+	// Change is the change whose project's workflow builds the state: the
+	// item's change, or the bundle's first change in that project.
 	Change   ChangeRef         `json:"change"`
 	Changes  []ChangeRef       `json:"changes"`
 	Heads    map[string]string `json:"heads"`
@@ -55,6 +60,7 @@ type CancelBuild struct {
 	Item     ItemID `json:"item"`
 	Attempt  int    `json:"attempt"`
 	Pipeline string `json:"pipeline"`
+	Part     int    `json:"part,omitempty"`
 }
 
 // ReportKind says why gated reports on a change.
@@ -92,10 +98,15 @@ type Report struct {
 // state the item was built on), so that the tree Gerrit produces is the tree
 // that was tested. The answer is a SubmitCompleted event.
 type Submit struct {
-	Item     ItemID            `json:"item"`
-	Attempt  int               `json:"attempt"`
-	Pipeline string            `json:"pipeline"`
-	Change   ChangeRef         `json:"change"`
+	Item     ItemID    `json:"item"`
+	Attempt  int       `json:"attempt"`
+	Pipeline string    `json:"pipeline"`
+	Change   ChangeRef `json:"change"`
+	// Together are the changes tested together with Change that are not
+	// merged yet (Change first): what Gerrit submits with Change (its
+	// ancestors, its topic with change.submitWholeTopic) must be among
+	// them, or the submit would merge a change untested.
+	Together []ChangeRef       `json:"together,omitempty"`
 	Expect   map[string]string `json:"expect,omitempty"`
 	// Labels are the votes the submit needs from gated (the success
 	// report's): the reporter makes sure they are in place first, since a

@@ -165,7 +165,7 @@ func (e *Engine) onDequeue(ev Dequeue) {
 	}
 	before := e.changesIn(p)
 	why := ev.did("dequeued")
-	e.dequeue(l, false, ReportDequeue, why)
+	e.dequeue(l, false, ReportDequeue, ev.Change, why)
 	if e.pipelineConfig(p).Manager == Dependent {
 		e.hold(p, ev.Change, why)
 	}
@@ -228,7 +228,7 @@ func (e *Engine) onEnqueue(ev Enqueue) {
 	if e.pipelineConfig(p).Manager == Dependent {
 		r = e.admit(p, c, snaps, c.Number)
 	} else {
-		_, r = e.admitAlone(p, c, snaps)
+		_, _, r = e.admitAlone(p, c, snaps)
 	}
 	if r.text != "" {
 		e.verdict(ev.Admin, OutcomeConflict, "%s", cannotEnter(p.Name, r.text))
@@ -276,9 +276,9 @@ func (e *Engine) snapshots(changes []Change) map[int]*Change {
 // bring it back.
 func (e *Engine) hold(p *PipelineState, n int, why string) {
 	if p.Held == nil {
-		p.Held = map[int]string{}
+		p.Held = map[int]Hold{}
 	}
-	p.Held[n] = why
+	p.Held[n] = Hold{Reason: why, At: e.now}
 }
 
 func (p *PipelineState) unhold(n int) {

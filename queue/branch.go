@@ -58,7 +58,7 @@ func (e *Engine) submitting(project, branch string) bool {
 	found := false
 	e.gateQueues(project, branch, func(_ *PipelineState, q *ChangeQueue) {
 		for _, it := range q.Items {
-			if it.Phase == PhaseSubmitting && it.Change.Project == project {
+			if it.Phase == PhaseSubmitting && it.touches(project) {
 				found = true
 			}
 		}

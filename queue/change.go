@@ -27,6 +27,10 @@ type Change struct {
 	Subject  string `json:"subject,omitempty"`
 	Owner    string `json:"owner,omitempty"`
 	URL      string `json:"url,omitempty"`
+	// Topic is the change's topic: with Gerrit's change.submitWholeTopic
+	// (or a queue's DependenciesByTopic) the open changes of a topic need
+	// each other.
+	Topic string `json:"topic,omitempty"`
 	// Votes are the votes on the current patchset; zero votes are omitted.
 	Votes []Vote `json:"votes,omitempty"`
 	// Needs are the changes this change depends on: its relation-chain

@@ -28,6 +28,25 @@ type Config struct {
 	// Projects lists the projects gated acts on; events of other projects
 	// are ignored.
 	Projects map[string]ProjectConfig `json:"projects"`
+	// Queues configure named change queues, as Zuul's queue objects do: a
+	// project joins one by name (ProjectConfig.Queue). A queue named by
+	// projects but not configured here is a plain shared queue.
+	Queues []QueueConfig `json:"queues,omitempty"`
+}
+
+// QueueConfig configures a named change queue.
+type QueueConfig struct {
+	Name string `json:"name"`
+	// AllowCircularDependencies lets a dependency cycle (changes that need
+	// each other: Depends-On both ways, a relation chain and a Depends-On
+	// back, or one topic) enter as one bundle: merged into one speculative
+	// state, built once per project it touches, submitted together.
+	// Without it such changes are refused, with the reason.
+	AllowCircularDependencies bool `json:"allow_circular_dependencies,omitempty"`
+	// DependenciesByTopic makes the open changes of one topic need each
+	// other (one cycle), as Gerrit's change.submitWholeTopic does for every
+	// queue. It needs AllowCircularDependencies.
+	DependenciesByTopic bool `json:"dependencies_by_topic,omitempty"`
 }
 
 // ProjectConfig says how one project is gated.
@@ -237,6 +256,7 @@ type compiled struct {
 	byName    map[string]*compiledPipeline
 	projects  map[string]*compiledProject
 	timers    []timer
+	queues    map[string]QueueConfig
 }
 
 type compiledPipeline struct {
@@ -255,7 +275,7 @@ func (c Config) Validate() error {
 
 func compile(c Config) (*compiled, error) {
 	var errs []error
-	out := &compiled{Config: c, byName: map[string]*compiledPipeline{}, projects: map[string]*compiledProject{}}
+	out := &compiled{Config: c, byName: map[string]*compiledPipeline{}, projects: map[string]*compiledProject{}, queues: map[string]QueueConfig{}}
 	for i, p := range c.Pipelines {
 		field := fmt.Sprintf("pipelines[%d]", i)
 		if p.Name == "" {
@@ -304,6 +324,19 @@ func compile(c Config) (*compiled, error) {
 		}
 		errs = append(errs, out.compileProject(name, p)...)
 	}
+	for i, q := range c.Queues {
+		field := fmt.Sprintf("queues[%d]", i)
+		switch _, dup := out.queues[q.Name]; {
+		case q.Name == "":
+			errs = append(errs, fmt.Errorf("%s.name: must not be empty", field))
+		case dup:
+			errs = append(errs, fmt.Errorf("%s.name: queue %q is defined twice", field, q.Name))
+		}
+		if q.DependenciesByTopic && !q.AllowCircularDependencies {
+			errs = append(errs, fmt.Errorf("%s.dependencies_by_topic: makes the changes of a topic a dependency cycle, so it needs allow_circular_dependencies", field))
+		}
+		out.queues[q.Name] = q
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -344,6 +377,17 @@ func (c *compiled) queueName(project, branch string) string {
 		name = p.Queue
 	}
 	return name + "@" + branch
+}
+
+// queueConfig is the configuration of a project's named queue; a project
+// with a queue of its own, or whose queue is not configured, has none.
+func (c *compiled) queueConfig(project string) (QueueConfig, bool) {
+	p, ok := c.Projects[project]
+	if !ok || p.Queue == "" {
+		return QueueConfig{}, false
+	}
+	q, ok := c.queues[p.Queue]
+	return q, ok
 }
 
 func (c *compiled) submitType(project string) string {

@@ -169,7 +169,7 @@ func TestGateDependencies(t *testing.T) {
 func TestRefusalMessages(t *testing.T) {
 	for _, tc := range []struct{ name, setup, want string }{
 		{"another queue", "change 1 project=r\nchange 2 project=p needs=1\napprove 1", "not merged and is in another change queue"},
-		{"cycle", "change 1 needs=2\nchange 2 needs=1\nvote 1 Code-Review=2\nvote 1 Workflow=1", "dependency cycle (2 → 1 → 2)"},
+		{"cycle", "change 1 needs=2\nchange 2 needs=1\nvote 1 Code-Review=2\nvote 1 Workflow=1", "dependency cycle (changes 1 and 2), and its change queue integrated does not allow circular dependencies"},
 		{"outdated", "change 1\nchange 2 needs=1.1\npatchset 1", "outdated (patchset 2 is current): rebase it"},
 		{"unapproved", "change 1\nchange 2 needs=1", "missing the required approvals Code-Review +2 and Workflow +1"},
 		{"unknown", "change 2 needs=9", "gated does not know"},

@@ -7,9 +7,11 @@ import (
 
 // dequeue removes an item from its pipeline. When the item's change did not
 // merge, every item behind it whose state included it is reset, and every
-// item that needs its change leaves too (Zuul's "Change X is needed").
-// kind and why, when set, are reported on the change.
-func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
+// item that needs one of its changes leaves too (Zuul's "Change X is
+// needed"). why, when set, is reported (as kind) on each of the item's
+// changes: it is said of change about, and the other changes of a bundle
+// are told that they leave with it.
+func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, about int, why string) {
 	p, q, it := l.pipeline, l.queue, l.item
 	i := slices.Index(q.Items, it)
 	if !merged {
@@ -32,10 +34,13 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
 		e.counts.Dequeued++
 	}
 	if kind != "" && (it.Ref == nil || it.Change.Number != 0) {
-		e.emit(Report{
-			Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: kind,
-			Message: fmt.Sprintf("gated: this change left the %s pipeline: %s.", p.Name, why),
-		})
+		for _, r := range it.members() {
+			msg := fmt.Sprintf("gated: this change left the %s pipeline: %s.", p.Name, why)
+			if about != 0 && r.Number != about {
+				msg = fmt.Sprintf("gated: this change left the %s pipeline with its dependency cycle: %s.", p.Name, aboutChange(about, why))
+			}
+			e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: r, Kind: kind, Message: msg + bundleNote(it, r.Number)})
+		}
 	}
 	if merged || it.Ref != nil {
 		return
@@ -44,12 +49,13 @@ func (e *Engine) dequeue(l *itemLoc, merged bool, kind ReportKind, why string) {
 		if e.items[other.ID] == nil {
 			continue
 		}
-		if slices.ContainsFunc(other.Needs, func(n Need) bool { return n.Number == it.Change.Number }) {
-			reason := fmt.Sprintf("change %d, which it depends on, left the %s pipeline", it.Change.Number, p.Name)
+		if k := slices.IndexFunc(other.Needs, func(n Need) bool { return it.hasMember(n.Number) }); k >= 0 {
+			n := other.Needs[k].Number
+			reason := fmt.Sprintf("change %d, which it depends on, left the %s pipeline", n, p.Name)
 			if why != "" {
 				reason += " (" + why + ")"
 			}
-			e.dequeue(e.items[other.ID], false, ReportDequeue, reason)
+			e.dequeue(e.items[other.ID], false, ReportDequeue, 0, reason)
 		}
 	}
 }

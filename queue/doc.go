@@ -1,12 +1,12 @@
 // Package queue is the gate's decision core: the model (changes, items,
 // change queues, pipelines) and the algorithm of Zuul's independent,
 // dependent and supercedent pipeline managers — enqueue with dependency
-// resolution, speculative chains, the active window, gate resets onto the
-// nearest non-failing item, dequeue rules, reporting decisions, what to do
-// about builds that outlived their state or vanished — and of the items
-// that are not changes (ref updates, timers on the engine's clock), file
-// matchers, which workflow each build runs, reconfiguration, and
-// administrators' dequeue, enqueue and promote.
+// resolution, dependency cycles as bundles, speculative chains, the active
+// window, gate resets onto the nearest non-failing item, dequeue rules,
+// reporting decisions, what to do about builds that outlived their state or
+// vanished — and of the items that are not changes (ref updates, timers on
+// the engine's clock), file matchers, which workflow each build runs,
+// reconfiguration, and administrators' dequeue, enqueue and promote.
 //
 // The package is pure: Engine.Apply(now, event) mutates an in-memory state
 // and returns the actions to perform (merge, build, cancel, report, submit,

@@ -20,11 +20,12 @@ func QueuePart(pipeline, queue string) string { return "queue\x00" + pipeline + 
 
 // meta is the state without its queues.
 type meta struct {
-	NextItem ItemID                    `json:"next_item"`
-	Refused  map[string]map[int]string `json:"refused,omitempty"` // pipeline → refusals
-	Held     map[string]map[int]string `json:"held,omitempty"`    // pipeline → changes held out
-	Branches map[string]*BranchState   `json:"branches,omitempty"`
-	Timers   map[string]time.Time      `json:"timers,omitempty"`
+	NextItem         ItemID                    `json:"next_item"`
+	Refused          map[string]map[int]string `json:"refused,omitempty"` // pipeline → refusals
+	Held             map[string]map[int]Hold   `json:"held,omitempty"`    // pipeline → changes held out
+	Branches         map[string]*BranchState   `json:"branches,omitempty"`
+	Timers           map[string]time.Time      `json:"timers,omitempty"`
+	SubmitWholeTopic bool                      `json:"submit_whole_topic,omitempty"`
 }
 
 // Ready is what the engine has for its owner after one or more calls of
@@ -44,7 +45,7 @@ type Ready struct {
 // call, and starts accumulating anew.
 func (e *Engine) Ready() (Ready, error) {
 	parts := map[string][]byte{}
-	m := meta{NextItem: e.st.NextItem, Branches: e.st.Branches, Timers: e.st.Timers}
+	m := meta{NextItem: e.st.NextItem, Branches: e.st.Branches, Timers: e.st.Timers, SubmitWholeTopic: e.st.SubmitWholeTopic}
 	for _, p := range e.st.Pipelines {
 		if len(p.Refused) > 0 {
 			if m.Refused == nil {
@@ -54,7 +55,7 @@ func (e *Engine) Ready() (Ready, error) {
 		}
 		if len(p.Held) > 0 {
 			if m.Held == nil {
-				m.Held = map[string]map[int]string{}
+				m.Held = map[string]map[int]Hold{}
 			}
 			m.Held[p.Name] = p.Held
 		}
@@ -88,6 +89,11 @@ func RestoreParts(cfg Config, parts map[string][]byte) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue config: %w", err)
 	}
+	return restoreParts(c, parts)
+}
+
+// restoreParts is RestoreParts with a compiled configuration.
+func restoreParts(c *compiled, parts map[string][]byte) (*Engine, error) {
 	var m meta
 	if err := json.Unmarshal(parts[PartMeta], &m); err != nil {
 		return nil, fmt.Errorf("decode queue state %q: %w", PartMeta, err)
@@ -95,7 +101,7 @@ func RestoreParts(cfg Config, parts map[string][]byte) (*Engine, error) {
 	if m.NextItem == 0 {
 		return nil, fmt.Errorf("decode queue state: next_item is 0")
 	}
-	st := State{NextItem: m.NextItem, Branches: m.Branches, Timers: m.Timers}
+	st := State{NextItem: m.NextItem, Branches: m.Branches, Timers: m.Timers, SubmitWholeTopic: m.SubmitWholeTopic}
 	byName := map[string]*PipelineState{}
 	for _, p := range c.pipelines {
 		ps := &PipelineState{Name: p.Name, Queues: []*ChangeQueue{}, Refused: m.Refused[p.Name], Held: m.Held[p.Name]}

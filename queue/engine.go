@@ -22,11 +22,14 @@ type Engine struct {
 	byChange  map[int][]ItemID // change number → live items, in any pipeline
 
 	// Per Apply: the actions emitted so far, the queues to process and
-	// the queues emptied.
+	// the queues emptied; the dependency cycles among the snapshots of a
+	// ChangeEvent (cycles.go).
 	out     []Action
 	dirty   map[*ChangeQueue]*PipelineState
 	emptied map[*ChangeQueue]*PipelineState
 	now     time.Time
+	comps   map[int][]*Change
+	compsOf map[int]*Change // the snapshots comps were found in
 
 	// changed accumulates the queues touched, dropped the parts of the
 	// queues removed, and facts what happened, since the last Ready.
@@ -79,7 +82,8 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) State() *State { return &e.st }
 
 // Chain returns the changes of a live item's speculative state, in merge
-// order (the items ahead of it, then its own dependencies and itself).
+// order (the items ahead of it, then its own dependencies and its own
+// changes).
 func (e *Engine) Chain(id ItemID) []ChangeRef {
 	l := e.items[id]
 	if l == nil {
@@ -134,8 +138,11 @@ func (e *Engine) reindex() {
 // change number (ref items are about no change of their own).
 func (e *Engine) index(p *PipelineState, q *ChangeQueue, it *Item) {
 	e.items[it.ID] = &itemLoc{item: it, pipeline: p, queue: q}
-	if it.Ref == nil {
-		e.byChange[it.Change.Number] = append(e.byChange[it.Change.Number], it.ID)
+	if it.Ref != nil {
+		return
+	}
+	for _, r := range it.members() {
+		e.byChange[r.Number] = append(e.byChange[r.Number], it.ID)
 	}
 }
 
@@ -144,17 +151,19 @@ func (e *Engine) unindex(it *Item) {
 	if it.Ref != nil {
 		return
 	}
-	ids := e.byChange[it.Change.Number]
-	for i, id := range ids {
-		if id == it.ID {
-			ids = append(ids[:i:i], ids[i+1:]...)
-			break
+	for _, r := range it.members() {
+		ids := e.byChange[r.Number]
+		for i, id := range ids {
+			if id == it.ID {
+				ids = append(ids[:i:i], ids[i+1:]...)
+				break
+			}
 		}
-	}
-	if len(ids) == 0 {
-		delete(e.byChange, it.Change.Number)
-	} else {
-		e.byChange[it.Change.Number] = ids
+		if len(ids) == 0 {
+			delete(e.byChange, r.Number)
+		} else {
+			e.byChange[r.Number] = ids
+		}
 	}
 }
 
@@ -170,6 +179,8 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 	switch ev := ev.(type) {
 	case ChangeEvent:
 		e.onChange(ev)
+	case ServerInfo:
+		e.st.SubmitWholeTopic = ev.SubmitWholeTopic
 	case RefUpdated:
 		e.onRefUpdated(ev)
 	case MergeCompleted:
@@ -199,7 +210,7 @@ func (e *Engine) Apply(now time.Time, ev Event) []Action {
 	e.processDirty()
 	e.dropEmptyQueues()
 	out := e.out
-	e.out, e.dirty = nil, nil
+	e.out, e.dirty, e.comps, e.compsOf = nil, nil, nil, nil
 	return out
 }
 
@@ -238,11 +249,6 @@ func (e *Engine) processDirty() {
 
 // pipelineConfig returns the configuration of a pipeline state.
 func (e *Engine) pipelineConfig(p *PipelineState) *compiledPipeline { return e.cfg.byName[p.Name] }
-
-// queueFor returns (creating it) the change queue for a change in p.
-func (e *Engine) queueFor(p *PipelineState, c *Change) *ChangeQueue {
-	return e.queueNamed(p, e.cfg.queueName(c.Project, c.Branch))
-}
 
 // queueNamed returns (creating it) the queue of that name in p.
 func (e *Engine) queueNamed(p *PipelineState, name string) *ChangeQueue {

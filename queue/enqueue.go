@@ -14,23 +14,34 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	if e.stale(ev) {
 		again := ev
 		again.Changes, again.ReadAt = nil, time.Time{}
+		if again.Seen.IsZero() {
+			again.Seen = ev.ReadAt // it stays an event seen then
+		}
 		e.emit(Refresh{Event: again})
 		return
 	}
 	e.recordReads(ev)
 	ev = e.withKnownMerges(ev)
 	snaps := e.snapshots(ev.Changes)
+	var regroup []regrouped
 	for i := range ev.Changes {
 		c := snaps[ev.Changes[i].Number]
 		if c == nil {
 			continue
 		}
-		e.revalidate(c)
+		regroup = append(regroup, e.revalidate(c, snaps)...)
 		if !c.Open() {
 			for _, p := range e.st.Pipelines {
 				p.forgetRefusal(c.Number)
 				p.unhold(c.Number)
 			}
+		}
+	}
+	// Changes taken out because their cycle changed enter again as what
+	// they are now (Zuul re-enqueues them).
+	for _, r := range regroup {
+		if c := snaps[r.change]; c != nil && e.itemOf(r.pipeline, c.Number) == nil {
+			e.refuse(r.pipeline, c, e.enqueue(r.pipeline, c, snaps))
 		}
 	}
 	subject := snaps[ev.Change]
@@ -43,7 +54,7 @@ func (e *Engine) onChange(ev ChangeEvent) {
 			var why string
 			switch {
 			case cp.Manager == Dependent:
-				if ev.Type != "reconcile" {
+				if h, ok := p.Held[subject.Number]; ok && h.endedBy(ev) {
 					p.unhold(subject.Number) // triggered anew: an administrator's dequeue is over
 				}
 				why = e.enqueueDependent(p, subject, snaps)
@@ -66,10 +77,26 @@ func (e *Engine) onChange(ev ChangeEvent) {
 	}
 }
 
-// revalidate dequeues the items of c that may no longer stay: merged or
-// abandoned changes, superseded patchsets, and (in dependent pipelines)
-// changes that lost a required approval or got a rejecting vote.
-func (e *Engine) revalidate(c *Change) {
+// enqueue adds c to p as p's manager does, and returns why it could not,
+// or "".
+func (e *Engine) enqueue(p *PipelineState, c *Change, snaps map[int]*Change) string {
+	if e.pipelineConfig(p).Manager == Dependent {
+		return e.enqueueDependent(p, c, snaps)
+	}
+	return e.enqueueAlone(p, c, snaps)
+}
+
+// regrouped is a change whose item left because its dependency cycle
+// changed: it enters again as what it is now.
+type regrouped struct {
+	pipeline *PipelineState
+	change   int
+}
+
+// revalidate dequeues the items of c that may no longer stay (leaveReason).
+// A bundle leaves as a whole. It returns the changes to enqueue again.
+func (e *Engine) revalidate(c *Change, snaps map[int]*Change) []regrouped {
+	var again []regrouped
 	for _, id := range slices.Clone(e.byChange[c.Number]) {
 		l := e.items[id]
 		if l == nil {
@@ -79,40 +106,67 @@ func (e *Engine) revalidate(c *Change) {
 		if it.Phase == PhaseSubmitting {
 			continue // our own submit is in flight; SubmitCompleted decides
 		}
-		cp := e.pipelineConfig(l.pipeline)
-		switch {
-		case it.Merged:
+		if it.Merged {
 			continue // it entered merged (promote): nothing can change that
-		case c.Status == StatusMerged:
-			e.dequeue(l, true, ReportDequeue, "it was merged outside the gate")
-		case c.Status == StatusAbandoned:
-			e.dequeue(l, false, ReportDequeue, "it was abandoned")
-		case c.Patchset != it.Change.Patchset:
-			e.dequeue(l, false, ReportDequeue, fmt.Sprintf("patchset %d was uploaded", c.Patchset))
-		case cp.Manager == Dependent:
-			if why := cp.unmet(c); why != "" {
-				e.dequeue(l, false, ReportDequeue, why)
+		}
+		about, why := e.leaveReason(l, snaps)
+		if why == "" {
+			if e.pipelineConfig(l.pipeline).Manager == Supercedent {
+				continue // it builds each change of a cycle alone
+			}
+			if why = e.membershipChange(it, snaps); why == "" {
+				continue
+			}
+			about = it.own()[0].Number
+			for _, r := range it.own() {
+				again = append(again, regrouped{l.pipeline, r.Number})
 			}
 		}
+		merged := !it.isBundle() && snaps[about].Status == StatusMerged
+		e.dequeue(l, merged, ReportDequeue, about, why)
 	}
+	return again
+}
+
+// leaveReason says which change of an item may no longer stay, and why, or
+// "": merged or abandoned, on a newer patchset, or (in dependent pipelines)
+// without a required approval or with a rejecting vote. Changes a bundle
+// merged itself, and changes the snapshots lack, are not judged.
+func (e *Engine) leaveReason(l *itemLoc, snaps map[int]*Change) (int, string) {
+	cp := e.pipelineConfig(l.pipeline)
+	for _, r := range l.item.own() {
+		c := snaps[r.Number]
+		switch {
+		case c == nil:
+		case c.Status == StatusMerged:
+			return c.Number, "it was merged outside the gate"
+		case c.Status == StatusAbandoned:
+			return c.Number, "it was abandoned"
+		case c.Patchset != r.Patchset:
+			return c.Number, fmt.Sprintf("patchset %d was uploaded", c.Patchset)
+		case cp.Manager == Dependent && cp.unmet(c) != "":
+			return c.Number, cp.unmet(c)
+		}
+	}
+	return 0, ""
 }
 
 // refusal is why a change may not enter a pipeline; reportable refusals
 // are told to the change's owner, others (the change is simply not
-// approved) are not. changes are the change numbers the text names; cycle
-// is set when the change is in a dependency cycle, skip when the pipeline
-// builds nothing for its files (told to its owner as such).
+// approved) are not. changes are the change numbers the text names; skip
+// is set when the pipeline builds nothing for its files (told to its owner
+// as such).
 type refusal struct {
 	text       string
 	reportable bool
 	changes    []int
-	cycle      bool
 	skip       bool
 }
 
 // enqueueDependent adds c to p's change queue behind everything it needs,
 // enqueueing needed changes that qualify first, and then the changes that
-// were waiting for c. It returns why c could not be enqueued, if that is
+// were waiting for c. A change in a dependency cycle enters with the whole
+// cycle, as one bundle. It returns why c could not be enqueued, if that is
 // to be reported, or "".
 func (e *Engine) enqueueDependent(p *PipelineState, c *Change, snaps map[int]*Change) string {
 	if e.itemOf(p, c.Number) != nil {
@@ -129,19 +183,21 @@ func (e *Engine) enqueueDependent(p *PipelineState, c *Change, snaps map[int]*Ch
 }
 
 // admit returns why c may not enter the dependent pipeline p now, or a
-// refusal without text when it may, changing nothing: c must meet the
-// pipeline's requirements, not be held out by an administrator's dequeue
-// (unless c is the change numbered override, which an administrator
-// enqueues), and every change it needs must be merged, in p's same change
-// queue already, or able to enter first by these same rules.
+// refusal without text when it may, changing nothing: c (and, when it is
+// part of a dependency cycle, every change of the cycle, which enters as
+// one) must meet the pipeline's requirements, not be held out by an
+// administrator's dequeue (unless an administrator enqueues the change
+// numbered override, or a change of its cycle), and every change they need
+// must be merged, in p's same change queue already, or able to enter first
+// by these same rules.
 func (e *Engine) admit(p *PipelineState, c *Change, snaps map[int]*Change, override int) refusal {
 	a := admission{e: e, p: p, snaps: snaps, override: override, ok: map[int]bool{}}
-	return a.check(c, nil)
+	return a.check(c)
 }
 
 // admission is one run of admit; ok remembers the changes admitted so far
-// (a change admitted once is admitted again: what it needs is a tree
-// without cycles, and nothing changes meanwhile).
+// (a change admitted once is admitted again: what a cycle needs outside
+// itself is a graph without cycles, and nothing changes meanwhile).
 type admission struct {
 	e        *Engine
 	p        *PipelineState
@@ -150,53 +206,99 @@ type admission struct {
 	ok       map[int]bool
 }
 
-// check admits c, whose needs are being checked for the changes on path.
-func (a *admission) check(c *Change, path []int) refusal {
+// check admits c with its dependency cycle, if it is in one.
+func (a *admission) check(c *Change) refusal {
 	if a.ok[c.Number] {
 		return refusal{}
 	}
-	if why := a.e.pipelineConfig(a.p).unmet(c); why != "" {
-		return refusal{text: why}
+	unit := a.e.cycleOf(c, a.snaps)
+	overridden := slices.ContainsFunc(unit, func(m *Change) bool { return m.Number == a.override })
+	if r := a.member(c, []*Change{c}, overridden); r.text != "" {
+		return r // c itself first: a change that may not enter is not told of its cycle
 	}
-	if why := a.e.unbuilt(a.p, c); why != "" {
-		return refusal{text: why}
-	}
-	if why, held := a.p.Held[c.Number]; held && c.Number != a.override {
-		return refusal{text: why + "; it enters again when triggered anew (approved again) or enqueued by an administrator"}
-	}
-	if i := slices.Index(path, c.Number); i >= 0 {
-		return cycleRefusal(append(slices.Clone(path[i:]), c.Number))
-	}
-	path = append(path, c.Number)
-	qname := a.e.cfg.queueName(c.Project, c.Branch)
-	for _, n := range c.Needs {
-		d := a.snaps[n.Number]
-		switch {
-		case d == nil:
-			return needRefusal(n.Number, "which gated does not know (another project, or not visible)")
-		case d.Status == StatusMerged:
-			continue
-		case d.Status == StatusAbandoned:
-			return needRefusal(n.Number, "which is abandoned")
-		case n.Patchset != 0 && n.Patchset != d.Patchset:
-			return refusal{text: fmt.Sprintf("it depends on patchset %d of change %d, which is outdated (patchset %d is current): rebase it", n.Patchset, n.Number, d.Patchset), reportable: true, changes: []int{n.Number}}
-		case a.e.cfg.queueName(d.Project, d.Branch) != qname:
-			return needRefusal(n.Number, fmt.Sprintf("which is not merged and is in another change queue (%s, not %s)", a.e.cfg.queueName(d.Project, d.Branch), qname))
+	if len(unit) > 1 {
+		if r := a.e.cycleRefusal(unit); r.text != "" {
+			return r
 		}
-		if a.e.itemOf(a.p, d.Number) != nil {
-			continue // ahead of c in the queue
-		}
-		if r := a.check(d, path); r.text != "" {
-			if r.cycle {
-				return r // the same cycle, whichever of its changes is refused
+		for _, m := range unit {
+			if l := a.e.itemOf(a.p, m.Number); l != nil {
+				// Its old bundle, whose submit was in flight when the cycle
+				// changed: Gerrit's answer takes it out, and gated's
+				// reconcile brings the new cycle in.
+				return cycleRefused(unit, fmt.Sprintf("it is part of a dependency cycle (%s), and change %d of it is still in the %s pipeline as part of %s: the cycle enters as one once that item leaves",
+					changeListOf(unit), m.Number, a.p.Name, changeList(refNumbers(l.item.own(), 0))))
 			}
-			r.text = fmt.Sprintf("it depends on change %d, which cannot enter the %s pipeline: %s", d.Number, a.p.Name, strings.TrimPrefix(r.text, "it "))
-			r.reportable = true
-			r.changes = append([]int{d.Number}, r.changes...)
+		}
+	}
+	for _, m := range unit {
+		if r := a.member(m, unit, overridden); r.text != "" {
 			return r
 		}
 	}
-	a.ok[c.Number] = true
+	in := map[int]bool{}
+	for _, m := range unit {
+		in[m.Number] = true
+	}
+	qname := a.e.cfg.queueName(c.Project, c.Branch)
+	for _, m := range unit {
+		for _, n := range m.Needs {
+			d := a.snaps[n.Number]
+			switch {
+			case in[n.Number]:
+				if n.Patchset != 0 && n.Patchset != d.Patchset {
+					return refusal{text: fmt.Sprintf("change %d of its dependency cycle is based on patchset %d of change %d, which is outdated (patchset %d is current): rebase it",
+						m.Number, n.Patchset, n.Number, d.Patchset), reportable: true, changes: []int{m.Number, n.Number}}
+				}
+				continue
+			case d == nil:
+				return needRefusal(n.Number, "which gated does not know (another project, or not visible)")
+			case d.Status == StatusMerged:
+				continue
+			case d.Status == StatusAbandoned:
+				return needRefusal(n.Number, "which is abandoned")
+			case n.Patchset != 0 && n.Patchset != d.Patchset:
+				return refusal{text: fmt.Sprintf("it depends on patchset %d of change %d, which is outdated (patchset %d is current): rebase it", n.Patchset, n.Number, d.Patchset), reportable: true, changes: []int{n.Number}}
+			case a.e.cfg.queueName(d.Project, d.Branch) != qname:
+				return needRefusal(n.Number, fmt.Sprintf("which is not merged and is in another change queue (%s, not %s)", a.e.cfg.queueName(d.Project, d.Branch), qname))
+			}
+			if a.e.itemOf(a.p, d.Number) != nil {
+				continue // ahead of c in the queue
+			}
+			if r := a.check(d); r.text != "" {
+				r.text = fmt.Sprintf("it depends on change %d, which cannot enter the %s pipeline: %s", d.Number, a.p.Name, strings.TrimPrefix(r.text, "it "))
+				r.reportable = true
+				r.changes = append([]int{d.Number}, r.changes...)
+				return r
+			}
+		}
+	}
+	for _, m := range unit {
+		a.ok[m.Number] = true
+	}
+	return refusal{}
+}
+
+// member checks one change of a unit (a change, or the changes of its
+// dependency cycle) against the pipeline's requirements and holds.
+func (a *admission) member(m *Change, unit []*Change, overridden bool) refusal {
+	about := func(r refusal) refusal {
+		if len(unit) > 1 {
+			r.text = fmt.Sprintf("it is part of a dependency cycle (%s), which enters the %s pipeline as one once every change in it may: %s",
+				changeListOf(unit), a.p.Name, aboutChange(m.Number, r.text))
+			r.reportable = true
+			r.changes = append(r.changes, m.Number)
+		}
+		return r
+	}
+	if why := a.e.pipelineConfig(a.p).unmet(m); why != "" {
+		return about(refusal{text: why})
+	}
+	if why := a.e.unbuilt(a.p, m); why != "" {
+		return refusal{text: why} // said of its project, not of it
+	}
+	if h, held := a.p.Held[m.Number]; held && !overridden {
+		return about(refusal{text: h.Reason + "; it enters again when triggered anew (approved again) or enqueued by an administrator"})
+	}
 	return refusal{}
 }
 
@@ -205,38 +307,57 @@ func needRefusal(n int, which string) refusal {
 }
 
 // addDependent enqueues c, which admit admitted, at the tail of its
-// change queue, behind the changes it needs that are not there yet
-// (enqueued first), and then the changes that were waiting for c.
+// change queue (with its dependency cycle, as one bundle), behind the
+// changes it needs that are not there yet (enqueued first), and then the
+// changes that were waiting for it.
 func (e *Engine) addDependent(p *PipelineState, c *Change, snaps map[int]*Change) {
 	if e.itemOf(p, c.Number) != nil {
 		return
 	}
-	for _, n := range c.Needs {
-		if d := snaps[n.Number]; d.Status != StatusMerged {
-			e.addDependent(p, d, snaps)
+	unit := e.cycleOf(c, snaps)
+	in := map[int]bool{}
+	for _, m := range unit {
+		in[m.Number] = true
+	}
+	var needs []Need
+	for _, m := range unit {
+		for _, n := range m.Needs {
+			if in[n.Number] {
+				continue
+			}
+			needs = append(needs, n)
+			if d := snaps[n.Number]; d.Status != StatusMerged {
+				e.addDependent(p, d, snaps)
+			}
 		}
 	}
-	if e.itemOf(p, c.Number) != nil {
+	if slices.ContainsFunc(unit, func(m *Change) bool { return e.itemOf(p, m.Number) != nil }) {
 		return // it followed one of its needs in
 	}
-	q := e.queueFor(p, c)
-	it := e.newChangeItem(p, c)
-	it.Needs = cloneSlice(c.Needs)
-	if n := len(q.Items); n > 0 {
-		it.Ahead = q.Items[n-1].ID
+	it := e.newChangeItem(p, unit[0])
+	it.Needs = compactNeeds(needs)
+	if len(unit) > 1 {
+		e.bundle(p, it, unit)
 	}
-	q.Items = append(q.Items, it)
-	e.index(p, q, it)
-	e.touch(p, q)
-	p.forgetRefusal(c.Number)
-	e.reportStart(p, it)
-	// Changes that were waiting for c follow it, as Zuul's
+	e.addBehind(p, it)
+	// Changes that were waiting for it follow, as Zuul's
 	// enqueueChangesBehind does.
-	for _, d := range dependents(c.Number, snaps) {
-		if d.Open() {
-			e.enqueueDependent(p, d, snaps)
+	for _, m := range unit {
+		for _, d := range dependents(m.Number, snaps) {
+			if d.Open() {
+				e.enqueueDependent(p, d, snaps)
+			}
 		}
 	}
+}
+
+// addBehind adds an item to a dependent pipeline, building on the item at
+// the tail of its queue.
+func (e *Engine) addBehind(p *PipelineState, it *Item) {
+	if q := e.queueNamed(p, e.itemQueue(p, it)); len(q.Items) > 0 {
+		it.Ahead = q.Items[len(q.Items)-1].ID
+	}
+	e.add(p, it)
 }
 
 // unbuilt says why pipeline p builds nothing for c's project or branch, or
@@ -268,30 +389,20 @@ func dependents(n int, snaps map[int]*Change) []*Change {
 	return out
 }
 
-// cycleRefusal refuses a change in a dependency cycle: cycle lists its
-// changes, the first again at the end.
-func cycleRefusal(cycle []int) refusal {
-	s := make([]string, len(cycle))
-	for i, n := range cycle {
-		s[i] = fmt.Sprint(n)
-	}
-	return refusal{
-		text:       "it is part of a dependency cycle (" + strings.Join(s, " → ") + "), which gated does not support",
-		reportable: true, changes: cycle[:len(cycle)-1], cycle: true,
-	}
-}
-
 // enqueueAlone adds c to an independent or supercedent pipeline, to be
 // tested alone on its branch tip together with the unmerged changes it
 // needs (in a supercedent pipeline, the newest replaces the one waiting),
 // if it meets the pipeline's require and reject votes and the pipeline
-// builds for its files (else its owner is told so). It returns why c could
-// not be enqueued, if that is to be reported, or "".
+// builds for its files (else its owner is told so). In an independent
+// pipeline a change in a dependency cycle is tested with the whole cycle,
+// as one bundle; a supercedent pipeline builds each change of a cycle on
+// its own, as Zuul's does. It returns why c could not be enqueued, if that
+// is to be reported, or "".
 func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change) string {
 	if l := e.itemOf(p, c.Number); l != nil {
 		return "" // already being tested
 	}
-	deps, r := e.admitAlone(p, c, snaps)
+	members, deps, r := e.admitAlone(p, c, snaps)
 	switch {
 	case r.skip:
 		e.reportSkipped(p, c, r.text)
@@ -301,61 +412,91 @@ func (e *Engine) enqueueAlone(p *PipelineState, c *Change, snaps map[int]*Change
 	case r.text != "":
 		return r.text
 	}
-	it := e.newChangeItem(p, c)
+	it := e.newChangeItem(p, members[0])
 	it.Deps = deps
+	if len(members) > 1 {
+		e.bundle(p, it, members)
+	}
 	e.add(p, it)
 	return ""
 }
 
-// admitAlone returns the changes c is tested with in an independent or
-// supercedent pipeline (the open changes it needs, transitively, each
-// after what it needs), or why it may not be tested, changing nothing. A
-// relation-chain parent on an outdated patchset is not merged separately:
-// c's own commit carries it.
-func (e *Engine) admitAlone(p *PipelineState, c *Change, snaps map[int]*Change) ([]ChangeRef, refusal) {
+// admitAlone returns the changes tested as c's item in an independent or
+// supercedent pipeline (c, or its dependency cycle in merge order) and the
+// changes they are tested with (see independentDeps), or why c may not be
+// tested, changing nothing.
+func (e *Engine) admitAlone(p *PipelineState, c *Change, snaps map[int]*Change) ([]*Change, []ChangeRef, refusal) {
 	if !c.Open() {
-		return nil, refusal{text: closed(c)}
+		return nil, nil, refusal{text: closed(c)}
 	}
 	if why := e.pipelineConfig(p).unmetVotes(c); why != "" {
-		return nil, refusal{text: why}
+		return nil, nil, refusal{text: why}
 	}
 	if why := e.unbuilt(p, c); why != "" {
-		return nil, refusal{text: why}
+		return nil, nil, refusal{text: why}
 	}
 	if why := e.cfg.skipFiles(c.Project, p.Name, c.Files); why != "" {
-		return nil, refusal{text: why, skip: true}
+		return nil, nil, refusal{text: why, skip: true}
 	}
+	members := []*Change{c}
+	if e.pipelineConfig(p).Manager != Supercedent {
+		members = e.cycleOf(c, snaps)
+	}
+	if len(members) > 1 {
+		if r := e.cycleRefusal(members); r.text != "" {
+			return nil, nil, r
+		}
+	}
+	deps, r := e.independentDeps(members, snaps)
+	if r.text != "" {
+		return nil, nil, r
+	}
+	return members, deps, refusal{}
+}
+
+// independentDeps returns the open changes the given changes (one change,
+// or a cycle) need, transitively, in an order where every change comes
+// after what it needs; a needed cycle comes whole, in merge order. A
+// relation-chain parent on an outdated patchset is not merged separately:
+// its child's commit carries it.
+func (e *Engine) independentDeps(roots []*Change, snaps map[int]*Change) ([]ChangeRef, refusal) {
 	var out []ChangeRef
-	state := map[int]int{} // 1: visiting, 2: done
-	var visit func(x *Change, path []int) refusal
-	visit = func(x *Change, path []int) refusal {
-		state[x.Number] = 1
-		path = append(path, x.Number)
-		for _, n := range x.Needs {
-			d := snaps[n.Number]
-			if d == nil {
-				return needRefusal(n.Number, "which gated does not know (another project, or not visible)")
-			}
-			if d.Status == StatusMerged || (n.Patchset != 0 && n.Patchset != d.Patchset) {
-				continue
-			}
-			if d.Status == StatusAbandoned {
-				return needRefusal(n.Number, "which is abandoned")
-			}
-			switch state[d.Number] {
-			case 1:
-				return cycleRefusal(append(slices.Clone(path[slices.Index(path, d.Number):]), d.Number))
-			case 0:
-				if r := visit(d, path); r.text != "" {
+	done := map[int]bool{}
+	var visit func(unit []*Change) refusal
+	visit = func(unit []*Change) refusal {
+		for _, x := range unit {
+			done[x.Number] = true
+		}
+		for _, x := range unit {
+			for _, n := range x.Needs {
+				d := snaps[n.Number]
+				switch {
+				case d == nil:
+					return needRefusal(n.Number, "which gated does not know (another project, or not visible)")
+				case done[d.Number] || d.Status == StatusMerged || (n.Patchset != 0 && n.Patchset != d.Patchset):
+					continue
+				case d.Status == StatusAbandoned:
+					return needRefusal(n.Number, "which is abandoned")
+				}
+				cycle := e.cycleOf(d, snaps)
+				if len(cycle) > 1 {
+					if r := e.cycleRefusal(cycle); r.text != "" {
+						r.text = fmt.Sprintf("it depends on change %d: %s", d.Number, strings.TrimPrefix(r.text, "it "))
+						r.changes = append([]int{d.Number}, r.changes...)
+						return r
+					}
+				}
+				if r := visit(cycle); r.text != "" {
 					return r
 				}
-				out = append(out, e.ref(d))
+				for _, m := range cycle {
+					out = append(out, e.ref(m))
+				}
 			}
 		}
-		state[x.Number] = 2
 		return refusal{}
 	}
-	if r := visit(c, nil); r.text != "" {
+	if r := visit(roots); r.text != "" {
 		return nil, r
 	}
 	return out, refusal{}
@@ -387,7 +528,9 @@ func (e *Engine) reportStart(p *PipelineState, it *Item) {
 	if msg == "" {
 		msg = fmt.Sprintf("gated: %s pipeline started.", p.Name)
 	}
-	e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: ReportStart, Labels: cp.Start.Labels, Message: msg})
+	for _, r := range it.members() {
+		e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: r, Kind: ReportStart, Labels: cp.Start.Labels, Message: msg + bundleNote(it, r.Number)})
+	}
 }
 
 func (p *PipelineState) forgetRefusal(n int) {

@@ -35,6 +35,9 @@ type ChangeEvent struct {
 	// (zero: unknown). Reads overlap (events, reconciles) and a slow one
 	// may arrive after a newer one: see Refresh.
 	ReadAt time.Time `json:"read_at,omitzero"`
+	// Seen is when gated first read the event's snapshots, when they were
+	// read again since (see Refresh); zero: at ReadAt.
+	Seen time.Time `json:"seen,omitzero"`
 	// NewRev (change-merged) is the branch's tip after the merge: what a
 	// merged change's item builds.
 	NewRev string `json:"new_rev,omitempty"`
@@ -99,8 +102,10 @@ type BuildStarted struct {
 	Pipeline string `json:"pipeline"`
 	Item     ItemID `json:"item"`
 	Attempt  int    `json:"attempt"`
-	Name     string `json:"name,omitempty"`
-	URL      string `json:"url,omitempty"`
+	// Part is which of a bundle's builds it is (StartBuild.Part).
+	Part int    `json:"part,omitempty"`
+	Name string `json:"name,omitempty"`
+	URL  string `json:"url,omitempty"`
 }
 
 // Result is the outcome of a build.
@@ -126,6 +131,7 @@ type BuildCompleted struct {
 	Pipeline string `json:"pipeline"`
 	Item     ItemID `json:"item"`
 	Attempt  int    `json:"attempt"`
+	Part     int    `json:"part,omitempty"`
 	Result   Result `json:"result"`
 	// Message says what failed (the failing step and its message).
 	Message string `json:"message,omitempty"`
@@ -143,6 +149,9 @@ type Link struct {
 type SubmitCompleted struct {
 	Item    ItemID `json:"item"`
 	Attempt int    `json:"attempt"`
+	// Change is the change the Submit was for: a bundle is submitted one
+	// change after another within one attempt.
+	Change int `json:"change,omitempty"`
 	// Merged is true when Gerrit merged the change (now or before).
 	Merged bool `json:"merged"`
 	// Stale is true when the submit was not attempted because a branch no
@@ -164,17 +173,29 @@ type BuildsListed struct {
 	Builds []BuildRef `json:"builds"`
 }
 
-// BuildRef names one build: an attempt of an item in a pipeline.
+// BuildRef names one build: an attempt of an item in a pipeline (and for
+// a bundle, which of its builds).
 type BuildRef struct {
 	Pipeline string `json:"pipeline"`
 	Item     ItemID `json:"item"`
 	Attempt  int    `json:"attempt"`
+	Part     int    `json:"part,omitempty"`
+}
+
+// ServerInfo is what Gerrit says of its settings that the gate depends
+// on (GET /config/server/info), read at start and by every reconcile.
+type ServerInfo struct {
+	// SubmitWholeTopic is change.submitWholeTopic: submitting a change
+	// submits every open change of its topic, so those changes are one
+	// dependency cycle, whatever their queue says.
+	SubmitWholeTopic bool `json:"submit_whole_topic"`
 }
 
 func (ChangeEvent) event()     {}
 func (Tick) event()            {}
 func (Reconfigure) event()     {}
 func (BranchTips) event()      {}
+func (ServerInfo) event()      {}
 func (RefUpdated) event()      {}
 func (MergeCompleted) event()  {}
 func (BuildStarted) event()    {}
@@ -184,6 +205,10 @@ func (BuildsListed) event()    {}
 
 func (ev ChangeEvent) String() string {
 	return fmt.Sprintf("%s on change %d (%d snapshots)", ev.Type, ev.Change, len(ev.Changes))
+}
+
+func (ev ServerInfo) String() string {
+	return fmt.Sprintf("gerrit server info: submitWholeTopic=%v", ev.SubmitWholeTopic)
 }
 
 func (ev RefUpdated) String() string {

@@ -134,7 +134,7 @@ func (e *Engine) explainAbsent(p *PipelineState, n int, c *Change, snaps map[int
 	case cp.Manager == Dependent:
 		r = e.admit(p, c, snaps, 0)
 	default:
-		_, r = e.admitAlone(p, c, snaps)
+		_, _, r = e.admitAlone(p, c, snaps)
 	}
 	if r.text != "" {
 		pe.Text = cannotEnter(p.Name, r.text)

@@ -191,9 +191,9 @@ func TestExplainNotInPipeline(t *testing.T) {
 			- report gate 3,1 refusal
 			approve 2
 			- report gate 2,1 refusal
-			explain 2 gate: This change cannot enter the gate pipeline: it is part of a dependency cycle (2 → 1 → 3 → 2), which gated does not support.
+			explain 2 gate: This change cannot enter the gate pipeline: it is part of a dependency cycle (changes 1, 2 and 3), and its change queue integrated does not allow circular dependencies (allow-circular-dependencies).
 			mentions 2 gate: 1 3
-			explain 2 check: This change cannot enter the check pipeline: it is part of a dependency cycle (2 → 1 → 3 → 2), which gated does not support.
+			explain 2 check: This change cannot enter the check pipeline: it is part of a dependency cycle (changes 1, 2 and 3), and its change queue integrated does not allow circular dependencies (allow-circular-dependencies).
 		`},
 		{"a change of a project gated does not gate; a change Gerrit does not have", gateOnly, `
 			change 1 project=elsewhere
@@ -211,6 +211,21 @@ func TestExplainNotInPipeline(t *testing.T) {
 			approve 1
 			- merge #2.1 gate [1,1]
 			explain 1 gate: In the gate pipeline, at position 1 of 1 in change queue integrated@master: the merger is building its speculative state, 1,1.
+		`},
+		{"an approval gated saw before the dequeue, read again after it, does not end the hold", gateOnly, `
+			change 1
+			approve 1
+			- merge #1.1 gate [1,1]
+			slow approve 1
+			- refresh comment-added 1
+			dequeue 1
+			- forget #1 gate
+			- report gate 1,1 dequeue
+			refresh
+			reconcile 1
+			explain 1 gate: This change cannot enter the gate pipeline: dequeued by alice: testing; it enters again when triggered anew (approved again) or enqueued by an administrator.
+			approve 1
+			- merge #2.1 gate [1,1]
 		`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,8 +21,9 @@ type BuildFinished struct {
 	Pipeline string
 	Item     ItemID
 	Attempt  int
-	// Change is the item's change; Changes the speculative state built, in
-	// merge order.
+	Part     int // which of a bundle's builds (StartBuild.Part)
+	// Change is the item's change (for a bundle's build, its change in the
+	// project built); Changes the speculative state built, in merge order.
 	Change  ChangeRef
 	Changes []ChangeRef
 	Subject string // the change's subject, for the history's readers

@@ -110,6 +110,6 @@ func (e *Engine) skipCheckout(l *itemLoc, files []string) bool {
 			Message: fmt.Sprintf("gated: no build in the %s pipeline for %s: %s.", l.pipeline.Name, describeRef(it), strings.Replace(why, "it changes", "the update changes", 1)),
 		})
 	}
-	e.dequeue(l, false, "", "")
+	e.dequeue(l, false, "", 0, "")
 	return true
 }

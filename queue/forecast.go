@@ -113,9 +113,20 @@ func (f *forecast) resume(p *PipelineState, it *Item) {
 		if it.Build != nil && !it.Build.Started.IsZero() {
 			started = it.Build.Started
 		}
-		f.perform(StartBuild{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change}, started)
+		if !it.isBundle() {
+			f.perform(StartBuild{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change}, started)
+		}
+		for i, pt := range it.Parts { // a bundle's builds that run
+			if pt.Result == "" {
+				since := started
+				if !pt.Build.Started.IsZero() {
+					since = pt.Build.Started
+				}
+				f.perform(StartBuild{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Part: i, Change: pt.Change}, since)
+			}
+		}
 	case PhaseSubmitting:
-		f.perform(Submit{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change}, f.clock)
+		f.perform(Submit{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.own()[0], Together: it.own()}, f.clock)
 	}
 }
 
@@ -127,13 +138,13 @@ func (f *forecast) perform(a Action, since time.Time) {
 		f.at(since.Add(f.est.Merge()), f.merged(a))
 	case StartBuild:
 		d, _ := f.est.Build(a.Pipeline, a.Change.Project)
-		f.at(since.Add(d), BuildCompleted{Pipeline: a.Pipeline, Item: a.Item, Attempt: a.Attempt, Result: ResultSuccess})
+		f.at(since.Add(d), BuildCompleted{Pipeline: a.Pipeline, Item: a.Item, Attempt: a.Attempt, Part: a.Part, Result: ResultSuccess})
 	case Submit:
 		tips := map[string]string{}
 		if l := f.e.items[a.Item]; l != nil {
 			tips[a.Change.Project] = l.item.Heads[a.Change.Project]
 		}
-		f.at(since.Add(f.est.Submit()), SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Merged: true, Tips: tips})
+		f.at(since.Add(f.est.Submit()), SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Change: a.Change.Number, Merged: true, Tips: tips})
 	}
 }
 

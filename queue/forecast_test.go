@@ -126,6 +126,21 @@ func TestForecast(t *testing.T) {
 	}
 }
 
+// A bundle merges once its slowest build passed and its changes were
+// submitted one after the other; what is behind it follows.
+func TestForecastOfABundle(t *testing.T) {
+	h := newHarness(t, cyclesConfig())
+	for _, line := range []string{"change 1 project=p needs=2", "change 2 project=q needs=1", "change 3 project=p", "approve 1", "approve 2", "approve 3"} {
+		h.do(line)
+	}
+	// 1+2: merge 10s, builds of p (10m) and q (20m) at once, two submits
+	// of 5s. 3: merged after 1+2's merge, built by 10m20s, submitted once
+	// 1+2 merged.
+	if got := forecastText(h, h.e.Forecast(h.now, estimatesOf(map[string]time.Duration{"p": 10 * time.Minute, "q": 20 * time.Minute}))); got != "1:+20m20s 3:+20m25s" {
+		t.Fatalf("forecast %s", got)
+	}
+}
+
 // Only the first forecastDepth items of a queue are forecast: the cost of
 // a forecast stays bounded however long the queue.
 func TestForecastStopsAtItsDepth(t *testing.T) {

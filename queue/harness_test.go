@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -14,7 +15,9 @@ import (
 // harness drives an engine with a tiny fake Gerrit so that table tests read
 // like the rules they check. Commands (one per line):
 //
-//	change N [project=P] [branch=B] [needs=M,K.ps] [files=a,b]  define an open change (patchset 1)
+//	change N [project=P] [branch=B] [needs=M,K.ps] [files=a,b] [topic=T]  define an open change (patchset 1)
+//	dependson N M                N gets a new patchset whose Depends-On names M too (votes reset)
+//	serverinfo on|off            Gerrit's change.submitWholeTopic, as read at start
 //	approve N                    Code-Review +2 and Workflow +1 (comment-added)
 //	unapprove N                  Workflow back to 0 (comment-added)
 //	vote N Label=V               another vote (comment-added)
@@ -24,7 +27,10 @@ import (
 //	outside N [SHA]              the change is merged outside the gate (change-merged, new tip SHA)
 //	merge I | conflict I [N]     the merger answers for item I's current attempt
 //	pass I | fail I | error I | configerror I | lost I   the build of item I ends
-//	submitted I | refused I | stale I           the submit of item I ends
+//	                             (I/P: part P of a bundle's builds)
+//	submitted I [all|N] | refused I | stale I   the submit of item I ends (all:
+//	                             Gerrit submitted every change of the bundle;
+//	                             N: a repeated answer for its change N)
 //	push P                       the branch of project P moves outside the gate
 //	refupdate P SHA [ref=R] [old=SHA]  Gerrit reports project P's ref (default its master branch) at SHA
 //	checkout I [files=a,b]       the merger answers item I's checkout (its commit, or tip "tipP")
@@ -39,10 +45,11 @@ import (
 //	reconcile N                  gated's reconcile re-reads change N
 //	started P I.A                the executor reports build I.A of pipeline P
 //	                             running (the item may be gone)
-//	listed P:I.A ...             the executor's inventory at start-up
+//	listed P:I.A[/PART] ...      the executor's inventory at start-up
 //	slow CMD ...                 CMD, its snapshots read a minute before now
 //	                             (older than the reads applied since)
 //	refresh                      answer the last Refresh: read its event again
+//	restart                      gated restarts: the engine is restored from its state
 //
 // Lines starting with "- " after a command are the exact actions it must
 // return, in order; a command followed by none must return none. "queue PIPELINE: ..."
@@ -184,6 +191,8 @@ func (h *harness) do(line string) []Action {
 					pp, _ := strconv.Atoi(ps)
 					c.Needs = append(c.Needs, Need{Number: nn, Patchset: pp})
 				}
+			case "topic":
+				c.Topic = v
 			case "files":
 				c.Files = strings.Split(v, ",")
 			default:
@@ -215,6 +224,16 @@ func (h *harness) do(line string) []Action {
 	case "recheck":
 		c := h.change(arg(1))
 		return h.apply(h.event("comment-added", c.Number, nil, "Patch Set 1:\n\nrecheck", "dev"))
+	case "dependson":
+		c := h.change(arg(1))
+		m, _ := strconv.Atoi(arg(2))
+		c.Patchset++
+		c.Revision = fmt.Sprintf("r%d.%d", c.Number, c.Patchset)
+		c.Votes = nil
+		c.Needs = append(c.Needs, Need{Number: m})
+		return h.apply(h.event("patchset-created", c.Number, nil, "", "dev"))
+	case "serverinfo":
+		return h.apply(ServerInfo{SubmitWholeTopic: arg(1) == "on"})
 	case "patchset":
 		c := h.change(arg(1))
 		c.Patchset++
@@ -256,25 +275,40 @@ func (h *harness) do(line string) []Action {
 		}
 		return h.apply(MergeCompleted{Item: it.ID, Attempt: attempt, Conflict: &Conflict{Change: c, Files: []string{"README"}}})
 	case "pass", "fail", "error", "configerror", "lost":
-		it, attempt := h.item(arg(1))
+		ref, part, _ := strings.Cut(arg(1), "/")
+		it, attempt := h.item(ref)
+		pt, _ := strconv.Atoi(part)
 		res := map[string]Result{"pass": ResultSuccess, "fail": ResultFailure, "error": ResultError, "configerror": ResultConfigError, "lost": ResultLost}[f[0]]
-		return h.apply(BuildCompleted{Item: it.ID, Attempt: attempt, Result: res, Message: "step test failed"})
+		return h.apply(BuildCompleted{Item: it.ID, Attempt: attempt, Part: pt, Result: res, Message: "step test failed"})
 	case "submitted":
 		it, attempt := h.item(arg(1))
-		h.changes[it.Change.Number].Status = StatusMerged
-		h.pushes++
-		tip := fmt.Sprintf("t%d", h.pushes)
-		h.tips[it.Change.Project] = tip
-		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Merged: true, Tips: map[string]string{it.Change.Project: tip}})
+		next := it.own()[0]
+		merged := []ChangeRef{next}
+		switch n, err := strconv.Atoi(strings.Join(f[2:], "")); {
+		case len(f) > 2 && f[2] == "all":
+			merged = it.own()
+		case err == nil: // a late, repeated answer for change n
+			next = it.Bundle[slices.IndexFunc(it.Bundle, func(r ChangeRef) bool { return r.Number == n })]
+			merged = nil
+		}
+		tips := map[string]string{}
+		for _, r := range merged {
+			h.changes[r.Number].Status = StatusMerged
+			h.pushes++
+			tips[r.Project] = fmt.Sprintf("t%d", h.pushes)
+			h.tips[r.Project] = tips[r.Project]
+		}
+		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Change: next.Number, Merged: true, Tips: tips})
 	case "refused":
 		it, attempt := h.item(arg(1))
-		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Message: "Change is not ready: submit requirement 'Verified' is unsatisfied"})
+		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Change: it.own()[0].Number, Message: "Change is not ready: submit requirement 'Verified' is unsatisfied"})
 	case "stale":
 		it, attempt := h.item(arg(1))
 		h.pushes++
 		tip := fmt.Sprintf("t%d", h.pushes)
-		h.tips[it.Change.Project] = tip
-		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Stale: true, Tips: map[string]string{it.Change.Project: tip}})
+		next := it.own()[0]
+		h.tips[next.Project] = tip
+		return h.apply(SubmitCompleted{Item: it.ID, Attempt: attempt, Change: next.Number, Stale: true, Tips: map[string]string{next.Project: tip}})
 	case "push":
 		h.pushes++
 		tip := fmt.Sprintf("t%d", h.pushes)
@@ -365,8 +399,28 @@ func (h *harness) do(line string) []Action {
 			h.t.Fatalf("%q: no Refresh was asked for", line)
 		}
 		ev := h.event(h.refresh.Type, h.refresh.Change, h.refresh.Approvals, h.refresh.Comment, h.refresh.Author)
+		ev.Seen = h.refresh.Seen
 		h.refresh = nil
 		return h.apply(ev)
+	case "restart":
+		// gated restarts: the engine is restored from its stored parts.
+		parts := map[string][]byte{}
+		m := meta{NextItem: h.e.st.NextItem, Branches: h.e.st.Branches, SubmitWholeTopic: h.e.st.SubmitWholeTopic, Refused: map[string]map[int]string{}}
+		for _, p := range h.e.st.Pipelines {
+			m.Refused[p.Name] = p.Refused
+		}
+		parts[PartMeta], _ = json.Marshal(m)
+		for _, p := range h.e.st.Pipelines {
+			for _, q := range p.Queues {
+				parts[QueuePart(p.Name, q.Name)], _ = json.Marshal(q)
+			}
+		}
+		e, err := RestoreParts(h.e.Config(), parts)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.e = e
+		return nil
 	case "listed":
 		var ev BuildsListed
 		for _, s := range f[1:] {
@@ -380,14 +434,16 @@ func (h *harness) do(line string) []Action {
 
 // buildRef parses "PIPELINE:I.A".
 func (h *harness) buildRef(s string) BuildRef {
-	pipeline, ia, _ := strings.Cut(s, ":")
+	pipeline, iap, _ := strings.Cut(s, ":")
+	ia, pt, _ := strings.Cut(iap, "/")
 	i, a, _ := strings.Cut(ia, ".")
 	item, err1 := strconv.Atoi(i)
 	attempt, err2 := strconv.Atoi(a)
+	part, _ := strconv.Atoi(pt)
 	if err1 != nil || err2 != nil {
-		h.t.Fatalf("bad build %q: want PIPELINE:ITEM.ATTEMPT", s)
+		h.t.Fatalf("bad build %q: want PIPELINE:ITEM.ATTEMPT[/PART]", s)
 	}
-	return BuildRef{Pipeline: pipeline, Item: ItemID(item), Attempt: attempt}
+	return BuildRef{Pipeline: pipeline, Item: ItemID(item), Attempt: attempt, Part: part}
 }
 
 // adminArgs parses "N M... [pipeline=P]" (default pipeline gate).
@@ -500,7 +556,11 @@ func (h *harness) run(script string) {
 func (h *harness) checkQueue(line string) {
 	h.t.Helper()
 	h.checkItems(line, "queue", func(p *PipelineState, it *Item, prev ItemID) string {
-		s := strconv.Itoa(it.Change.Number)
+		var nums []string
+		for _, r := range it.own() {
+			nums = append(nums, strconv.Itoa(r.Number))
+		}
+		s := strings.Join(nums, "+")
 		if it.Ref != nil {
 			s = refName(it.Change, it.Ref, it.Commit)
 		}
@@ -578,6 +638,19 @@ func kv(m map[string]string) string {
 	return strings.Join(s, ",")
 }
 
+// part renders a bundle's build: "/1" for its second part, and the
+// project whose workflow it runs when known.
+func part(i int, c ChangeRef) string {
+	s := ""
+	if i > 0 {
+		s = fmt.Sprintf("/%d", i)
+	}
+	if c.Project != "" && i > 0 {
+		s += " " + c.Project
+	}
+	return s
+}
+
 // formatActions renders actions as short lines.
 func formatActions(acts []Action) []string {
 	var out []string
@@ -590,7 +663,7 @@ func formatActions(acts []Action) []string {
 				s += " on " + kv(a.Bases)
 			}
 		case StartBuild:
-			s = fmt.Sprintf("build #%d.%d %s [%s]", a.Item, a.Attempt, a.Pipeline, refs(a.Changes))
+			s = fmt.Sprintf("build #%d.%d%s %s [%s]", a.Item, a.Attempt, part(a.Part, a.Change), a.Pipeline, refs(a.Changes))
 			if a.Ref != nil {
 				s += " " + refName(a.Change, a.Ref, a.Heads[a.Change.Project])
 			}
@@ -608,7 +681,7 @@ func formatActions(acts []Action) []string {
 		case ListBranches:
 			s = fmt.Sprintf("list-branches %s %s", a.Pipeline, a.Project)
 		case CancelBuild:
-			s = fmt.Sprintf("cancel #%d.%d %s", a.Item, a.Attempt, a.Pipeline)
+			s = fmt.Sprintf("cancel #%d.%d%s %s", a.Item, a.Attempt, part(a.Part, ChangeRef{}), a.Pipeline)
 		case Report:
 			s = fmt.Sprintf("report %s %s %s", a.Pipeline, a.Change, a.Kind)
 			if len(a.Labels) > 0 {
@@ -616,6 +689,9 @@ func formatActions(acts []Action) []string {
 			}
 		case Submit:
 			s = fmt.Sprintf("submit #%d.%d %s %s expect %s", a.Item, a.Attempt, a.Pipeline, a.Change, kv(a.Expect))
+			if len(a.Together) > 1 {
+				s += " with " + refs(a.Together[1:])
+			}
 		case Forget:
 			s = fmt.Sprintf("forget #%d %s", a.Item, a.Pipeline)
 		case Refresh:
@@ -667,7 +743,7 @@ func (h *harness) checkFacts(want string) {
 // checkInvariants checks what must hold after every transition.
 func checkInvariants(t testing.TB, e *Engine) {
 	t.Helper()
-	count, changes := 0, 0
+	count, members := 0, 0
 	for _, p := range e.st.Pipelines {
 		for _, q := range p.Queues {
 			seen := map[ItemID]bool{}
@@ -675,7 +751,7 @@ func checkInvariants(t testing.TB, e *Engine) {
 			for _, it := range q.Items {
 				count++
 				if it.Ref == nil {
-					changes++
+					members += len(it.members())
 				}
 				if e.pipelineConfig(p).Manager == Supercedent && len(q.Items) > 2 {
 					t.Fatalf("%s %s: %d items in a supercedent queue", p.Name, q.Name, len(q.Items))
@@ -742,8 +818,8 @@ func checkInvariants(t testing.TB, e *Engine) {
 	for _, ids := range e.byChange {
 		n += len(ids)
 	}
-	if n != changes {
-		t.Fatalf("%d items of changes in queues, %d indexed by change", changes, n)
+	if n != members {
+		t.Fatalf("%d changes of items in queues, %d indexed by change", members, n)
 	}
 }
 

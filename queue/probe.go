@@ -38,9 +38,10 @@ package queue
 //     about to enter the window (fewer than ProbeGroup places away).
 
 // probeable reports whether a waiting item may be probed: it is not
-// failing or cleared, and needs nothing ahead of it in the queue.
+// failing or cleared, is not a bundle (whose builds are one per project,
+// on the state ahead), and needs nothing ahead of it in the queue.
 func (e *Engine) probeable(p *PipelineState, it *Item) bool {
-	if it.Phase != PhaseWaiting || it.Failure != nil || it.Cleared || it.Passes > 0 {
+	if it.Phase != PhaseWaiting || it.Failure != nil || it.Cleared || it.Passes > 0 || it.isBundle() {
 		return false
 	}
 	for _, n := range it.Needs {

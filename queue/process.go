@@ -97,7 +97,7 @@ func (e *Engine) processAlone(p *PipelineState, it *Item) (started, left bool) {
 	case PhasePassed:
 		cp := e.pipelineConfig(p)
 		e.reportResult(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it))
-		e.dequeue(e.items[it.ID], false, "", "")
+		e.dequeue(e.items[it.ID], false, "", 0, "")
 		return started, true
 	case PhaseFailed:
 		e.reportFailure(p, e.items[it.ID].queue, it)
@@ -160,15 +160,15 @@ func (e *Engine) chain(it *Item) []ChangeRef {
 	// end, walking from the item to the tip.
 	n := 0
 	for x := it; ; x = e.items[x.Ahead].item {
-		n += len(x.Deps) + 1
+		n += len(x.Deps) + x.ownLen()
 		if x.Ahead == 0 {
 			break
 		}
 	}
 	out := make([]ChangeRef, n)
 	for x := it; ; x = e.items[x.Ahead].item {
-		n--
-		out[n] = x.Change
+		n -= x.ownLen()
+		x.copyOwn(out[n:])
 		n -= len(x.Deps)
 		copy(out[n:], x.Deps)
 		if x.Ahead == 0 {
@@ -179,16 +179,16 @@ func (e *Engine) chain(it *Item) []ChangeRef {
 }
 
 // submit reports success for the passed head of a dependent queue and asks
-// Gerrit to submit it.
+// Gerrit to submit it (a bundle: its first change not merged yet).
 func (e *Engine) submit(p *PipelineState, q *ChangeQueue, it *Item) {
 	cp := e.pipelineConfig(p)
 	e.reportResult(p, it, ReportSuccess, cp.Success.Labels, e.successMessage(p, it))
 	if !cp.Success.Submit {
-		e.dequeue(e.items[it.ID], false, "", "")
+		e.dequeue(e.items[it.ID], false, "", 0, "")
 		return
 	}
 	it.Phase = PhaseSubmitting
-	e.emit(Submit{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name, Change: it.Change, Expect: clone(it.Expect), Labels: cp.Success.Labels})
+	e.emit(e.submitAction(p, it))
 }
 
 // reportFailure reports a failed item and dequeues it. The window shrinks,
@@ -204,21 +204,16 @@ func (e *Engine) reportFailure(p *PipelineState, q *ChangeQueue, it *Item) {
 	if cp.Manager == Dependent && it.Failure.Kind != FailSubmit {
 		q.Window = cp.Window.decrease(q.Window)
 	}
-	e.dequeue(e.items[it.ID], false, "", "")
+	e.dequeue(e.items[it.ID], false, "", 0, "")
 }
 
-func (e *Engine) resultReport(p *PipelineState, it *Item, kind ReportKind, labels map[string]int, msg string) Report {
-	r := Report{Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: kind, Labels: labels, Message: msg}
-	if it.Build != nil {
-		r.URL = it.Build.URL
-		r.Links = it.Build.Links
-	}
-	return r
-}
-
-// cancel aborts an item's running build.
+// cancel aborts an item's running build (a bundle's running builds).
 func (e *Engine) cancel(p *PipelineState, it *Item) {
-	if it.Phase == PhaseBuilding {
+	switch {
+	case it.Phase != PhaseBuilding:
+	case it.isBundle():
+		e.cancelParts(p, it)
+	default:
 		e.emit(CancelBuild{Item: it.ID, Attempt: it.Attempt, Pipeline: p.Name})
 	}
 }
@@ -262,7 +257,7 @@ func (e *Engine) resetItem(p *PipelineState, q *ChangeQueue, it *Item) bool {
 	it.Attempt++
 	it.AttemptAt = e.now
 	it.Phase = PhaseWaiting
-	it.Bases, it.Heads, it.Expect, it.Build, it.Failure = nil, nil, nil, nil, nil
+	it.Bases, it.Heads, it.Expect, it.Build, it.Failure, it.Parts = nil, nil, nil, nil, nil, nil
 	e.touch(p, q)
 	return true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -51,21 +52,30 @@ type sim struct {
 	trees   map[string]string // commit → the tree it has (gated's merges)
 	content map[string][]int  // commit → the changes its tree has, sorted
 	pushes  int
+	mix     []int   // cumulative weights of the kinds of Gerrit events
+	closing *Change // the first change of a cycle being uploaded
+	// wholeTopic is Gerrit's change.submitWholeTopic.
+	wholeTopic bool
 
 	pending   []Action       // actions not answered yet
 	done      []Event        // answers already given, for duplicate delivery
 	sent      []ChangeEvent  // recent Gerrit events, for late copies (slow reads)
 	followups []func() Event // Gerrit's events about gated's submits, not delivered yet
 
-	building map[ItemID]int                       // item → attempt with a build running
-	passed   map[ItemID]map[int]bool              // item → attempts whose build passed
+	building map[partKey]int                      // (item, part) → attempt with a build running
+	started  map[attemptKey]int                   // builds started per attempt (a bundle's parts)
+	passed   map[attemptKey]int                   // builds passed per attempt
 	built    map[ItemID]map[int][]ChangeRef       // item → attempt → state built
 	heads    map[ItemID]map[int]map[string]string // item → attempt → commits built
-	waiting  map[int]bool                         // approved changes that must be queued or told why not
-	store    map[string][]byte                    // the parts written so far, as storage keeps them
-	told     map[int][]string                     // refusals reported per change
-	requests uint64                               // administrators' requests made
-	outcomes map[string]int                       // their verdicts, by kind and outcome
+
+	mergedBy map[int]ItemID    // change → the item whose submit merged it
+	bundles  map[ItemID]*Item  // every bundle seen, as first seen
+	partial  map[ItemID]bool   // half-merged bundles Gerrit refused a submit of, or whose branch moved
+	waiting  map[int]bool      // approved changes that must be queued or told why not
+	store    map[string][]byte // the parts written so far, as storage keeps them
+	told     map[int][]string  // refusals reported per change
+	requests uint64            // administrators' requests made
+	outcomes map[string]int    // their verdicts, by kind and outcome
 
 	// Every event with its time and its actions: for the determinism check
 	// and for failure messages.
@@ -84,10 +94,30 @@ func newSim(t testing.TB, rnd chooser, cfg Config) *sim {
 	return &sim{
 		t: t, rnd: rnd, e: e, cfg: cfg, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		changes: map[int]*Change{}, nextNum: 1, tips: map[string]string{}, trees: map[string]string{}, content: map[string][]int{},
-		building: map[ItemID]int{}, passed: map[ItemID]map[int]bool{},
-		built: map[ItemID]map[int][]ChangeRef{}, heads: map[ItemID]map[int]map[string]string{}, waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
-		outcomes: map[string]int{},
+		building: map[partKey]int{}, started: map[attemptKey]int{}, passed: map[attemptKey]int{},
+		built: map[ItemID]map[int][]ChangeRef{}, heads: map[ItemID]map[int]map[string]string{},
+		waiting: map[int]bool{}, store: map[string][]byte{}, told: map[int][]string{},
+		mergedBy: map[int]ItemID{}, bundles: map[ItemID]*Item{}, partial: map[ItemID]bool{},
+		outcomes: map[string]int{}, mix: mix(len(cfg.Queues) > 0),
 	}
+}
+
+// partKey names one build of an item: its part (0 unless a bundle's).
+type partKey struct {
+	item ItemID
+	part int
+}
+
+// attemptKey names one attempt of an item.
+type attemptKey struct {
+	item    ItemID
+	attempt int
+}
+
+// passedAttempt reports whether every build of an item's attempt passed.
+func (s *sim) passedAttempt(item ItemID, attempt int) bool {
+	k := attemptKey{item, attempt}
+	return s.started[k] > 0 && s.passed[k] == s.started[k]
 }
 
 func (s *sim) fail(format string, args ...any) {
@@ -175,14 +205,70 @@ func setVote(c *Change, label, account string, v int) {
 	}
 }
 
+// The kinds of things that happen in the fake Gerrit.
+const (
+	evNew = iota
+	evApprove
+	evUnapprove
+	evPatchset
+	evAbandon
+	evRecheck
+	evReject
+	evPush
+	evDependsOn
+	evServerInfo
+	evCycle
+)
+
+// mix returns the cumulative weights of the kinds of Gerrit events. With
+// cycles allowed, approvals are more frequent and changes change less, so
+// that cycles get approved whole and their bundles go through.
+func mix(cycles bool) []int {
+	w := []int{3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 1}
+	if cycles {
+		w = []int{2, 8, 1, 1, 1, 1, 1, 1, 2, 1, 3}
+	}
+	for i := 1; i < len(w); i++ {
+		w[i] += w[i-1]
+	}
+	return w
+}
+
 // gerritEvent makes something happen in the fake Gerrit.
 func (s *sim) gerritEvent() Event {
 	open := s.openChanges()
 	pick := func() *Change { return open[s.rnd.intn(len(open))] }
-	switch k := s.rnd.intn(12); {
-	case k < 3 || len(open) == 0:
+	k := s.rnd.intn(s.mix[len(s.mix)-1])
+	kind := slices.IndexFunc(s.mix, func(w int) bool { return k < w })
+	if s.closing != nil {
+		kind = evCycle
+	}
+	switch {
+	case kind == evCycle:
+		// Two changes that need each other, uploaded one after the other,
+		// in one change queue.
+		c := &Change{Number: s.nextNum, Project: simProjects[s.rnd.intn(2)], Branch: "master", Status: StatusNew, Patchset: 1}
+		c.Revision = fmt.Sprintf("r%d.1", c.Number)
+		if s.closing != nil {
+			c.Needs = []Need{{Number: s.closing.Number}}
+			s.closing = nil
+		} else {
+			c.Needs = []Need{{Number: c.Number + 1}}
+			s.closing = c
+		}
+		s.changes[c.Number] = c
+		s.nextNum++
+		return s.changeEvent("patchset-created", c, nil, "", "dev")
+	case kind == evNew || len(open) == 0:
 		c := &Change{Number: s.nextNum, Project: simProjects[s.rnd.intn(3)], Branch: "master", Status: StatusNew, Patchset: 1}
 		c.Revision = fmt.Sprintf("r%d.1", c.Number)
+		// Topics mostly stay within a change queue, as features do.
+		if t := []string{"", "", "", "t1", "t2", "t3"}[s.rnd.intn(6)]; t != "" {
+			c.Topic = t + c.Project
+			if c.Project != "r" && s.rnd.intn(3) > 0 {
+				c.Topic = t + "pq"
+			}
+		}
 		c.Files = [][]string{nil, {"/COMMIT_MSG", "docs/a.md"}, {"src/a.go"}, {".pipeline/argo-workflow.yaml"}}[s.rnd.intn(4)]
 		if len(open) > 0 && s.rnd.intn(2) == 0 {
 			d := pick()
@@ -196,33 +282,36 @@ func (s *sim) gerritEvent() Event {
 		s.changes[c.Number] = c
 		s.nextNum++
 		return s.changeEvent("patchset-created", c, nil, "", "dev")
-	case k < 6:
+	case kind == evApprove:
 		c := pick()
+		if n := s.awaited(); n != 0 && s.rnd.intn(2) == 0 {
+			c = s.changes[n] // a reviewer approves the change a cycle waits for
+		}
 		setVote(c, "Code-Review", "core", 2)
 		setVote(c, "Workflow", "core", 1)
 		return s.changeEvent("comment-added", c, []Approval{{Label: "Code-Review", Value: 2}, {Label: "Workflow", Value: 1}}, "", "core")
-	case k == 6:
+	case kind == evUnapprove:
 		c := pick()
 		setVote(c, "Workflow", "core", 0)
 		return s.changeEvent("comment-added", c, []Approval{{Label: "Workflow", Value: 0}}, "", "core")
-	case k == 7:
+	case kind == evPatchset:
 		c := pick()
 		c.Patchset++
 		c.Revision = fmt.Sprintf("r%d.%d", c.Number, c.Patchset)
 		c.Votes = nil
 		return s.changeEvent("patchset-created", c, nil, "", "dev")
-	case k == 8:
+	case kind == evAbandon:
 		c := pick()
 		c.Status = StatusAbandoned
 		return s.changeEvent("change-abandoned", c, nil, "", "dev")
-	case k == 9:
+	case kind == evRecheck:
 		c := pick()
 		return s.changeEvent("comment-added", c, nil, "recheck", "dev")
-	case k == 10:
+	case kind == evReject:
 		c := pick()
 		setVote(c, "Code-Review", "other", -2)
 		return s.changeEvent("comment-added", c, []Approval{{Label: "Code-Review", Value: -2}}, "", "other")
-	default:
+	case kind == evPush:
 		project := simProjects[s.rnd.intn(3)]
 		s.pushes++
 		switch s.rnd.intn(6) {
@@ -237,7 +326,47 @@ func (s *sim) gerritEvent() Event {
 		s.tips[project] = fmt.Sprintf("push%d", s.pushes)
 		s.content[s.tips[project]] = union(s.content[old], -s.pushes) // someone else's change
 		return RefUpdated{Project: project, Branch: "master", OldRev: old, NewRev: s.tips[project]}
+	case kind == evDependsOn:
+		// A new patchset names another change in a Depends-On footer:
+		// often it closes a cycle.
+		c, d := pick(), pick()
+		for _, x := range open {
+			needsC := slices.ContainsFunc(x.Needs, func(n Need) bool { return n.Number == c.Number })
+			if needsC && (x.Project == "r") == (c.Project == "r") && s.rnd.intn(4) > 0 {
+				d = x
+				break
+			}
+		}
+		c.Patchset++
+		c.Revision = fmt.Sprintf("r%d.%d", c.Number, c.Patchset)
+		c.Votes = nil
+		if d != c && !slices.ContainsFunc(c.Needs, func(n Need) bool { return n.Number == d.Number }) {
+			c.Needs = append(c.Needs, Need{Number: d.Number})
+		}
+		return s.changeEvent("patchset-created", c, nil, "", "dev")
+	default:
+		// Gerrit's change.submitWholeTopic, read again: rarely does it
+		// change.
+		if s.rnd.intn(4) == 0 {
+			s.wholeTopic = !s.wholeTopic
+		}
+		return ServerInfo{SubmitWholeTopic: s.wholeTopic}
 	}
+}
+
+// awaited returns an open change that a dependency cycle waits for (its
+// refusal says so), or 0.
+func (s *sim) awaited() int {
+	for _, n := range slices.Sorted(maps.Keys(s.e.pipelines["gate"].Refused)) {
+		why := s.e.pipelines["gate"].Refused[n]
+		if _, rest, ok := strings.Cut(why, "once every change in it may: change "); ok {
+			var m int
+			if _, err := fmt.Sscanf(rest, "%d", &m); err == nil && s.changes[m].Open() {
+				return m
+			}
+		}
+	}
+	return 0
 }
 
 // tree returns the tree of a commit: a commit Gerrit made when gated
@@ -283,11 +412,17 @@ func (s *sim) answer() Event {
 	case StartBuild:
 		if s.rnd.intn(2) == 0 {
 			s.pending = append(s.pending, a) // still running; it ends later
-			ev = BuildStarted{Item: a.Item, Attempt: a.Attempt, Name: fmt.Sprintf("b%d-%d", a.Item, a.Attempt), URL: "https://argo/b"}
+			ev = BuildStarted{Item: a.Item, Attempt: a.Attempt, Part: a.Part, Name: fmt.Sprintf("b%d-%d-%d", a.Item, a.Attempt, a.Part), URL: "https://argo/b"}
 			break
 		}
-		res := []Result{ResultSuccess, ResultSuccess, ResultSuccess, ResultFailure, ResultError, ResultConfigError, ResultLost}[s.rnd.intn(7)]
-		ev = BuildCompleted{Item: a.Item, Attempt: a.Attempt, Result: res}
+		results := []Result{ResultSuccess, ResultSuccess, ResultSuccess, ResultFailure, ResultError, ResultConfigError, ResultLost}
+		if len(s.e.cfg.Queues) > 0 {
+			// A bundle passes only if every one of its builds does: with
+			// cycles, builds pass more often, so that bundles get merged.
+			results = append(results, ResultSuccess, ResultSuccess, ResultSuccess, ResultSuccess, ResultSuccess)
+		}
+		res := results[s.rnd.intn(len(results))]
+		ev = BuildCompleted{Item: a.Item, Attempt: a.Attempt, Part: a.Part, Result: res}
 	case Submit:
 		ev = s.submit(a)
 	case Refresh:
@@ -314,57 +449,162 @@ func (s *sim) answer() Event {
 	return ev
 }
 
-// submit does what the reporter and Gerrit do with a Submit.
+// submit does what the reporter and Gerrit do with a Submit: a change
+// merged already by this item's submits is a success; otherwise the
+// changes tested together must be unchanged, the branches must have the
+// trees the state was built on, and what Gerrit would submit with the
+// change (its open parents, and its topic with submitWholeTopic) must be
+// among the changes tested together. Then Gerrit may still refuse (only
+// the first submit of an item: a later refusal is a change that changed).
 func (s *sim) submit(a Submit) Event {
 	c := s.changes[a.Change.Number]
-	if a.Change.Patchset != c.Patchset || !c.Open() {
-		return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Message: "revision is not current"}
+	done := SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Change: c.Number}
+	if c.Status == StatusMerged && s.mergedBy[c.Number] == a.Item {
+		done.Merged, done.Tips = true, map[string]string{c.Project: s.tip(c.Project)}
+		return done
+	}
+	for _, r := range a.Together {
+		if x := s.changes[r.Number]; !x.Open() || x.Patchset != r.Patchset {
+			done.Message = fmt.Sprintf("change %d: revision is not current", r.Number)
+			return s.refused(a, done)
+		}
 	}
 	for project, want := range a.Expect {
 		if s.tree(s.tip(project)) != s.tree(want) {
-			return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Stale: true, Tips: map[string]string{project: s.tip(project)}}
+			// The branch moved between two submits of a bundle: what is
+			// left of it is built again, and may fail.
+			s.refused(a, done)
+			return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Change: c.Number, Stale: true, Tips: map[string]string{project: s.tip(project)}}
 		}
 	}
-	if s.rnd.intn(8) == 0 {
-		return SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Message: "blocked by Verified"}
+	set := s.submittedTogether(c)
+	for _, x := range set {
+		if !slices.ContainsFunc(a.Together, func(r ChangeRef) bool { return r.Number == x.Number }) {
+			done.Message = fmt.Sprintf("Gerrit would submit change %d with it, which was not tested with it", x.Number)
+			return s.refused(a, done)
+		}
 	}
-	s.checkTree(a)
-	c.Status = StatusMerged
-	s.pushes++
-	old := s.tip(c.Project)
-	tip := fmt.Sprintf("merge%d", s.pushes)
-	s.tips[c.Project] = tip
-	if l := s.e.items[a.Item]; l != nil {
-		s.trees[tip] = l.item.Heads[c.Project]
-	}
-	s.content[tip] = s.content[s.heads[a.Item][a.Attempt][c.Project]]
-	// Gerrit reports the branch's move and the merge, before or after
-	// the submit's answer reaches the engine.
-	// (Snapshots are taken when the event is delivered, as the daemon's
-	// intake reads them.)
-	done := SubmitCompleted{Item: a.Item, Attempt: a.Attempt, Merged: true, Tips: map[string]string{c.Project: tip}}
-	moved := RefUpdated{Project: c.Project, Branch: "master", OldRev: old, NewRev: tip}
-	merged := func() Event {
-		ev := s.changeEvent("change-merged", c, nil, "", "gated")
-		ev.NewRev = tip
-		return ev
-	}
-	if s.rnd.intn(2) == 0 {
-		s.followups = append(s.followups, func() Event { return moved }, merged)
+	if !slices.ContainsFunc(slices.Collect(maps.Values(s.mergedBy)), func(i ItemID) bool { return i == a.Item }) && s.rnd.intn(8) == 0 {
+		done.Message = "blocked by Verified"
 		return done
 	}
-	s.followups = append(s.followups, func() Event { return done }, merged)
-	return moved
+	s.checkTree(a, set)
+	l := s.e.items[a.Item]
+	done.Merged, done.Tips = true, map[string]string{}
+	for _, x := range set {
+		if !s.passedAttempt(a.Item, a.Attempt) || !slices.ContainsFunc(s.built[a.Item][a.Attempt], func(r ChangeRef) bool { return r.Number == x.Number }) {
+			s.fail("the submit of %s merged change %d, which was not in a passed build of item %d attempt %d", a.Change, x.Number, a.Item, a.Attempt)
+		}
+		x.Status = StatusMerged
+		s.mergedBy[x.Number] = a.Item
+	}
+	// Gerrit reports each branch's move, then each merge, before or after
+	// the submit's answer reaches the engine. (Snapshots are taken when
+	// the event is delivered, as the daemon's intake reads them.)
+	var after []func() Event
+	for _, x := range set {
+		if _, ok := done.Tips[x.Project]; ok {
+			continue
+		}
+		old := s.tip(x.Project)
+		s.pushes++
+		tip := fmt.Sprintf("merge%d", s.pushes)
+		s.tips[x.Project] = tip
+		done.Tips[x.Project] = tip
+		s.content[tip] = s.content[old]
+		for _, y := range set {
+			if y.Project == x.Project {
+				s.content[tip] = union(s.content[tip], y.Number)
+			}
+		}
+		// The tip has the tree the state was built on once every change
+		// of the item in that project is merged; before, one of its own.
+		if l != nil && !slices.ContainsFunc(l.item.own(), func(r ChangeRef) bool {
+			return r.Project == x.Project && s.changes[r.Number].Status != StatusMerged
+		}) {
+			s.trees[tip] = l.item.Heads[x.Project]
+		}
+		moved := RefUpdated{Project: x.Project, Branch: "master", OldRev: old, NewRev: tip}
+		after = append(after, func() Event { return moved })
+	}
+	for _, x := range set {
+		tip := done.Tips[x.Project]
+		after = append(after, func() Event {
+			ev := s.changeEvent("change-merged", x, nil, "", "gated")
+			ev.NewRev = tip
+			return ev
+		})
+	}
+	if s.rnd.intn(2) == 0 {
+		s.followups = append(s.followups, after...)
+		return done
+	}
+	s.followups = append(s.followups, func() Event { return done })
+	s.followups = append(s.followups, after[1:]...)
+	return after[0]()
 }
 
-// checkTree checks, as Gerrit submits a change, that the branches will
-// then have exactly the trees its build tested: for its own project the
-// tip's and the change, for the others of its state the tips'.
-func (s *sim) checkTree(a Submit) {
+// refused is Gerrit's refusal of a submit (or its branch having moved);
+// for a bundle that merged some of its changes already, it is a cause of
+// a bundle left half merged.
+func (s *sim) refused(a Submit, done SubmitCompleted) Event {
+	if slices.ContainsFunc(slices.Collect(maps.Values(s.mergedBy)), func(i ItemID) bool { return i == a.Item }) {
+		s.partial[a.Item] = true
+	}
+	return done
+}
+
+// submittedTogether is what Gerrit submits with c: c, its open parents
+// (needs on a patchset), and with submitWholeTopic the open changes of
+// its topic, transitively.
+func (s *sim) submittedTogether(c *Change) []*Change {
+	set := []*Change{c}
+	for i := 0; i < len(set); i++ {
+		x := set[i]
+		add := func(y *Change) {
+			if y.Open() && !slices.Contains(set, y) {
+				set = append(set, y)
+			}
+		}
+		for _, n := range x.Needs {
+			if n.Patchset != 0 {
+				add(s.changes[n.Number])
+			}
+		}
+		if s.wholeTopic && x.Topic != "" {
+			for n := 1; n < s.nextNum; n++ {
+				if y := s.changes[n]; y.Topic == x.Topic {
+					add(y)
+				}
+			}
+		}
+	}
+	return set
+}
+
+// checkTree checks, as Gerrit submits a change (and what it submits with
+// it), that every branch of the state its build tested has exactly the
+// tree it tested, but for the changes of the item not merged yet: the
+// tip's changes, and the item's changes still open (a bundle's later
+// submits included).
+func (s *sim) checkTree(a Submit, set []*Change) {
+	item := s.bundles[a.Item]
+	if l := s.e.items[a.Item]; l != nil {
+		item = l.item
+	}
 	for project, head := range s.heads[a.Item][a.Attempt] {
 		want := s.content[s.tip(project)]
-		if project == a.Change.Project {
-			want = union(want, a.Change.Number)
+		for _, x := range set {
+			if x.Project == project {
+				want = union(want, x.Number)
+			}
+		}
+		if item != nil {
+			for _, r := range item.members() {
+				if r.Project == project && s.changes[r.Number].Open() {
+					want = union(want, r.Number)
+				}
+			}
 		}
 		if got := s.content[head]; !slices.Equal(got, want) {
 			s.fail("submit of %s: its build tested %v in %s, the branch will have %v", a.Change, got, project, want)
@@ -431,18 +671,16 @@ func (s *sim) step() {
 	s.now = s.now.Add(time.Duration(1+s.rnd.intn(60)) * time.Second)
 	switch ev := ev.(type) {
 	case BuildCompleted:
-		if s.building[ev.Item] == ev.Attempt {
-			delete(s.building, ev.Item)
+		if att, ok := s.building[partKey{ev.Item, ev.Part}]; ok && att == ev.Attempt {
+			delete(s.building, partKey{ev.Item, ev.Part})
 			if ev.Result == ResultSuccess {
-				if s.passed[ev.Item] == nil {
-					s.passed[ev.Item] = map[int]bool{}
-				}
-				s.passed[ev.Item][ev.Attempt] = true
+				s.passed[attemptKey{ev.Item, ev.Attempt}]++
 			}
 		}
 	case ChangeEvent:
-		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev, c.Branch) && s.approved(c) && s.configured(c.Project) {
-			s.waiting[c.Number] = true
+		h, held := s.e.pipelines["gate"].Held[ev.Change]
+		if c := s.changes[ev.Change]; s.e.cfg.byName["gate"].triggered(ev, c.Branch) && s.approved(c) && s.configured(c.Project) && (!held || h.endedBy(ev)) {
+			s.waiting[c.Number] = true // (an event seen before a dequeue does not end its hold)
 		}
 	}
 	before := s.gateItems()
@@ -457,6 +695,7 @@ func (s *sim) step() {
 	s.acts = append(s.acts, acts)
 	checkInvariants(s.t, s.e)
 	s.checkActions(ev, acts, before)
+	s.checkBundles(acts)
 	rd, err := s.e.Ready()
 	if err != nil {
 		s.fail("ready: %v", err)
@@ -484,10 +723,11 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 		case Merge, Submit, Refresh, Checkout, ListBranches:
 			s.pending = append(s.pending, a)
 		case StartBuild:
-			if att, ok := s.building[a.Item]; ok {
-				s.fail("item %d starts build %d while build %d runs", a.Item, a.Attempt, att)
+			if att, ok := s.building[partKey{a.Item, a.Part}]; ok {
+				s.fail("item %d starts build %d/%d while build %d runs", a.Item, a.Attempt, a.Part, att)
 			}
-			s.building[a.Item] = a.Attempt
+			s.building[partKey{a.Item, a.Part}] = a.Attempt
+			s.started[attemptKey{a.Item, a.Attempt}]++
 			if s.built[a.Item] == nil {
 				s.built[a.Item] = map[int][]ChangeRef{}
 			}
@@ -500,20 +740,23 @@ func (s *sim) checkActions(ev Event, acts []Action, before map[int]bool) {
 			s.checkStartBuild(a)
 		case CancelBuild:
 			bs, staleStart := ev.(BuildStarted)
-			staleStart = staleStart && bs.Item == a.Item && bs.Attempt == a.Attempt
-			if s.building[a.Item] != a.Attempt && !staleStart {
-				s.fail("cancel of build %d.%d, which is not running", a.Item, a.Attempt)
+			staleStart = staleStart && bs.Item == a.Item && bs.Attempt == a.Attempt && bs.Part == a.Part
+			att, running := s.building[partKey{a.Item, a.Part}]
+			if (!running || att != a.Attempt) && !staleStart {
+				s.fail("cancel of build %d.%d/%d, which is not running", a.Item, a.Attempt, a.Part)
 			}
-			if s.building[a.Item] == a.Attempt {
-				delete(s.building, a.Item)
+			if running && att == a.Attempt {
+				delete(s.building, partKey{a.Item, a.Part})
 			}
 			s.pending = slices.DeleteFunc(s.pending, func(p Action) bool {
 				b, ok := p.(StartBuild)
-				return ok && b.Item == a.Item && b.Attempt == a.Attempt
+				return ok && b.Item == a.Item && b.Attempt == a.Attempt && b.Part == a.Part
 			})
 		case Forget:
-			if att, ok := s.building[a.Item]; ok {
-				s.fail("item %d forgotten with build %d still running (an orphaned workflow)", a.Item, att)
+			for k, att := range s.building {
+				if k.item == a.Item {
+					s.fail("item %d forgotten with build %d/%d still running (an orphaned workflow)", a.Item, att, k.part)
+				}
 			}
 		case Report:
 			reported[a.Change.Number] = true
@@ -580,15 +823,24 @@ func (s *sim) checkStartBuild(a StartBuild) {
 // passed, everything else in that state is merged already, and nothing that
 // could still merge is ahead of it in its queue.
 func (s *sim) checkSubmit(a Submit) {
-	if !s.passed[a.Item][a.Attempt] {
+	if !s.passedAttempt(a.Item, a.Attempt) {
 		s.fail("submit of item %d attempt %d, which did not pass", a.Item, a.Attempt)
 	}
 	l := s.e.items[a.Item]
 	if l == nil || l.item.Phase != PhaseSubmitting {
 		s.fail("submit of item %d, which is not submitting", a.Item)
 	}
-	for _, r := range s.built[a.Item][a.Attempt] {
-		if r.Number != a.Change.Number && s.changes[r.Number].Status != StatusMerged {
+	if len(a.Together) == 0 || a.Together[0] != a.Change {
+		s.fail("submit of %s together with %v: the change must come first", a.Change, a.Together)
+	}
+	built := s.built[a.Item][a.Attempt]
+	for _, r := range a.Together {
+		if !slices.Contains(built, r) {
+			s.fail("submit of %s together with %s, which was not built with it", a.Change, r)
+		}
+	}
+	for _, r := range built {
+		if !slices.Contains(a.Together, r) && s.changes[r.Number].Status != StatusMerged {
 			s.fail("submit of %s, tested together with %s, which is not merged", a.Change, r)
 		}
 	}
@@ -600,9 +852,58 @@ func (s *sim) checkSubmit(a Submit) {
 			s.fail("submit of %s while %s, ahead of it, may still merge", a.Change, it.Change)
 		}
 	}
-	if s.changes[a.Change.Number].Status == StatusMerged {
+	if s.changes[a.Change.Number].Status == StatusMerged && s.mergedBy[a.Change.Number] != a.Item {
 		s.fail("submit of %s, which is merged already (a repeated submit)", a.Change)
 	}
+}
+
+// checkBundles checks that no bundle is left half merged by gated's own
+// doing: a bundle some of whose changes merged leaves its pipeline only
+// once all of them merged, or with a report, and only after Gerrit refused
+// one of its submits, a branch moved between two of them, or one of its
+// changes changed.
+func (s *sim) checkBundles(acts []Action) {
+	for id, l := range s.e.items {
+		if l.item.isBundle() && s.bundles[id] == nil {
+			s.bundles[id] = l.item
+		}
+	}
+	reported := map[ItemID]bool{}
+	for _, a := range acts {
+		if r, ok := a.(Report); ok && (r.Kind == ReportFailure || r.Kind == ReportConflict || r.Kind == ReportDequeue) {
+			reported[r.Item] = true
+		}
+	}
+	for id, it := range s.bundles {
+		if s.e.items[id] != nil {
+			continue
+		}
+		delete(s.bundles, id)
+		merged := 0
+		for _, r := range it.Bundle {
+			if s.mergedBy[r.Number] == id {
+				merged++
+			}
+		}
+		if merged > 0 && merged < len(it.Bundle) && !reported[id] {
+			s.fail("bundle %d (%v) left with %d of its changes merged, without a report", id, it.Bundle, merged)
+		}
+		if merged > 0 && merged < len(it.Bundle) && !s.partial[id] && !s.changedSince(it) {
+			s.fail("bundle %d (%v) left half merged though Gerrit refused none of its submits, no branch moved between them and none of its changes changed", id, it.Bundle)
+		}
+	}
+}
+
+// changedSince reports whether a change of a bundle is no longer as the
+// bundle holds it (a new patchset, abandoned, or not approved any more).
+func (s *sim) changedSince(it *Item) bool {
+	for _, r := range it.Bundle {
+		c := s.changes[r.Number]
+		if c.Status == StatusAbandoned || c.Patchset != r.Patchset || (c.Open() && !s.approved(c)) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkFacts checks that the engine observes what the event did: a build
@@ -762,7 +1063,7 @@ func (s *sim) needs(p *PipelineState, a, b int) bool {
 
 func (s *sim) checkRoundTrip() {
 	data := encodeState(s.t, s.e)
-	fromParts, err := RestoreParts(s.e.Config(), s.store)
+	fromParts, err := restoreParts(s.e.cfg, s.store) // the configuration compiled once
 	if err != nil {
 		s.fail("restore parts: %v", err)
 	}
@@ -827,28 +1128,31 @@ func TestProperties(t *testing.T) {
 		runs /= 10
 	}
 	for _, pc := range []struct {
-		name string
-		gate func(*PipelineConfig)
+		name   string
+		gate   func(*PipelineConfig)
+		queues []QueueConfig
 	}{
-		{"zuul", func(*PipelineConfig) {}},
+		{"zuul", func(*PipelineConfig) {}, nil},
 		{"gated", func(p *PipelineConfig) {
 			p.Window.DecreaseType = "linear"
 			p.ParallelMerges = true
 			p.Retries, p.RetryCleared, p.ClearPasses = 1, true, 2
-		}},
-		{"retry_cleared", func(p *PipelineConfig) { p.Retries, p.RetryCleared = 1, true }},
+		}, nil},
+		{"retry_cleared", func(p *PipelineConfig) { p.Retries, p.RetryCleared = 1, true }, nil},
 		{"probe", func(p *PipelineConfig) {
 			p.Window.Size, p.Window.Floor = 2, 1
 			p.Retries, p.RetryCleared, p.Probe = 1, true, 3
-		}},
+		}, nil},
 		{"probe_group", func(p *PipelineConfig) {
 			p.Window.Size, p.Window.Floor = 2, 1
 			p.Retries, p.RetryCleared, p.Probe, p.ProbeGroup = 1, true, 5, 3
-		}},
-		{"lifecycle", nil},
+		}, nil},
+		{"lifecycle", nil, nil},
+		{"cycles", func(p *PipelineConfig) { p.Retries = 1 }, []QueueConfig{{Name: "integrated", AllowCircularDependencies: true, DependenciesByTopic: true}}},
 	} {
 		t.Run(pc.name, func(t *testing.T) {
 			cfg := testConfig()
+			cfg.Queues = pc.queues
 			cfg.Pipelines[1].Window.Size = 4
 			var configs []Config
 			if pc.gate != nil {

@@ -48,7 +48,7 @@ func (e *Engine) onReconfigure(ev Reconfigure) {
 					w = fmt.Sprintf("project %s no longer builds in the %s pipeline", project, p.Name)
 				}
 				if w != "" {
-					e.dequeue(l, false, ReportDequeue, w)
+					e.dequeue(l, false, ReportDequeue, 0, w)
 				}
 			}
 		}

@@ -112,7 +112,9 @@ func (e *Engine) add(p *PipelineState, it *Item) {
 	e.index(p, q, it)
 	e.touch(p, q)
 	if it.Ref == nil {
-		p.forgetRefusal(it.Change.Number)
+		for _, r := range it.members() {
+			p.forgetRefusal(r.Number)
+		}
 		e.reportStart(p, it)
 	}
 	if e.pipelineConfig(p).Manager == Supercedent {

@@ -58,7 +58,11 @@ func (e *Engine) startBuild(l *itemLoc) {
 	}
 	it.Phase = PhaseBuilding
 	it.Build = &Build{Tries: tries + 1}
-	file, at, trusted := e.workflowOf(l.pipeline, it)
+	if it.isBundle() {
+		e.startParts(l)
+		return
+	}
+	file, at, trusted := e.workflowOf(l.pipeline, it, it.Change.Project)
 	e.emit(StartBuild{
 		Item: it.ID, Attempt: it.Attempt, Pipeline: l.pipeline.Name,
 		Change: it.Change, Changes: e.chain(it), Heads: clone(it.Heads),
@@ -88,14 +92,17 @@ func conflictText(c *Conflict, it *Item) string {
 // cancelled: no build runs for nothing.
 func (e *Engine) onBuildStarted(ev BuildStarted) {
 	l := e.current(ev.Item, ev.Attempt, PhaseBuilding)
-	if l == nil {
+	if l == nil || (l.item.isBundle() && !e.partStarted(l, ev)) {
 		pipeline := ev.Pipeline
 		if l := e.items[ev.Item]; l != nil {
 			pipeline = l.pipeline.Name
 		}
 		if pipeline != "" {
-			e.emit(CancelBuild{Item: ev.Item, Attempt: ev.Attempt, Pipeline: pipeline})
+			e.emit(CancelBuild{Item: ev.Item, Attempt: ev.Attempt, Pipeline: pipeline, Part: ev.Part})
 		}
+		return
+	}
+	if l.item.isBundle() {
 		return
 	}
 	e.touch(l.pipeline, l.queue)
@@ -118,17 +125,14 @@ func (e *Engine) onBuildCompleted(ev BuildCompleted) {
 	if l == nil {
 		return
 	}
+	if l.item.isBundle() {
+		e.partCompleted(l, ev)
+		return
+	}
 	it := l.item
 	cp := e.pipelineConfig(l.pipeline)
 	e.touch(l.pipeline, l.queue)
-	it.Build.URL = firstNonEmpty(ev.URL, it.Build.URL)
-	it.Build.Links = cloneSlice(ev.Links)
-	it.Build.Message = ev.Message
-	e.facts.Builds = append(e.facts.Builds, BuildFinished{
-		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Change: it.Change, Changes: e.chain(it), Ref: it.Ref,
-		Subject: it.Subject, Result: ev.Result, Message: ev.Message, Name: it.Build.Name, URL: it.Build.URL, Links: it.Build.Links,
-		Started: it.Build.Started, Finished: e.now,
-	})
+	e.finished(l, it.Change, it.Build, ev)
 	if ev.Result == ResultLost {
 		it.Build.Tries-- // startBuild counts the build it starts
 		it.Attempt++
@@ -162,6 +166,20 @@ func (e *Engine) onBuildCompleted(ev BuildCompleted) {
 	it.Failure = &Failure{Kind: FailBuild, Message: ev.Message}
 }
 
+// finished records the result of a build (the item's, or one of a
+// bundle's, for change) and the fact that it finished.
+func (e *Engine) finished(l *itemLoc, change ChangeRef, b *Build, ev BuildCompleted) {
+	it := l.item
+	b.URL = firstNonEmpty(ev.URL, b.URL)
+	b.Links = cloneSlice(ev.Links)
+	b.Message = ev.Message
+	e.facts.Builds = append(e.facts.Builds, BuildFinished{
+		Pipeline: l.pipeline.Name, Item: it.ID, Attempt: it.Attempt, Part: ev.Part, Change: change, Changes: e.chain(it), Ref: it.Ref,
+		Subject: it.Subject, Result: ev.Result, Message: ev.Message, Name: b.Name, URL: b.URL, Links: b.Links,
+		Started: b.Started, Finished: e.now,
+	})
+}
+
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
@@ -178,23 +196,32 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 		return
 	}
 	p, q, it := l.pipeline, l.queue, l.item
+	r := it.own()[0] // the change this submit was for
+	if ev.Change != 0 && ev.Change != r.Number {
+		return // the answer to an earlier submit of the bundle
+	}
 	e.touch(p, q)
-	defer e.wakeRefs(it.Change.Project, it.Change.Branch)
+	for project := range ev.Tips {
+		defer e.wakeRefs(project, it.Change.Branch)
+	}
+	defer e.wakeRefs(r.Project, it.Change.Branch)
 	switch {
 	case ev.Merged:
-		e.knownMerged(it.Change.Number)
+		e.knownMerged(r.Number)
 		for project, tip := range ev.Tips {
-			e.submitted(project, it.Change.Branch, tip, it.Change)
+			e.submitted(project, it.Change.Branch, tip, it.madeBy(r, project))
 			for _, behind := range q.Items {
-				if behind.Bases[project] != "" && e.includes(behind, it.ID) {
+				// The bundle itself too: what is left of it is its state
+				// on the new tip, and the items behind start from that.
+				if behind.Bases[project] != "" && (behind == it || e.includes(behind, it.ID)) {
 					behind.Bases[project] = tip
 				}
 			}
 		}
-		q.Window = e.pipelineConfig(p).Window.increase(q.Window)
-		e.counts.Merged++
-		e.facts.Merged = append(e.facts.Merged, ChangeMerged{Pipeline: p.Name, Item: it.ID, Change: it.Change, EnqueuedAt: it.EnqueuedAt, MergedAt: e.now})
-		e.dequeue(l, true, "", "")
+		if e.merged(p, it, ev.Tips) {
+			q.Window = e.pipelineConfig(p).Window.increase(q.Window)
+			e.dequeue(l, true, "", 0, "")
+		}
 		for project, tip := range ev.Tips {
 			e.branchMoved(project, it.Change.Branch, tip)
 		}
@@ -209,6 +236,10 @@ func (e *Engine) onSubmitCompleted(ev SubmitCompleted) {
 	default:
 		it.Phase = PhaseFailed
 		it.Failure = &Failure{Kind: FailSubmit, Message: ev.Message}
+		if len(it.Submitted) > 0 {
+			it.Failure.Message = fmt.Sprintf("%s of its dependency cycle merged already; then Gerrit refused to submit change %d: %s",
+				changeList(it.Submitted), it.own()[0].Number, ev.Message)
+		}
 	}
 }
 
@@ -222,9 +253,18 @@ func (e *Engine) onBuildsListed(ev BuildsListed) {
 	for _, p := range e.st.Pipelines {
 		for _, q := range p.Queues {
 			for _, it := range q.Items {
-				if it.Phase == PhaseBuilding && !have[BuildRef{Pipeline: p.Name, Item: it.ID, Attempt: it.Attempt}] {
-					e.onBuildCompleted(BuildCompleted{Pipeline: p.Name, Item: it.ID, Attempt: it.Attempt, Result: ResultLost,
-						Message: "the build disappeared while gated was down"})
+				if it.Phase != PhaseBuilding {
+					continue
+				}
+				for part := range max(1, len(it.Parts)) {
+					if it.isBundle() && it.Parts[part].Result != "" {
+						continue
+					}
+					if !have[BuildRef{Pipeline: p.Name, Item: it.ID, Attempt: it.Attempt, Part: part}] {
+						e.onBuildCompleted(BuildCompleted{Pipeline: p.Name, Item: it.ID, Attempt: it.Attempt, Part: part, Result: ResultLost,
+							Message: "the build disappeared while gated was down"})
+						break // the item builds again, every part of it
+					}
 				}
 			}
 		}

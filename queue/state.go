@@ -65,14 +65,37 @@ type Build struct {
 	Tries int `json:"tries,omitempty"`
 }
 
-// Item is one change in a pipeline.
+// Part is one of a bundle's builds: its speculative state built with the
+// workflow of one of the projects it touches.
+type Part struct {
+	// Change is the bundle's first change in that project.
+	Change ChangeRef `json:"change"`
+	Build  Build     `json:"build"`
+	// Result is the build's result; empty while it runs.
+	Result Result `json:"result,omitempty"`
+}
+
+// Item is one change in a pipeline, or one bundle of changes that form a
+// dependency cycle.
 type Item struct {
-	ID     ItemID    `json:"id"`
+	ID ItemID `json:"id"`
+	// Change is the item's change; a bundle's first change.
 	Change ChangeRef `json:"change"`
 	// Subject and Owner are the change's, as its snapshot at enqueue gave
 	// them: for the people reading the status, never for decisions.
 	Subject string `json:"subject,omitempty"`
 	Owner   string `json:"owner,omitempty"`
+	// Bundle are the changes of a dependency cycle that the item carries
+	// as one, in merge order (Change first); empty for an item of one
+	// change. See bundle.go.
+	Bundle []ChangeRef `json:"bundle,omitempty"`
+	// Submitted are the changes of the bundle that the item's submits
+	// merged so far: a bundle is submitted one change after another, and
+	// what is merged is no longer part of its speculative state.
+	Submitted []int `json:"submitted,omitempty"`
+	// Parts are the builds of a bundle's current attempt, one per project
+	// it touches; Build then sums them up (tries, the decisive result).
+	Parts []*Part `json:"parts,omitempty"`
 	// Deps are changes merged ahead of Change in an independent pipeline
 	// (Depends-On targets); dependent pipelines have them as items ahead.
 	Deps []ChangeRef `json:"deps,omitempty"`
@@ -174,7 +197,28 @@ type PipelineState struct {
 	// pipelines), with what their owner was told: they stay out until
 	// triggered anew or enqueued by an administrator, whatever gated's
 	// reconcile finds. A change leaves Held when it closes.
-	Held map[int]string `json:"held,omitempty"`
+	Held map[int]Hold `json:"held,omitempty"`
+}
+
+// Hold is an administrator's dequeue that keeps a change out of a
+// dependent pipeline.
+type Hold struct {
+	// Reason is what the change's owner was told.
+	Reason string `json:"reason"`
+	// At is when the engine dequeued it: a trigger event gated saw before
+	// then (a late copy, or one read again) does not end the hold.
+	At time.Time `json:"at"`
+}
+
+// endedBy reports whether a trigger event ends the hold: an event gated
+// first saw after the dequeue (or when: the engine's clock and the
+// intake's are one), not a reconcile.
+func (h Hold) endedBy(ev ChangeEvent) bool {
+	seen := ev.Seen
+	if seen.IsZero() {
+		seen = ev.ReadAt
+	}
+	return ev.Type != "reconcile" && (seen.IsZero() || !seen.Before(h.At))
 }
 
 // BranchState is what the engine knows of a branch.
@@ -195,6 +239,9 @@ type State struct {
 	// next: kept with the state, so that a restart neither loses nor
 	// repeats a firing.
 	Timers map[string]time.Time `json:"timers,omitempty"`
+	// SubmitWholeTopic is Gerrit's change.submitWholeTopic, as last read
+	// (ServerInfo).
+	SubmitWholeTopic bool `json:"submit_whole_topic,omitempty"`
 }
 
 // branchKey names a project's branch in State.Branches.

@@ -12,7 +12,7 @@ package queue
 // supercedent queue.
 func (e *Engine) supersede(p *PipelineState, q *ChangeQueue) {
 	for len(q.Items) > 2 {
-		e.dequeue(e.items[q.Items[1].ID], false, "", "")
+		e.dequeue(e.items[q.Items[1].ID], false, "", 0, "")
 	}
 }
 

@@ -1,6 +1,9 @@
 package queue
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Which workflow a build runs, read at which commit. Every pipeline runs
 // the project's workflow file (it receives the pipeline's name and can
@@ -41,18 +44,22 @@ func (c *compiled) builds(project, pipeline string) bool {
 func (e *Engine) newChangeItem(p *PipelineState, c *Change) *Item {
 	it := e.newItem(e.ref(c))
 	it.Subject, it.Owner = c.Subject, c.Owner
-	if file, _ := e.cfg.workflow(c.Project, p.Name); e.cfg.Projects[c.Project].Trusted {
-		for _, f := range c.Files {
-			it.EditsWorkflow = it.EditsWorkflow || f == file
-		}
-	}
+	it.EditsWorkflow = e.editsWorkflow(p, c)
 	return it
 }
 
+// editsWorkflow reports whether c edits the workflow file of a trusted
+// project, whose builds run the branch's.
+func (e *Engine) editsWorkflow(p *PipelineState, c *Change) bool {
+	if file, _ := e.cfg.workflow(c.Project, p.Name); e.cfg.Projects[c.Project].Trusted {
+		return slices.Contains(c.Files, file)
+	}
+	return false
+}
+
 // workflowOf returns the StartBuild fields that say what an item's build
-// runs.
-func (e *Engine) workflowOf(p *PipelineState, it *Item) (file, at string, trusted bool) {
-	project := it.Change.Project
+// runs: the workflow of project (the item's, or one of a bundle's).
+func (e *Engine) workflowOf(p *PipelineState, it *Item, project string) (file, at string, trusted bool) {
 	file, _ = e.cfg.workflow(project, p.Name)
 	trusted = e.cfg.Projects[project].Trusted
 	at = it.Heads[project]
@@ -62,10 +69,11 @@ func (e *Engine) workflowOf(p *PipelineState, it *Item) (file, at string, truste
 	return file, at, trusted
 }
 
-// reportResult reports an item's result on its change. An item that is
-// not a change reports to the change whose submit moved its ref, if
-// gated knows it, without votes: its failures always, its success only
-// when the pipeline configures a success report.
+// reportResult reports an item's result on each of its changes (a
+// bundle's merged changes hear only of a failure). An item that is not a
+// change reports to the change whose submit moved its ref, if gated knows
+// it, without votes: its failures always, its success only when the
+// pipeline configures a success report.
 func (e *Engine) reportResult(p *PipelineState, it *Item, kind ReportKind, labels map[string]int, msg string) {
 	if it.Ref != nil {
 		success := e.pipelineConfig(p).Success
@@ -74,10 +82,22 @@ func (e *Engine) reportResult(p *PipelineState, it *Item, kind ReportKind, label
 		}
 		labels = nil
 	}
-	r := e.resultReport(p, it, kind, labels, msg)
-	if it.EditsWorkflow {
-		file, _ := e.cfg.workflow(it.Change.Project, p.Name)
-		r.Message += fmt.Sprintf("\n\nThis change edits %s, but %s is a trusted project: its builds run the workflow of the branch, so this change's version is used once it merges.", file, it.Change.Project)
+	for _, c := range it.members() {
+		if slices.Contains(it.Submitted, c.Number) && kind == ReportSuccess {
+			continue
+		}
+		r := Report{Item: it.ID, Pipeline: p.Name, Change: c, Kind: kind, Labels: labels, Message: msg + bundleNote(it, c.Number)}
+		if it.Build != nil {
+			r.URL = it.Build.URL
+			r.Links = it.Build.Links
+		}
+		switch {
+		case it.EditsWorkflow && it.isBundle():
+			r.Message += "\n\nA change of this dependency cycle edits the workflow of a trusted project: its builds run the workflow of the branch, so the edit is used once it merges."
+		case it.EditsWorkflow:
+			file, _ := e.cfg.workflow(c.Project, p.Name)
+			r.Message += fmt.Sprintf("\n\nThis change edits %s, but %s is a trusted project: its builds run the workflow of the branch, so this change's version is used once it merges.", file, c.Project)
+		}
+		e.emit(r)
 	}
-	e.emit(r)
 }

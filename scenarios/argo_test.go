@@ -34,6 +34,8 @@ var argoScenarios = []string{
 	"restart-ref-item-in-flight.yaml",
 	"trusted-workflow-edit.yaml",
 	"reload-add-pipeline-remove-project.yaml",
+	"cycle-three-changes-one-fails.yaml",
+	"topic-whole-submit-merged-together.yaml",
 }
 
 // TestScenariosOnArgo runs a representative subset of the scenarios with

@@ -145,7 +145,12 @@ func (w *world) check(key string, e *Expect, status daemon.Status) error {
 		}
 		return nil
 	case "merged-together":
-		return fmt.Errorf("merged-together needs submission ids, which this runner cannot read yet")
+		for _, group := range e.MergedTogether {
+			if err := w.mergedTogether(group); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "window":
 		for _, pipeline := range sortedKeys(e.Window) {
 			got, err := windowOf(status, pipeline)
@@ -205,7 +210,16 @@ func (w *world) checkQueue(status daemon.Status, pipeline string, want []string)
 				ids = append(ids, w.refName(it.Change.Project, it.Change.Number, it.Ref.NewRev, it.Ref.Timer))
 				continue
 			}
-			ids = append(ids, w.ids2([]int{it.Change.Number})[0])
+			members := []int{it.Change.Number}
+			if len(it.Bundle) > 0 {
+				members = nil
+				for _, c := range it.Bundle {
+					if !slices.Contains(it.Merged, c.Number) {
+						members = append(members, c.Number)
+					}
+				}
+			}
+			ids = append(ids, w.ids2(members)...)
 		}
 		all = append(all, ids...)
 		perQueue = append(perQueue, ids)
@@ -299,4 +313,33 @@ func (w *world) refName(project string, change int, newRev string, timer bool) s
 		}
 	}
 	return newRev
+}
+
+// mergedTogether checks that one submit merged exactly the changes of
+// group: they share one Gerrit submission id, which no other change has.
+func (w *world) mergedTogether(group []string) error {
+	if len(group) == 0 {
+		return fmt.Errorf("an empty group: name the changes one submit merged")
+	}
+	ids := map[string][]string{} // submission id → the scenario's changes
+	for _, id := range sortedKeys(w.ids) {
+		c, err := w.gerritChange(id)
+		if err != nil {
+			return err
+		}
+		if c.SubmissionID != "" {
+			ids[c.SubmissionID] = append(ids[c.SubmissionID], id)
+		}
+	}
+	first, err := w.gerritChange(group[0])
+	if err != nil {
+		return err
+	}
+	if first.SubmissionID == "" {
+		return fmt.Errorf("wanted %v merged by one submit, but %s is not merged", group, group[0])
+	}
+	if got := ids[first.SubmissionID]; !slices.Equal(sorted(got), sorted(group)) {
+		return fmt.Errorf("wanted %v merged by one submit, but submission %s merged %v", group, first.SubmissionID, got)
+	}
+	return nil
 }

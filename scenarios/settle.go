@@ -127,8 +127,12 @@ func (w *world) orphans(ctx context.Context) ([]string, error) {
 	for _, p := range status.Pipelines {
 		for _, q := range p.Queues {
 			for _, it := range q.Items {
-				if it.Phase == queue.PhaseBuilding {
-					current[scheduler.BuildName(p.Name, it.ID.String(), it.Attempt)] = true
+				if it.Phase != queue.PhaseBuilding {
+					continue
+				}
+				current[scheduler.BuildName(p.Name, it.ID.String(), it.Attempt, 0)] = true
+				for part := range it.Parts {
+					current[scheduler.BuildName(p.Name, it.ID.String(), it.Attempt, part)] = true
 				}
 			}
 		}

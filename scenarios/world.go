@@ -69,12 +69,13 @@ func (r *Runner) start(ctx context.Context, s *Scenario) (*world, error) {
 		return nil, err
 	}
 	w := &world{r: r, s: s, dir: dir, ids: map[string]int{}, names: map[int]string{}, pushes: map[string]string{}}
-	// The simulator merges as the Gerrit gated is configured for.
+	// The simulator merges as the Gerrit gated is configured for, and
+	// submits a whole topic when the scenario says Gerrit does.
 	var site daemon.Config
 	if s.Config != nil {
 		daemon.DecodeFragment(s.Config, &site) // a bad fragment is reported below
 	}
-	opts := gerrittest.Options{Dir: filepath.Join(dir, "gerrit"), NoSSH: true, UseGitattributesForMerge: site.Gerrit.UseGitattributesForMerge}
+	opts := gerrittest.Options{Dir: filepath.Join(dir, "gerrit"), NoSSH: true, UseGitattributesForMerge: site.Gerrit.UseGitattributesForMerge, SubmitWholeTopic: s.Gerrit.SubmitWholeTopic}
 	if w.gerrit, err = gerrittest.New(opts); err != nil {
 		os.RemoveAll(dir)
 		return nil, err

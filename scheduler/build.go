@@ -15,6 +15,9 @@ type Build struct {
 	// a crash is found instead of started twice.
 	Item    string
 	Attempt int
+	// Part tells apart the builds of one attempt of a bundle (a dependency
+	// cycle built once per project it touches); 0 for other items.
+	Part    int
 	Project string
 	// Change and Patchset are the item's own change.
 	Change, Patchset int
@@ -46,16 +49,21 @@ type Build struct {
 var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // Name is the build's deterministic name: a valid Kubernetes object name
-// (DNS-1123 label) derived from the pipeline, item and attempt.
-func (b Build) Name() string { return BuildName(b.Pipeline, b.Item, b.Attempt) }
+// (DNS-1123 label) derived from the pipeline, item, attempt and part.
+func (b Build) Name() string { return BuildName(b.Pipeline, b.Item, b.Attempt, b.Part) }
 
-// BuildName is the name of the build of a pipeline's item at an attempt.
-func BuildName(pipeline, item string, attempt int) string {
+// BuildName is the name of the build of a pipeline's item at an attempt
+// (and for a bundle, of one of its parts: "-p1", "-p2", ... after it).
+func BuildName(pipeline, item string, attempt, part int) string {
 	p := strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(pipeline), "-"), "-")
 	if len(p) > 30 {
 		p = p[:30]
 	}
-	return fmt.Sprintf("gated-%s-%s-%d", p, unsafeName.ReplaceAllString(item, ""), attempt)
+	name := fmt.Sprintf("gated-%s-%s-%d", p, unsafeName.ReplaceAllString(item, ""), attempt)
+	if part > 0 {
+		name += fmt.Sprintf("-p%d", part)
+	}
+	return name
 }
 
 // Phase is where a build is.
@@ -82,6 +90,7 @@ type Update struct {
 	Pipeline  string
 	Item      string
 	Attempt   int
+	Part      int
 	Phase     Phase
 	// Message says what happened; for a failed build it names the failing
 	// step (FailedNode) and its message.

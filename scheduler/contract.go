@@ -24,6 +24,9 @@ const (
 	LabelForgotten = "gated.dev/forgotten"
 	// AnnotationRevision is the speculative commit the workflow builds.
 	AnnotationRevision = "gated.dev/revision"
+	// AnnotationPart is which of a bundle's builds the workflow is (absent
+	// for the first, and for items that are not bundles).
+	AnnotationPart = "gated.dev/part"
 	// AnnotationForgottenAt is when the item left its pipeline (RFC 3339).
 	AnnotationForgottenAt = "gated.dev/forgotten-at"
 
@@ -80,6 +83,9 @@ func applyContract(wf *wfv1.Workflow, b Build) error {
 		wf.Annotations[k] = v
 	}
 	wf.Annotations[AnnotationRevision] = b.Revision
+	if b.Part > 0 {
+		wf.Annotations[AnnotationPart] = strconv.Itoa(b.Part)
+	}
 	params := []struct{ name, value string }{
 		{ParamGitURL, b.GitURL},
 		{ParamRevision, b.Revision},

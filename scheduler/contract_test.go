@@ -63,19 +63,33 @@ func TestRenderFillsTheWorkflowContract(t *testing.T) {
 	if wf.Annotations[AnnotationRevision] != b.Revision {
 		t.Errorf("revision annotation %q", wf.Annotations[AnnotationRevision])
 	}
+	if _, ok := wf.Annotations[AnnotationPart]; ok {
+		t.Errorf("a build that is no bundle's part has a part annotation")
+	}
+
+	// The second build of a bundle has a name and an annotation of its
+	// own, and its updates say which part it is.
+	b.Part = 1
+	if wf, err = a.render(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if wf.Name != "gated-gate-17-2-p1" || wf.Annotations[AnnotationPart] != "1" || a.toUpdate(wf).Part != 1 {
+		t.Errorf("part 1: name %q, annotation %q, update part %d", wf.Name, wf.Annotations[AnnotationPart], a.toUpdate(wf).Part)
+	}
 }
 
 func TestBuildNamesAreValidAndDeterministic(t *testing.T) {
 	for _, pipeline := range []string{"gate", "Gate_Post-merge!!", strings.Repeat("very-long-pipeline-", 10), "ü"} {
-		name := BuildName(pipeline, "123456789", 42)
+		name := BuildName(pipeline, "123456789", 42, 12)
 		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
 			t.Errorf("BuildName(%q) = %q: %v", pipeline, name, errs)
 		}
-		if again := BuildName(pipeline, "123456789", 42); again != name {
+		if again := BuildName(pipeline, "123456789", 42, 12); again != name {
 			t.Errorf("BuildName(%q) is not deterministic: %q then %q", pipeline, name, again)
 		}
 	}
-	if BuildName("gate", "1", 1) == BuildName("gate", "1", 2) || BuildName("gate", "1", 1) == BuildName("check", "1", 1) {
+	if BuildName("gate", "1", 1, 0) == BuildName("gate", "1", 2, 0) || BuildName("gate", "1", 1, 0) == BuildName("check", "1", 1, 0) ||
+		BuildName("gate", "1", 1, 0) == BuildName("gate", "1", 1, 1) {
 		t.Error("distinct builds share a name")
 	}
 }

@@ -71,7 +71,7 @@ func (s *Sim) Start(_ context.Context, b Build) (Update, error) {
 	}
 	now := s.opts.Now()
 	sb := &simBuild{build: b, held: s.hold, update: Update{
-		Name: name, Namespace: b.Namespace, Pipeline: b.Pipeline, Item: b.Item, Attempt: b.Attempt,
+		Name: name, Namespace: b.Namespace, Pipeline: b.Pipeline, Item: b.Item, Attempt: b.Attempt, Part: b.Part,
 		Phase: PhaseRunning, Started: now,
 	}}
 	if s.opts.URL != "" {

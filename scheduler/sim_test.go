@@ -174,15 +174,16 @@ func TestSimDurations(t *testing.T) {
 func TestBuildNames(t *testing.T) {
 	for _, tc := range []struct {
 		pipeline, item string
-		attempt        int
+		attempt, part  int
 		want           string
 	}{
-		{"gate", "17", 2, "gated-gate-17-2"},
-		{"Post_Review!", "3", 1, "gated-post-review-3-1"},
-		{"a-very-long-pipeline-name-that-goes-on-and-on", "123456", 99, "gated-a-very-long-pipeline-name-that-123456-99"},
+		{"gate", "17", 2, 0, "gated-gate-17-2"},
+		{"gate", "17", 2, 1, "gated-gate-17-2-p1"},
+		{"Post_Review!", "3", 1, 0, "gated-post-review-3-1"},
+		{"a-very-long-pipeline-name-that-goes-on-and-on", "123456", 99, 0, "gated-a-very-long-pipeline-name-that-123456-99"},
 	} {
-		if got := BuildName(tc.pipeline, tc.item, tc.attempt); got != tc.want || len(got) > 63 {
-			t.Errorf("BuildName(%q, %q, %d) = %q, want %q", tc.pipeline, tc.item, tc.attempt, got, tc.want)
+		if got := BuildName(tc.pipeline, tc.item, tc.attempt, tc.part); got != tc.want || len(got) > 63 {
+			t.Errorf("BuildName(%q, %q, %d, %d) = %q, want %q", tc.pipeline, tc.item, tc.attempt, tc.part, got, tc.want)
 		}
 	}
 }

@@ -18,9 +18,10 @@ import (
 func (a *Argo) toUpdate(wf *wfv1.Workflow) Update {
 	ann := wf.Annotations
 	attempt, _ := strconv.Atoi(ann[LabelAttempt])
+	part, _ := strconv.Atoi(ann[AnnotationPart])
 	u := Update{
 		Name: wf.Name, Namespace: wf.Namespace,
-		Pipeline: ann[LabelPipeline], Item: ann[LabelItem], Attempt: attempt,
+		Pipeline: ann[LabelPipeline], Item: ann[LabelItem], Attempt: attempt, Part: part,
 		Phase:    phaseOf(wf.Status.Phase),
 		Message:  wf.Status.Message,
 		URL:      a.workflowURL(wf.Namespace, wf.Name),

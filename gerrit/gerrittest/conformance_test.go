@@ -223,3 +223,41 @@ func TestPygerrit2QueriesReviewsAndSubmits(t *testing.T) {
 		t.Errorf("master is %s, want the change %s (fast-forward)", tip, c.Revision)
 	}
 }
+
+// pygerritTopicScript reads the server's submitWholeTopic setting and what
+// a change would be submitted with, submits it, and reads that again, with
+// pygerrit2, and prints what it saw as JSON.
+const pygerritTopicScript = `
+import json, os, sys
+from requests.auth import HTTPBasicAuth
+from pygerrit2.rest import GerritRestAPI
+
+rest = GerritRestAPI(url=os.environ["GERRIT_URL"],
+                     auth=HTTPBasicAuth(os.environ["GERRIT_USER"], os.environ["GERRIT_PASSWORD"]))
+n = int(os.environ["CHANGE"])
+out = {"info": rest.get("/config/server/info")["change"].get("submit_whole_topic", False)}
+out["before"] = [c["_number"] for c in rest.get("/changes/%d/submitted_together" % n)]
+out["closure"] = rest.get("/changes/%d/submitted_together?o=NON_VISIBLE_CHANGES" % n)["non_visible_changes"]
+out["submit"] = rest.post("/changes/%d/submit" % n)["status"]
+after = rest.get("/changes/%d/submitted_together" % n)
+out["after"] = [c["_number"] for c in after]
+out["ids"] = sorted(set(rest.get("/changes/%d" % c)["submission_id"] for c in out["after"]))
+json.dump(out, sys.stdout)
+`
+
+func TestPygerrit2ReadsSubmittedTogether(t *testing.T) {
+	requireTool(t, "python3-pygerrit2", func() error {
+		return exec.Command("/usr/bin/python3", "-c", "import pygerrit2.rest").Run()
+	})
+	s := start(t, Options{SubmitWholeTopic: true}, Project{Name: "org/lib"}, Project{Name: "org/app"})
+	lib := mustUpload(t, s, Upload{Project: "org/lib", Topic: "feature"})
+	app := mustUpload(t, s, Upload{Project: "org/app", Topic: "feature"})
+	approveAll(t, s, lib)
+	approveAll(t, s, app)
+	env := append(clientEnv(t.TempDir()), "GERRIT_URL="+s.URL(), "GERRIT_USER="+AdminUser, "GERRIT_PASSWORD="+s.Password(AdminUser), fmt.Sprintf("CHANGE=%d", lib))
+	out := run(t, t.TempDir(), env, "/usr/bin/python3", "-c", pygerritTopicScript)
+	want := fmt.Sprintf(`{"info": true, "before": [%d, %d], "closure": 0, "submit": "MERGED", "after": [%d, %d], "ids": ["%d-feature"]}`, app, lib, app, lib, lib)
+	if out != want {
+		t.Errorf("pygerrit2 saw\n%s\nwant\n%s", out, want)
+	}
+}

@@ -8,10 +8,13 @@
 // The REST API answers change queries, change details, related changes,
 // submitted-together, review, submit (with the project's submit type, real
 // merges and real conflicts, merged as Gerrit's JGit merges: see package
-// merger/jgitmerge and Options.UseGitattributesForMerge), abandon and restore, with Gerrit's JSON, its
-// )]}' prefix and basic auth under /a/. Every state change emits Gerrit's
-// event JSON to subscribers, to a webhook and over a real SSH server
-// running `gerrit stream-events`. Faults can be injected into HTTP answers.
+// merger/jgitmerge and Options.UseGitattributesForMerge; with
+// change.submitWholeTopic, Options.SubmitWholeTopic, a whole topic at once,
+// all or nothing, with Gerrit's submission ids), abandon and restore, with
+// Gerrit's JSON, its )]}' prefix and basic auth under /a/. Every state
+// change emits Gerrit's event JSON to subscribers, to a webhook and over a
+// real SSH server running `gerrit stream-events`. Faults can be injected
+// into HTTP answers.
 //
 // Tests and the scenario runner also drive the server directly through its
 // Go API (CreateProject, Upload, Review, Submit, ...) and read its state back

@@ -102,8 +102,14 @@ func (s *Server) serveConfig(rq *restRequest) (any, error) {
 	case "config/server/version":
 		return "3.10.0", nil
 	case "config/server/info":
+		change := map[string]any{"update_delay": 300, "mergeability_computation_behavior": "NEVER"}
+		s.mu.Lock()
+		if s.submitWholeTopic {
+			change["submit_whole_topic"] = true // omitted when false, as Gerrit does
+		}
+		s.mu.Unlock()
 		return map[string]any{
-			"change": map[string]any{"submit_whole_topic": false, "update_delay": 300, "mergeability_computation_behavior": "NEVER"},
+			"change": change,
 			"download": map[string]any{
 				"schemes": map[string]any{"anonymous http": map[string]any{"url": s.URL() + "${project}"}},
 			},

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // defaultQueryLimit is the number of results of a query without n=.
@@ -84,20 +85,50 @@ func intParam(v string, def int) (int, error) {
 	return n, nil
 }
 
-// submittedTogetherInfo answers GET /changes/{id}/submitted_together: the
-// changes a submit would merge (the change and its unmerged ancestors),
-// newest first, or an empty list when the change would merge alone.
+// submittedTogetherInfo answers GET /changes/{id}/submitted_together as
+// Gerrit's SubmittedTogether does: for an open change, what submitting it
+// would submit (its unmerged ancestors, and with change.submitWholeTopic or
+// o=TOPIC_CLOSURE its topic's changes, transitively); for a merged change,
+// every change of its submission; an empty list when the change goes alone.
+// The options NON_VISIBLE_CHANGES and TOPIC_CLOSURE make the answer an
+// object; the changes carry CURRENT_REVISION and SUBMITTABLE, and any other
+// option asked for.
 func (s *Server) submittedTogetherInfo(rq *restRequest, c *change) (any, int, error) {
-	qv := rq.r.URL.Query()
-	set, _ := s.submittedTogether(c)
-	o := options{"LABELS": true, "DETAILED_LABELS": true, "CURRENT_REVISION": true, "SUBMITTABLE": true}
-	out := []*changeInfo{}
-	if len(set) > 1 {
-		for i := len(set) - 1; i >= 0; i-- {
-			out = append(out, s.changeInfo(set[i], o, rq.acc))
+	var listOpts []string
+	object, topicClosure := false, false
+	for _, v := range rq.r.URL.Query()["o"] {
+		switch strings.ToUpper(v) {
+		case "NON_VISIBLE_CHANGES":
+			object = true
+		case "TOPIC_CLOSURE":
+			object, topicClosure = true, true
+		default:
+			listOpts = append(listOpts, v)
 		}
 	}
-	if slices.Contains(qv["o"], "NON_VISIBLE_CHANGES") {
+	o, err := parseOptions(listOpts)
+	if err != nil {
+		return nil, 0, err
+	}
+	o["CURRENT_REVISION"], o["SUBMITTABLE"] = true, true
+	var set []*change
+	switch {
+	case c.status == StatusMerged:
+		for n := 1; n < s.nextChange; n++ {
+			if x := s.changes[n]; x != nil && x.status == StatusMerged && x.submissionID == c.submissionID {
+				set = append(set, x)
+			}
+		}
+	case c.open():
+		set, _ = s.submissionSet(c, s.submitWholeTopic || topicClosure)
+	}
+	out := []*changeInfo{}
+	if len(set) > 1 {
+		for _, x := range s.byAncestry(set, true) {
+			out = append(out, s.changeInfo(x, o, rq.acc))
+		}
+	}
+	if object {
 		return map[string]any{"changes": out, "non_visible_changes": 0}, http.StatusOK, nil
 	}
 	return out, http.StatusOK, nil

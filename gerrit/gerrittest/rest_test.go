@@ -327,7 +327,7 @@ func TestProjectsAndConfig(t *testing.T) {
 	if status, _ := call(t, s, "", "GET", "projects/nope/HEAD", nil); status != 404 {
 		t.Errorf("a missing project: %d", status)
 	}
-	if status, body := call(t, s, "", "GET", "config/server/info", nil); status != 200 || !strings.Contains(body, `"submit_whole_topic":false`) {
+	if status, body := call(t, s, "", "GET", "config/server/info", nil); status != 200 || !strings.Contains(body, `"change":{`) || strings.Contains(body, `"submit_whole_topic"`) {
 		t.Errorf("server info: %d %s", status, body)
 	}
 	if status, body := call(t, s, "", "GET", "tools/hooks/commit-msg", nil); status != 200 || !strings.HasPrefix(body, "#!/bin/sh") {

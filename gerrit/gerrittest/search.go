@@ -13,9 +13,10 @@ type predicate func(c *change) bool
 
 // parseQuery compiles a Gerrit change search (user-search.txt) in the
 // subset gated and common clients use: status:, is:, change:, project:,
-// branch:, topic:, message:, owner:, label:, hashtag:, ref:, commit:,
-// parentof:, bare numbers and Change-Ids; AND (or juxtaposition), OR, NOT
-// or -, parentheses; values quoted with "..." or {...}.
+// branch:, topic:, submissionid:, message:, owner:, label:, hashtag:,
+// ref:, commit:, parentof:, bare numbers and Change-Ids; AND (or
+// juxtaposition), OR, NOT or -, parentheses; values quoted with "..." or
+// {...}.
 func (s *Server) parseQuery(q string) (predicate, error) {
 	toks, err := tokenize(q)
 	if err != nil {
@@ -204,6 +205,8 @@ func (s *Server) term(t string) (predicate, error) {
 		return func(c *change) bool { return "refs/heads/"+c.branch == v }, nil
 	case "topic":
 		return func(c *change) bool { return c.topic == v }, nil
+	case "submissionid":
+		return func(c *change) bool { return c.submissionID != "" && c.submissionID == v }, nil
 	case "intopic":
 		return func(c *change) bool { return strings.Contains(strings.ToLower(c.topic), lv) }, nil
 	case "hashtag":

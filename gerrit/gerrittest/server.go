@@ -47,6 +47,10 @@ type Options struct {
 	// false, and always false before): merges follow the .gitattributes
 	// of JGit's "ours" side (binary, -merge, merge=binary, merge=union).
 	UseGitattributesForMerge bool
+	// SubmitWholeTopic is Gerrit's change.submitWholeTopic: submitting a
+	// change submits every open change of its topic (SetSubmitWholeTopic
+	// changes it later).
+	SubmitWholeTopic bool
 }
 
 // Server is a running Gerrit simulator. Its methods are safe for
@@ -79,6 +83,8 @@ type Server struct {
 	merged     []int
 	webhook    *webhookSender
 	seq        int
+	// submitWholeTopic is change.submitWholeTopic.
+	submitWholeTopic bool
 }
 
 // New starts a server listening on opts' addresses. Close stops it.
@@ -93,6 +99,8 @@ func New(opts Options) (*Server, error) {
 		changes:       map[int]*change{},
 		revs:          map[string]refLocation{},
 		nextChange:    1,
+
+		submitWholeTopic: opts.SubmitWholeTopic,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -32,6 +32,9 @@ type ChangeState struct {
 	// Submittable says whether every submit requirement is satisfied and
 	// the change is open and not work in progress.
 	Submittable bool
+	// SubmissionID is shared by the changes merged by one submit (or one
+	// push); "" while the change is not merged.
+	SubmissionID string
 }
 
 // Message is a change message.
@@ -63,7 +66,7 @@ func (s *Server) stateLocked(c *change) ChangeState {
 		Patchset: ps.number, Revision: ps.commit.sha, Parents: slices.Clone(ps.commit.parents),
 		Subject: ps.commit.subject(), CommitMessage: ps.commit.message,
 		Votes:       map[string]map[string]int{},
-		Submittable: submittable(c),
+		Submittable: submittable(c), SubmissionID: c.submissionID,
 	}
 	for _, v := range ps.votes {
 		if st.Votes[v.account.Username] == nil {

@@ -25,9 +25,11 @@ type submitted struct {
 }
 
 // submit submits a change with its unmerged ancestors (all but
-// CHERRY_PICK), as Gerrit's MergeOp does: it checks that every change is
-// ready, performs the project's submit type with real git operations,
-// moves the branch and emits ref-updated then change-merged per change.
+// CHERRY_PICK), and with change.submitWholeTopic every open change of its
+// topic, as Gerrit's MergeOp does: it checks that every change is ready,
+// integrates each branch by its project's submit type with real git
+// operations, and only when every branch integrated moves the branches and
+// emits ref-updated per branch then change-merged per change.
 func (s *Server) submit(ctx context.Context, c *change, revision string, acc *Account) error {
 	if !acc.maySubmit() {
 		return errorf(http.StatusForbidden, "submit not permitted")
@@ -44,7 +46,7 @@ func (s *Server) submit(ctx context.Context, c *change, revision string, acc *Ac
 			return errorf(http.StatusConflict, "revision %s is not current revision", ps.commit.sha)
 		}
 	}
-	set, problems := s.submittedTogether(c)
+	set, problems := s.submissionSet(c, s.submitWholeTopic)
 	for _, x := range set {
 		if p := notReady(c, x); p != "" {
 			problems = append(problems, p)
@@ -53,35 +55,48 @@ func (s *Server) submit(ctx context.Context, c *change, revision string, acc *Ac
 	if len(problems) > 0 {
 		return submitFailure(len(set), problems)
 	}
-	p := c.project
-	ref := "refs/heads/" + c.branch
-	oldTip, err := p.repo.resolve(ctx, ref)
-	if err != nil {
-		return err
+	branches := byBranch(set)
+	for _, b := range branches {
+		var err error
+		ref := "refs/heads/" + b.branch
+		if b.oldTip, err = b.project.repo.resolve(ctx, ref); err != nil {
+			return err
+		}
+		if b.oldTip == "" {
+			return errorf(http.StatusConflict, "destination branch \"%s\" not found.", ref)
+		}
+		b.newTip = b.oldTip
+		for _, chain := range s.chains(b) {
+			tip, results, problem, err := s.integrate(ctx, b.project.submitType, chain, b.newTip, acc)
+			if err != nil {
+				return err
+			}
+			if problem != "" {
+				return submitFailure(len(set), []string{problem})
+			}
+			b.newTip = tip
+			b.results = append(b.results, results...)
+		}
 	}
-	if oldTip == "" {
-		return errorf(http.StatusConflict, "destination branch \"%s\" not found.", ref)
+	for _, b := range branches {
+		for i, res := range b.results {
+			if res.rebasedTo != "" {
+				ps, err := s.submitPatchset(ctx, res.change, res.rebasedTo, acc)
+				if err != nil {
+					return err
+				}
+				b.results[i].rebased = ps
+			}
+		}
 	}
-	newTip, results, problem, err := s.integrate(ctx, p.submitType, set, oldTip, acc)
-	if err != nil {
-		return err
-	}
-	if problem != "" {
-		return submitFailure(len(set), []string{problem})
-	}
-	for i := range results {
-		if results[i].rebasedTo != "" {
-			if results[i].rebased, err = s.submitPatchset(ctx, results[i].change, results[i].rebasedTo, acc); err != nil {
+	for _, b := range branches {
+		if b.newTip != b.oldTip {
+			if err := b.project.repo.updateRef(ctx, "refs/heads/"+b.branch, b.newTip, b.oldTip); err != nil {
 				return err
 			}
 		}
 	}
-	if newTip != oldTip {
-		if err := p.repo.updateRef(ctx, ref, newTip, oldTip); err != nil {
-			return err
-		}
-	}
-	s.markMerged(results, acc, oldTip, newTip)
+	s.markMerged(branches, acc, submissionID(c))
 	return nil
 }
 
@@ -251,36 +266,41 @@ func (s *Server) submitPatchset(ctx context.Context, c *change, sha string, acc 
 	return ps, nil
 }
 
-// markMerged closes the submitted changes and emits ref-updated for the
-// branch, then change-merged for each change.
-func (s *Server) markMerged(results []submitted, acc *Account, oldTip, newTip string) {
+// markMerged closes the submitted changes, all with one submission id,
+// and emits ref-updated for each branch that moved, then change-merged for
+// each change with its branch's final tip.
+func (s *Server) markMerged(branches []*branchSet, acc *Account, id string) {
 	now := s.now()
-	last := results[len(results)-1].change
-	id := fmt.Sprintf("%d-%d", last.number, now.UnixNano())
-	for _, res := range results {
-		c := res.change
-		c.status = StatusMerged
-		c.submitted, c.submitter, c.submissionID = now, acc, id
-		text := fmt.Sprintf("Change has been successfully merged by %s", acc.Name)
-		if res.rebased != nil {
-			verb := "rebased and submitted"
-			if c.project.submitType == CherryPick {
-				verb = "cherry-picked"
+	for _, b := range branches {
+		for _, res := range b.results {
+			c := res.change
+			c.status = StatusMerged
+			c.submitted, c.submitter, c.submissionID = now, acc, id
+			text := fmt.Sprintf("Change has been successfully merged by %s", acc.Name)
+			if res.rebased != nil {
+				verb := "rebased and submitted"
+				if c.project.submitType == CherryPick {
+					verb = "cherry-picked"
+				}
+				text = fmt.Sprintf("Change has been successfully %s as %s by %s", verb, res.rebased.commit.sha, acc.Name)
 			}
-			text = fmt.Sprintf("Change has been successfully %s as %s by %s", verb, res.rebased.commit.sha, acc.Name)
+			s.addMessage(c, nil, text, "autogenerated:gerrit:merged")
+			s.merged = append(s.merged, c.number)
 		}
-		s.addMessage(c, nil, text, "autogenerated:gerrit:merged")
-		s.merged = append(s.merged, c.number)
 	}
-	if oldTip != newTip {
-		s.emit(refUpdatedEvent(last.project, "refs/heads/"+last.branch, oldTip, newTip, acc))
+	for _, b := range branches {
+		if b.oldTip != b.newTip {
+			s.emit(refUpdatedEvent(b.project, "refs/heads/"+b.branch, b.oldTip, b.newTip, acc))
+		}
 	}
-	for _, res := range results {
-		e := s.changeEvent("change-merged", res.change)
-		e.PatchSet = s.patchSetAttr(res.change, res.change.current())
-		e.Submitter = evAcc(acc)
-		e.NewRev = newTip
-		s.emit(e)
+	for _, b := range branches {
+		for _, res := range b.results {
+			e := s.changeEvent("change-merged", res.change)
+			e.PatchSet = s.patchSetAttr(res.change, res.change.current())
+			e.Submitter = evAcc(acc)
+			e.NewRev = b.newTip
+			s.emit(e)
+		}
 	}
 }
 

@@ -266,7 +266,7 @@ func TestDirectPushMergesContainedChanges(t *testing.T) {
 		t.Fatalf("master %s, want %s", tip, rev)
 	}
 	c := mustChange(t, s, n)
-	if c.Status != StatusMerged || c.Messages[len(c.Messages)-1].Text != "Change has been successfully pushed." {
+	if c.Status != StatusMerged || c.Messages[len(c.Messages)-1].Text != "Change has been successfully pushed." || c.SubmissionID != fmt.Sprint(n) {
 		t.Errorf("the pushed change: %+v", c)
 	}
 	ref := lastEvent(t, s, "ref-updated")["refUpdate"].(map[string]any)
