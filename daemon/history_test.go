@@ -214,14 +214,14 @@ func TestEstimatesSurviveRestart(t *testing.T) {
 	w.approve(a)
 	w.approve(b)
 	var st Status
-	w.waitFor("both items build", func() bool {
+	w.waitFor("both items build, and are forecast", func() bool {
 		var err error
 		if st, err = w.d.Status(context.Background()); err != nil {
 			return false
 		}
 		building := 0
 		for _, it := range gateItems(st) {
-			if it.Phase == "building" {
+			if it.Phase == "building" && it.ExpectedMerge != nil {
 				building++
 			}
 		}

@@ -44,6 +44,15 @@ func (e *Estimates) ObserveMerge(d time.Duration) { e.observe(estimateMerge, d) 
 // ObserveSubmit learns how long a submit took.
 func (e *Estimates) ObserveSubmit(d time.Duration) { e.observe(estimateSubmit, d) }
 
+// clone returns a copy that later observations leave alone.
+func (e *Estimates) clone() Estimates {
+	c := Estimates{samples: make(map[string][]time.Duration, len(e.samples))}
+	for k, s := range e.samples {
+		c.samples[k] = slices.Clone(s)
+	}
+	return c
+}
+
 func (e *Estimates) observe(key string, d time.Duration) {
 	if e.samples == nil {
 		e.samples = map[string][]time.Duration{}

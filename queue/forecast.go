@@ -31,11 +31,35 @@ const forecastDepth = 50
 // build of a project without an estimate, their own or one ahead of them
 // in their queue. The engine itself is not changed.
 func (e *Engine) Forecast(now time.Time, est *Estimates) map[ItemID]time.Time {
+	return e.Forecaster(now, est).Run()
+}
+
+// Forecaster is what a forecast runs on: a copy of the dependent
+// pipelines' state and of the estimates, as of a moment. Its Run may be
+// called on any goroutine, while the engine goes on.
+type Forecaster struct {
+	e   *Engine
+	est Estimates
+	now time.Time
+}
+
+// Forecaster copies what a forecast as of now needs (see Forecast); the
+// copy costs about a fifth of the run.
+func (e *Engine) Forecaster(now time.Time, est *Estimates) *Forecaster {
 	c, err := e.copyDependent()
 	if err != nil {
-		return nil // the state always encodes; nothing to forecast from otherwise
+		return &Forecaster{} // the state always encodes; nothing to forecast from otherwise
 	}
-	f := &forecast{e: c, est: est, clock: now, blind: map[string]bool{}, out: map[ItemID]time.Time{}}
+	return &Forecaster{e: c, est: est.clone(), now: now}
+}
+
+// Run runs the copy forward: when each item is expected to merge.
+func (fc *Forecaster) Run() map[ItemID]time.Time {
+	c, now := fc.e, fc.now
+	if c == nil {
+		return nil
+	}
+	f := &forecast{e: c, est: &fc.est, clock: now, blind: map[string]bool{}, out: map[ItemID]time.Time{}}
 	items := 0
 	for _, p := range c.st.Pipelines {
 		if c.pipelineConfig(p).Manager != Dependent {
