@@ -254,6 +254,7 @@ func TestGateCycles(t *testing.T) {
 			queue gate:
 			enqueue 1
 			- report gate 1,1 admin
+			- report gate 2,1 admin
 			- merge #2.1 gate [1,1 2,1]
 			queue gate: 1+2
 		`},

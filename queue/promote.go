@@ -93,8 +93,10 @@ func (e *Engine) onPromote(ev Promote) {
 		if slices.Index(order, it) < k {
 			continue // it kept its place
 		}
-		e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: it.Change, Kind: ReportAdmin,
-			Message: fmt.Sprintf("gated: this change was moved to the head of its change queue in the %s pipeline: %s.", p.Name, ev.did("promoted"))})
+		for _, r := range it.members() {
+			e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: r, Kind: ReportAdmin,
+				Message: fmt.Sprintf("gated: this change was moved to the head of its change queue in the %s pipeline: %s.", p.Name, ev.did("promoted")) + bundleNote(it, r.Number)})
+		}
 	}
 	msg := fmt.Sprintf("the %s change queue of the %s pipeline is now %s", q.Name, p.Name, queueOrder(order))
 	if len(pulled) > 0 {
