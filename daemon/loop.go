@@ -36,16 +36,16 @@ type loop struct {
 	dirty     bool
 
 	// est learns how long builds, merges and submits take; forecast is
-	// the engine's state run forward over it, as of forecastAt. A run
-	// goes on a goroutine of its own (forecasting), off the gate's path,
-	// and leaves its result in forecastDone; stale: the state changed
-	// since the last run began.
+	// the engine's state run forward over it. A run goes on a goroutine of
+	// its own (forecasting), off the gate's path, and leaves its result in
+	// forecastDone; forecastAt is when the last run began, stale that the
+	// state changed since.
 	est          queue.Estimates
-	forecast     map[queue.ItemID]time.Time
+	forecast     forecastRun
 	forecastAt   time.Time
 	forecasting  bool
 	stale        bool
-	forecastDone atomic.Pointer[map[queue.ItemID]time.Time]
+	forecastDone atomic.Pointer[forecastRun]
 	// timed are the merges and submits under way, by outbox id, with when
 	// they were dispatched: their answers teach est.
 	timed map[uint64]timedAction
@@ -309,7 +309,7 @@ const (
 // state changed or the last one is older than forecastRefresh. Until the
 // first run ends there is none; the page shows a new one at its next
 // publication (ticks mark it dirty).
-func (l *loop) forecastAsOf(now time.Time) map[queue.ItemID]time.Time {
+func (l *loop) forecastAsOf(now time.Time) forecastRun {
 	if done := l.forecastDone.Swap(nil); done != nil {
 		l.forecast, l.forecasting = *done, false
 	}
@@ -318,11 +318,17 @@ func (l *loop) forecastAsOf(now time.Time) map[queue.ItemID]time.Time {
 		fc := l.eng.Forecaster(now, &l.est)
 		l.forecasting, l.stale, l.forecastAt = true, false, now
 		go func() {
-			out := fc.Run()
-			l.forecastDone.Store(&out)
+			l.forecastDone.Store(&forecastRun{at: now, merges: fc.Run()})
 		}()
 	}
 	return l.forecast
+}
+
+// forecastRun is a forecast: when each item is expected to merge, as of
+// the state at a moment.
+type forecastRun struct {
+	at     time.Time
+	merges map[queue.ItemID]time.Time
 }
 
 // describe names actions in logs.

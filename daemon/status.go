@@ -18,6 +18,9 @@ type Status struct {
 	// ConfigError is why the configuration file was refused when it was
 	// last reloaded: the running configuration stays until it is fixed.
 	ConfigError string `json:"config_error,omitempty"`
+	// ForecastAt is when the state the forecasts (ItemStatus.ExpectedMerge)
+	// ran on was taken: they run off the gate loop, at most once a second.
+	ForecastAt *time.Time `json:"forecast_at,omitempty"`
 }
 
 // PipelineStatus is one pipeline.
@@ -111,13 +114,16 @@ type BuildStatus struct {
 }
 
 // snapshot renders the engine's state. It runs on the loop goroutine.
-func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Estimates, forecast map[queue.ItemID]time.Time, notes map[queue.ItemID]string) Status {
+func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Estimates, forecast forecastRun, notes map[queue.ItemID]string) Status {
 	cfg := eng.Config()
 	managers := map[string]queue.Manager{}
 	for _, p := range cfg.Pipelines {
 		managers[p.Name] = p.Manager
 	}
 	st := Status{Generated: now}
+	if !forecast.at.IsZero() {
+		st.ForecastAt = &forecast.at
+	}
 	for _, p := range eng.State().Pipelines {
 		ps := PipelineStatus{Name: p.Name, Manager: managers[p.Name], Queues: []QueueStatus{}}
 		for _, q := range p.Queues {
@@ -138,7 +144,7 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Est
 					// listing the planned one is quadratic in the queue).
 					is.State = eng.Chain(it.ID)
 				}
-				if at, ok := forecast[it.ID]; ok {
+				if at, ok := forecast.merges[it.ID]; ok {
 					is.ExpectedMerge, is.ExpectedIn = &at, max(at.Sub(now).Seconds(), 0)
 				}
 				is.Bundle, is.Merged = it.Bundle, it.Submitted
