@@ -33,12 +33,13 @@ func TestGitattributesForMerge(t *testing.T) {
 	}
 }
 
-// TestCommitter checks that the commits the merger writes carry the
-// identity WithCommitter gives.
+
+// TestCommitter checks that the commits the merger writes carry gated's
+// identity, which no real account has.
 func TestCommitter(t *testing.T) {
 	f := newFixture(t)
 	h := newHistory(f)
-	m, err := New(t.Context(), t.TempDir(), f.up.Remote, WithCommitter("Gate Keeper", "gate@example.com"))
+	m, err := New(t.Context(), t.TempDir(), f.up.Remote)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestCommitter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := mt.Git(t, f.cache(m), "log", "-1", "--format=%cn <%ce>", res.Heads[f.project]); got != "Gate Keeper <gate@example.com>" {
+	if got := mt.Git(t, f.cache(m), "log", "-1", "--format=%cn <%ce>", res.Heads[f.project]); got != "gated <gated@gated.invalid>" {
 		t.Errorf("committer %q", got)
 	}
 }

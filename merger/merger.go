@@ -39,12 +39,6 @@ type Option func(*Merger)
 // WithLogger sets where the merger logs; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(m *Merger) { m.log = l } }
 
-// WithCommitter sets the identity of the commits the merger creates; the
-// default is "gated <gated@gated.invalid>".
-func WithCommitter(name, email string) Option {
-	return func(m *Merger) { m.committer.Name, m.committer.Email = name, email }
-}
-
 // WithGitattributesForMerge makes the merger follow .gitattributes as
 // Gerrit 3.12 and later do when gerrit.config sets
 // core.useGitattributesForMerge (it cannot be read over REST): the "ours"
