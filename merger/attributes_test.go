@@ -33,7 +33,6 @@ func TestGitattributesForMerge(t *testing.T) {
 	}
 }
 
-
 // TestCommitter checks that the commits the merger writes carry gated's
 // identity, which no real account has.
 func TestCommitter(t *testing.T) {
