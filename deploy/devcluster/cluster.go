@@ -203,8 +203,8 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
-// Logs returns the last lines of every server's output, for a test that
-// failed.
+// Logs returns the last lines of every server's output, for a test or a
+// start that failed.
 func (c *Cluster) Logs(lines int) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -80,7 +80,7 @@ func up(ctx context.Context, args []string) error {
 		}
 	}()
 	if err := c.PrepareNamespace(ctx, *ns); err != nil {
-		return err
+		return fmt.Errorf("%w; the end of the cluster's logs:\n%s", err, c.Logs(40))
 	}
 	s3 := c.S3()
 	fmt.Printf("export KUBECONFIG=%s\n", c.Kubeconfig())
