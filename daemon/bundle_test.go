@@ -91,11 +91,13 @@ func TestSubmitNeverMergesAnUntestedTopicSibling(t *testing.T) {
 	w := newWorldWith(t, func(cfg *Config) {
 		cfg.Pipelines = []PipelineYAML{{Name: "check", Disabled: true}}
 	}, "org/a", "org/b")
-	w.waitFor("gated read the setting (off)", func() bool {
+	// Read at start, and again by the first reconcile: once that is over,
+	// gated reads it next in five minutes.
+	w.waitFor("gated read the setting (off), and its first reconcile ended", func() bool {
 		info := w.d.intake.info
 		info.mu.Lock()
 		defer info.mu.Unlock()
-		return info.read
+		return info.read && w.d.Idle()
 	})
 	w.gerrit.SetSubmitWholeTopic(true)
 	ctx := context.Background()
