@@ -213,6 +213,12 @@ func (r *gitReference) outcome(state, base, ours, theirs string, gitErr error) (
 	conflicts = append(conflicts, rules...)
 	slices.Sort(conflicts)
 	conflicts = slices.Compact(conflicts)
+	// A path that is a file on one side and a directory on the other is
+	// one conflict in JGit, which does not enter the directory
+	// (ResolveMerger's enterSubtree); git lists what conflicts below too.
+	conflicts = slices.DeleteFunc(slices.Clone(conflicts), func(p string) bool {
+		return slices.ContainsFunc(conflicts, func(d string) bool { return strings.HasPrefix(p, d+"/") })
+	})
 	if len(conflicts) > 0 {
 		r.git("merge", "--abort")
 		r.git("cherry-pick", "--abort")
