@@ -182,12 +182,14 @@ func (e *argoExecutor) resume(ctx context.Context, name string) error {
 
 func (e *argoExecutor) Run(ctx context.Context, sink func(scheduler.Update)) error {
 	return e.Argo.Run(ctx, func(u scheduler.Update) {
+		// gated counts the update as work before the build stops counting
+		// as running: settle never sees neither.
+		sink(u)
 		if u.Phase.Done() {
 			e.mu.Lock()
 			delete(e.running, u.Name)
 			e.mu.Unlock()
 		}
-		sink(u)
 	})
 }
 
