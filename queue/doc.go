@@ -20,7 +20,7 @@
 // without deciding anything itself. Engine.Explain says where a change
 // stands, or why it is not in a pipeline, in the words of the refusal
 // comments. The throughput simulator reuses the engine unchanged on a
-// virtual clock, and so does Engine.Forecast: a copy of the state run
+// virtual clock, and so does Engine.Forecaster: a copy of the state run
 // forward over Estimates (learnt from the facts), every action answered as
 // a success, says when each item is expected to merge.
 //

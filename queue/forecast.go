@@ -20,20 +20,6 @@ const forecastBudget = 64
 // simulator's figures).
 const forecastDepth = 50
 
-// Forecast returns when each item of the dependent pipelines is expected
-// to merge, by running a copy of the engine forward from now: every merge,
-// build and submit it asks for is answered on a virtual clock after its
-// estimated duration, and succeeds. Builds run at once (a cluster's
-// capacity is not modelled), builds under way end their estimated
-// duration after they started. Left out are the items beyond the first
-// forecastDepth of their queue, the items that will not merge (failing
-// ones, pipelines that do not submit) and those whose merge waits on a
-// build of a project without an estimate, their own or one ahead of them
-// in their queue. The engine itself is not changed.
-func (e *Engine) Forecast(now time.Time, est *Estimates) map[ItemID]time.Time {
-	return e.Forecaster(now, est).Run()
-}
-
 // Forecaster is what a forecast runs on: a copy of the dependent
 // pipelines' state and of the estimates, as of a moment. Its Run may be
 // called on any goroutine, while the engine goes on.
@@ -43,8 +29,8 @@ type Forecaster struct {
 	now time.Time
 }
 
-// Forecaster copies what a forecast as of now needs (see Forecast); the
-// copy costs about a fifth of the run.
+// Forecaster copies what a forecast as of now needs (see Run); the copy
+// costs about a fifth of the run.
 func (e *Engine) Forecaster(now time.Time, est *Estimates) *Forecaster {
 	c, err := e.copyDependent()
 	if err != nil {
@@ -53,7 +39,16 @@ func (e *Engine) Forecaster(now time.Time, est *Estimates) *Forecaster {
 	return &Forecaster{e: c, est: est.clone(), now: now}
 }
 
-// Run runs the copy forward: when each item is expected to merge.
+// Run returns when each item of the dependent pipelines is expected to
+// merge, by running the copy of the engine forward: every merge, build and
+// submit it asks for is answered on a virtual clock after its estimated
+// duration, and succeeds. Builds run at once (a cluster's capacity is not
+// modelled), builds under way end their estimated duration after they
+// started. Left out are the items beyond the first forecastDepth of their
+// queue, the items that will not merge (failing ones, pipelines that do
+// not submit) and those whose merge waits on a build of a project without
+// an estimate, their own or one ahead of them in their queue. The engine
+// itself is not changed.
 func (fc *Forecaster) Run() map[ItemID]time.Time {
 	c, now := fc.e, fc.now
 	if c == nil {

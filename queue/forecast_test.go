@@ -119,7 +119,7 @@ func TestForecast(t *testing.T) {
 			for _, line := range strings.Split(strings.TrimSpace(tc.script), "\n") {
 				h.do(strings.TrimSpace(line))
 			}
-			if got := forecastText(h, h.e.Forecast(h.now, tc.est)); got != tc.want {
+			if got := forecastText(h, h.e.Forecaster(h.now, tc.est).Run()); got != tc.want {
 				t.Fatalf("forecast %s, want %s", got, tc.want)
 			}
 		})
@@ -136,7 +136,7 @@ func TestForecastOfABundle(t *testing.T) {
 	// 1+2: merge 10s, builds of p (10m) and q (20m) at once, two submits
 	// of 5s. 3: merged after 1+2's merge, built by 10m20s, submitted once
 	// 1+2 merged.
-	if got := forecastText(h, h.e.Forecast(h.now, estimatesOf(map[string]time.Duration{"p": 10 * time.Minute, "q": 20 * time.Minute}))); got != "1:+20m20s 3:+20m25s" {
+	if got := forecastText(h, h.e.Forecaster(h.now, estimatesOf(map[string]time.Duration{"p": 10 * time.Minute, "q": 20 * time.Minute})).Run()); got != "1:+20m20s 3:+20m25s" {
 		t.Fatalf("forecast %s", got)
 	}
 }
@@ -149,7 +149,7 @@ func TestForecastStopsAtItsDepth(t *testing.T) {
 		h.do(fmt.Sprintf("change %d", n))
 		h.do(fmt.Sprintf("approve %d", n))
 	}
-	fc := h.e.Forecast(h.now, estimatesOf(map[string]time.Duration{"p": time.Minute}))
+	fc := h.e.Forecaster(h.now, estimatesOf(map[string]time.Duration{"p": time.Minute})).Run()
 	q := h.e.pipelines["gate"].Queues[0]
 	for i, it := range q.Items {
 		if _, ok := fc[it.ID]; ok != (i < forecastDepth) {
@@ -166,7 +166,7 @@ func TestForecastLeavesTheEngineAlone(t *testing.T) {
 	for _, line := range script {
 		plain.do(line)
 		forecasted.do(line)
-		forecasted.e.Forecast(forecasted.now, estimatesOf(map[string]time.Duration{"p": time.Minute}))
+		forecasted.e.Forecaster(forecasted.now, estimatesOf(map[string]time.Duration{"p": time.Minute})).Run()
 	}
 	for _, h := range []*harness{plain, forecasted} {
 		h.now = h.now.Add(time.Minute)
@@ -238,7 +238,7 @@ func BenchmarkForecast(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("items=%d/forecast", items), func(b *testing.B) {
 			for b.Loop() {
-				if fc := h.e.Forecast(h.now, est); len(fc) != min(items, forecastDepth) {
+				if fc := h.e.Forecaster(h.now, est).Run(); len(fc) != min(items, forecastDepth) {
 					b.Fatalf("forecast of %d items", len(fc))
 				}
 			}

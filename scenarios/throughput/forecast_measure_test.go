@@ -9,7 +9,7 @@ import (
 	"gated.dev/gated/queue"
 )
 
-// ForecastError is how far the gate's forecasts (queue.Engine.Forecast, as
+// ForecastError is how far the gate's forecasts (queue.Engine.Forecaster, as
 // the status page shows them) were from what happened in a run: at every
 // sample, each item's expected merge is compared with when its change
 // merged.
@@ -76,7 +76,7 @@ type forecast struct {
 func (f *forecaster) sample(x *world) {
 	f.learn(x)
 	now := x.epoch.Add(x.now)
-	fc := x.e.Forecast(now, &f.est)
+	fc := x.e.Forecaster(now, &f.est).Run()
 	for _, p := range x.e.State().Pipelines {
 		for _, q := range p.Queues {
 			for i, it := range q.Items {
