@@ -242,10 +242,7 @@ func (e *Engine) onEnqueue(ev Enqueue) {
 		e.enqueueAlone(p, c, snaps)
 	}
 	l := e.itemOf(p, c.Number)
-	for _, r := range l.item.members() { // a bundle's: every change of it entered
-		e.emit(Report{Item: l.item.ID, Pipeline: p.Name, Change: r, Kind: ReportAdmin,
-			Message: fmt.Sprintf("gated: this change entered the %s pipeline: %s.", p.Name, ev.did("enqueued")) + bundleNote(l.item, r.Number)})
-	}
+	e.reportEach(p, l.item, ReportAdmin, nil, fmt.Sprintf("gated: this change entered the %s pipeline: %s.", p.Name, ev.did("enqueued")))
 	e.verdict(ev.Admin, OutcomeAccepted, "change %d entered the %s pipeline", c.Number, p.Name)
 }
 

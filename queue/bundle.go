@@ -307,6 +307,14 @@ func (it *Item) madeBy(r ChangeRef, project string) ChangeRef {
 	return r
 }
 
+// reportEach tells every change of an item the same (a bundle's changes
+// each with the bundle note).
+func (e *Engine) reportEach(p *PipelineState, it *Item, kind ReportKind, labels map[string]int, msg string) {
+	for _, r := range it.members() {
+		e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: r, Kind: kind, Labels: labels, Message: msg + bundleNote(it, r.Number)})
+	}
+}
+
 // bundleNote is what a report on one change of a bundle adds: the other
 // changes it was tested with.
 func bundleNote(it *Item, n int) string {

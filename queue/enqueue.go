@@ -231,6 +231,9 @@ func (a *admission) check(c *Change) refusal {
 		}
 	}
 	for _, m := range unit {
+		if m == c {
+			continue // checked above
+		}
 		if r := a.member(m, unit, overridden); r.text != "" {
 			return r
 		}
@@ -528,9 +531,7 @@ func (e *Engine) reportStart(p *PipelineState, it *Item) {
 	if msg == "" {
 		msg = fmt.Sprintf("gated: %s pipeline started.", p.Name)
 	}
-	for _, r := range it.members() {
-		e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: r, Kind: ReportStart, Labels: cp.Start.Labels, Message: msg + bundleNote(it, r.Number)})
-	}
+	e.reportEach(p, it, ReportStart, cp.Start.Labels, msg)
 }
 
 func (p *PipelineState) forgetRefusal(n int) {

@@ -93,10 +93,7 @@ func (e *Engine) onPromote(ev Promote) {
 		if slices.Index(order, it) < k {
 			continue // it kept its place
 		}
-		for _, r := range it.members() {
-			e.emit(Report{Item: it.ID, Pipeline: p.Name, Change: r, Kind: ReportAdmin,
-				Message: fmt.Sprintf("gated: this change was moved to the head of its change queue in the %s pipeline: %s.", p.Name, ev.did("promoted")) + bundleNote(it, r.Number)})
-		}
+		e.reportEach(p, it, ReportAdmin, nil, fmt.Sprintf("gated: this change was moved to the head of its change queue in the %s pipeline: %s.", p.Name, ev.did("promoted")))
 	}
 	msg := fmt.Sprintf("the %s change queue of the %s pipeline is now %s", q.Name, p.Name, queueOrder(order))
 	if len(pulled) > 0 {
