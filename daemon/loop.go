@@ -314,7 +314,7 @@ func (l *loop) forecastAsOf(now time.Time) forecastRun {
 		l.forecast, l.forecasting = *done, false
 	}
 	since := now.Sub(l.forecastAt)
-	if !l.forecasting && (l.stale || since >= forecastRefresh) && (l.forecastAt.IsZero() || since >= forecastInterval) {
+	if !l.forecasting && since >= forecastInterval && (l.stale || since >= forecastRefresh) {
 		fc := l.eng.Forecaster(now, &l.est)
 		l.forecasting, l.stale, l.forecastAt = true, false, now
 		go func() {
