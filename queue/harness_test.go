@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -76,6 +75,9 @@ type harness struct {
 	// "verdict:" line checks it.
 	verdict *Verdict
 	request uint64
+	// stored are the parts of the state as storage keeps them, from every
+	// Ready (see ready).
+	stored map[string][]byte
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {
@@ -84,7 +86,30 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), changes: map[int]*Change{}, tips: map[string]string{}, asked: map[ItemID]Merge{}, configs: map[string]Config{}}
+	return &harness{t: t, e: e, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), changes: map[int]*Change{}, tips: map[string]string{}, asked: map[ItemID]Merge{}, configs: map[string]Config{}, stored: map[string][]byte{}}
+}
+
+// ready takes the engine's Ready, keeping its parts as storage does.
+func (h *harness) ready() Ready {
+	h.t.Helper()
+	rd, err := h.e.Ready()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	keep(h.stored, rd.State)
+	return rd
+}
+
+// keep applies a Ready's parts to a store as storage does: a nil part is
+// deleted.
+func keep(store, parts map[string][]byte) {
+	for k, v := range parts {
+		if v == nil {
+			delete(store, k)
+		} else {
+			store[k] = v
+		}
+	}
 }
 
 // testConfig is the default check and gate pipelines over projects p, q
@@ -404,18 +429,8 @@ func (h *harness) do(line string) []Action {
 		return h.apply(ev)
 	case "restart":
 		// gated restarts: the engine is restored from its stored parts.
-		parts := map[string][]byte{}
-		m := meta{NextItem: h.e.st.NextItem, Branches: h.e.st.Branches, SubmitWholeTopic: h.e.st.SubmitWholeTopic, Refused: map[string]map[int]string{}}
-		for _, p := range h.e.st.Pipelines {
-			m.Refused[p.Name] = p.Refused
-		}
-		parts[PartMeta], _ = json.Marshal(m)
-		for _, p := range h.e.st.Pipelines {
-			for _, q := range p.Queues {
-				parts[QueuePart(p.Name, q.Name)], _ = json.Marshal(q)
-			}
-		}
-		e, err := RestoreParts(h.e.Config(), parts)
+		h.ready()
+		e, err := RestoreParts(h.e.Config(), maps.Clone(h.stored))
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -721,10 +736,7 @@ func refName(c ChangeRef, r *RefItem, commit string) string {
 // builds finished, then changes merged, then resets.
 func (h *harness) checkFacts(want string) {
 	h.t.Helper()
-	rd, err := h.e.Ready()
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	rd := h.ready()
 	var got []string
 	for _, f := range rd.Facts.Builds {
 		got = append(got, fmt.Sprintf("finished #%d.%d %s [%s] %s", f.Item, f.Attempt, f.Pipeline, refs(f.Changes), f.Result))

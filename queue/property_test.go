@@ -700,13 +700,7 @@ func (s *sim) step() {
 	if err != nil {
 		s.fail("ready: %v", err)
 	}
-	for k, v := range rd.State {
-		if v == nil {
-			delete(s.store, k)
-			continue
-		}
-		s.store[k] = v
-	}
+	keep(s.store, rd.State)
 	s.checkFacts(ev, rd.Facts)
 	if isAdmin(ev) {
 		s.checkAdmin(ev, rd.Facts.Verdicts[0], acts, twin, queues)

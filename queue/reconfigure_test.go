@@ -76,20 +76,6 @@ func TestReconfigure(t *testing.T) {
 func TestReconfigureReportsAndParts(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.configs["gateonly"] = gateOnly()
-	store := map[string][]byte{}
-	save := func() {
-		rd, err := h.e.Ready()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range rd.State {
-			if v == nil {
-				delete(store, k)
-			} else {
-				store[k] = v
-			}
-		}
-	}
 	h.run(`
 		change 1
 		change 2 project=r
@@ -98,9 +84,9 @@ func TestReconfigureReportsAndParts(t *testing.T) {
 		recheck 2
 		- merge #2.1 check [2,1]
 	`)
-	save()
-	if _, ok := store[QueuePart("check", "integrated@master")]; !ok {
-		t.Fatalf("no part of check's queue stored: %q", store)
+	h.ready()
+	if _, ok := h.stored[QueuePart("check", "integrated@master")]; !ok {
+		t.Fatalf("no part of check's queue stored: %q", h.stored)
 	}
 	var msgs []string
 	for _, a := range h.do("reconfigure gateonly") {
@@ -111,13 +97,13 @@ func TestReconfigureReportsAndParts(t *testing.T) {
 	if want := "gated: this change left the check pipeline: the check pipeline was removed from gated's configuration."; len(msgs) != 2 || msgs[0] != want {
 		t.Fatalf("reports %q, want two of %q", msgs, want)
 	}
-	save()
-	for k := range store {
+	h.ready()
+	for k := range h.stored {
 		if strings.Contains(k, "\x00check\x00") {
 			t.Errorf("part %q of the removed pipeline is still stored", k)
 		}
 	}
-	e, err := RestoreParts(gateOnly(), store)
+	e, err := RestoreParts(gateOnly(), h.stored)
 	if err != nil {
 		t.Fatal(err)
 	}
