@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ func run() error {
 	only := flag.String("workload", "", "run only this workload (slow, medium, busy, saturated)")
 	strategies := flag.String("strategies", "", "run only these strategies (comma-separated)")
 	parallel := flag.Int("j", 0, "runs at a time (0: GOMAXPROCS)")
+	hedge := flag.String("hedge", "", `also run each strategy with hedges emulated by the executor (named hedged-NAME): "all" against every undecided item ahead, or N against the N nearest`)
 	var o overrides
 	flag.Float64Var(&o.rate, "rate", 0, "custom workload: changes approved per hour")
 	flag.Float64Var(&o.hours, "hours", 0, "custom workload: hours of arrivals")
@@ -63,6 +65,9 @@ func run() error {
 	}
 	strats, err := selectStrategies(*strategies)
 	if err != nil {
+		return err
+	}
+	if strats, err = withHedges(strats, *hedge); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -127,6 +132,30 @@ func selectStrategies(names string) ([]throughput.Strategy, error) {
 		if !found {
 			return nil, fmt.Errorf("no strategy named %q", n)
 		}
+	}
+	return out, nil
+}
+
+// withHedges adds to the strategies their copies with hedges (see
+// throughput.Hedge): none for "", against every undecided item ahead for
+// "all", against the N nearest for N.
+func withHedges(strats []throughput.Strategy, spec string) ([]throughput.Strategy, error) {
+	if spec == "" {
+		return strats, nil
+	}
+	h, prefix, which := throughput.Hedge{}, "hedged-", "every undecided item"
+	if spec != "all" {
+		n, err := strconv.Atoi(spec)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf(`-hedge %q: want "all" or a number of items >= 1`, spec)
+		}
+		h.Limit, prefix, which = n, fmt.Sprintf("hedged%d-", n), fmt.Sprintf("the %d nearest undecided items", n)
+	}
+	out := slices.Clone(strats)
+	for _, s := range strats {
+		s.Name, s.Ours, s.Hedge = prefix+s.Name, false, &h
+		s.About += "; and hedges against " + which + " ahead, emulated by the executor (not an engine strategy)"
+		out = append(out, s)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +51,35 @@ func TestSelectCases(t *testing.T) {
 	}
 	if _, err := selectCases("nope", o); err == nil {
 		t.Fatal("an unknown workload was accepted")
+	}
+}
+
+// -hedge adds a hedged copy of each strategy, not one of ours and not named
+// like a Zuul baseline (the verdict compares gated with those).
+func TestWithHedges(t *testing.T) {
+	strats := []throughput.Strategy{{Name: "zuul-lindec"}, {Name: "gated", Ours: true}}
+	if got, err := withHedges(strats, ""); err != nil || len(got) != 2 {
+		t.Fatalf("no -hedge: %d strategies, %v", len(got), err)
+	}
+	for spec, want := range map[string]struct {
+		name  string
+		limit int
+	}{"all": {"hedged-gated", 0}, "2": {"hedged2-gated", 2}} {
+		got, err := withHedges(strats, spec)
+		if err != nil || len(got) != 4 {
+			t.Fatalf("-hedge %s: %d strategies, %v", spec, len(got), err)
+		}
+		h := got[3]
+		if h.Name != want.name || h.Ours || h.Hedge == nil || h.Hedge.Limit != want.limit || got[1].Hedge != nil {
+			t.Fatalf("-hedge %s: %+v", spec, h)
+		}
+		if strings.HasPrefix(got[2].Name, "zuul") {
+			t.Fatalf("-hedge %s: a hedged copy is named like a Zuul baseline: %s", spec, got[2].Name)
+		}
+	}
+	for _, bad := range []string{"0", "some", "-1"} {
+		if _, err := withHedges(strats, bad); err == nil {
+			t.Errorf("-hedge %s accepted", bad)
+		}
 	}
 }

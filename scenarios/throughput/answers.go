@@ -113,18 +113,29 @@ func union(tree, nums []int) []int {
 func (w *world) newBuild(a queue.StartBuild) *build {
 	id := attempt{a.Item, a.Attempt}
 	w.heads[id] = a.Heads[project]
-	tree := w.trees[w.heads[id]]
+	b := w.drawBuild(id, a.Pipeline, w.trees[w.heads[id]])
+	if b.pipeline == "gate" && w.passedTrees[b.tree] {
+		w.res.Reusable++
+	}
+	return b
+}
+
+// treeHash identifies a tree by its changes.
+func treeHash(tree []int) uint64 {
 	var h uint64
 	for _, n := range tree {
 		h = mix(h ^ uint64(n))
 	}
+	return h
+}
+
+// drawBuild draws the duration and result of a build of tree.
+func (w *world) drawBuild(id attempt, pipeline string, tree []int) *build {
+	h := treeHash(tree)
 	nth := w.builds[h]
 	w.builds[h]++
 	d := newDraws(w.seed, h, uint64(nth))
-	b := &build{id: id, pipeline: a.Pipeline, tree: h, duration: d.lognormal(w.w.Build, w.w.Sigma), result: queue.ResultSuccess}
-	if b.pipeline == "gate" && w.passedTrees[h] {
-		w.res.Reusable++
-	}
+	b := &build{id: id, pipeline: pipeline, tree: h, duration: d.lognormal(w.w.Build, w.w.Sigma), result: queue.ResultSuccess}
 	fails := d.float() < w.w.Flaky
 	for _, n := range tree {
 		if w.changes[n-1].bad && d.float() < w.w.Catch {
@@ -161,6 +172,7 @@ func (w *world) report(r queue.Report) {
 		w.res.RejectedBad++
 	case r.Kind == queue.ReportFailure:
 		w.status[n] = rechecking
+		w.hits[n] |= hitRejected
 		w.res.WronglyRejected++
 		w.at(w.now+w.w.Recheck, func() { w.recheck(c) })
 	default:
@@ -189,6 +201,9 @@ func (w *world) submit(a queue.Submit) queue.SubmitCompleted {
 	case !slices.Equal(union(w.trees[w.tip], []int{n}), built):
 		w.fail("change %d submitted onto a branch with %v, but its build %v tested %v", n, w.trees[w.tip], id, built)
 	}
+	if it := w.item(a.Item); it != nil && it.Resets > 0 {
+		w.hits[n] |= hitReset
+	}
 	c := w.changes[n-1]
 	if c.bad {
 		w.res.BadMerged++
@@ -208,5 +223,8 @@ func (w *world) revert(c *change) {
 	head := fmt.Sprintf("revert%d", c.number)
 	w.trees[head] = slices.DeleteFunc(slices.Clone(w.trees[w.tip]), func(n int) bool { return n == c.number })
 	w.tip = head
+	for _, it := range w.gate() {
+		w.hits[it.Change.Number] |= hitReverted
+	}
 	w.apply(queue.RefUpdated{Project: project, Branch: "master", NewRev: head})
 }

@@ -16,6 +16,12 @@
 // build of the submitted attempt passed, and the branch with the change is
 // exactly the tree that build tested.
 //
+// Two measures are the world's, not the engine's: hedges (Hedge), builds of
+// a state without an undecided item ahead that the executor starts and
+// hands over when that item fails, to measure what speculating both ways
+// would buy before it is built into the engine; and what delayed each late
+// change (Result.Late).
+//
 // Runs are deterministic: a seed fixes the workload, and every build's
 // duration and outcome are drawn from the seed and the exact tree built
 // (common random numbers), so that strategies compared on one seed see the

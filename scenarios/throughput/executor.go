@@ -62,7 +62,7 @@ func (w *world) runWaiting() {
 		x.started++
 		x.peak = max(x.peak, len(x.running))
 		w.at(w.now, func() {
-			if !b.over {
+			if !b.over && b.pipeline != "hedge" {
 				w.apply(queue.BuildStarted{Pipeline: b.pipeline, Item: b.id.item, Attempt: b.id.attempt, Name: "sim"})
 			}
 		})
@@ -81,6 +81,10 @@ func (w *world) finishBuild(b *build) {
 	x.completed++
 	if b.pipeline == "check" {
 		x.checks++
+	}
+	if b.pipeline == "hedge" {
+		w.runWaiting()
+		return // kept for the engine to ask for (see Hedge)
 	}
 	if b.result == queue.ResultSuccess {
 		w.passed[b.id] = true

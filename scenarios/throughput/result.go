@@ -68,6 +68,9 @@ type Result struct {
 	WronglyRejected, RejectedBad, RejectedConflict int
 	// BadMerged counts bad changes merged. It must be 0.
 	BadMerged int
+	// Hedges counts the hedge builds started, and Adopted those the
+	// engine's builds took over (see Hedge).
+	Hedges, Adopted int
 	// Events counts the events applied to the engine.
 	Events int
 
@@ -79,7 +82,65 @@ type Result struct {
 	Latency     []Point
 
 	latencies []time.Duration
-	inWindow  int // merges between the warmup and the end of arrivals
+	// delays are the latencies of latencies, unsorted, with what delayed
+	// each change (see Late).
+	delays   []delay
+	inWindow int // merges between the warmup and the end of arrivals
+}
+
+// hit is something that delayed a change.
+type hit uint8
+
+const (
+	// hitRejected: wrongly rejected (a flaky build, or a bad change that
+	// merged ahead), and back after its owner's recheck.
+	hitRejected hit = 1 << iota
+	// hitReverted: in the gate when a bad change that merged was
+	// reverted, which rebuilds every item.
+	hitReverted
+	// hitReset: its state was built again after an item ahead failed.
+	hitReset
+)
+
+type delay struct {
+	latency time.Duration
+	hits    hit
+}
+
+// Late is the share of the measured good changes whose latency exceeded a
+// limit, and the same split by what delayed them, each change counted
+// once, in this order: wrongly rejected, in the gate at a revert, rebuilt
+// after a failure ahead, none of these (waiting for a build ahead, or a
+// long build).
+type Late struct {
+	Limit                                   time.Duration
+	Share, Rejected, Reverted, Reset, Other float64
+}
+
+// Late splits the changes later than limit by what delayed them.
+func (r *Result) Late(limit time.Duration) Late {
+	l := Late{Limit: limit}
+	if len(r.delays) == 0 {
+		return l
+	}
+	one := 1 / float64(len(r.delays))
+	for _, d := range r.delays {
+		if d.latency <= limit {
+			continue
+		}
+		l.Share += one
+		switch {
+		case d.hits&hitRejected != 0:
+			l.Rejected += one
+		case d.hits&hitReverted != 0:
+			l.Reverted += one
+		case d.hits&hitReset != 0:
+			l.Reset += one
+		default:
+			l.Other += one
+		}
+	}
+	return l
 }
 
 // Point is one point of a plot.
@@ -100,6 +161,7 @@ func (r *Result) merge(w *world, c *change) {
 	r.Latency = append(r.Latency, Point{Hours: c.approved.Hours(), Value: lat.Hours()})
 	if w.measured(c) {
 		r.latencies = append(r.latencies, lat)
+		r.delays = append(r.delays, delay{lat, w.hits[c.number]})
 	}
 }
 
@@ -115,6 +177,7 @@ func (r *Result) compute(w *world) {
 		if w.measured(c) {
 			r.Unfinished++
 			r.latencies = append(r.latencies, lat)
+			r.delays = append(r.delays, delay{lat, w.hits[c.number]})
 		}
 	}
 	slices.SortFunc(r.Latency, func(a, b Point) int { return cmp.Compare(a.Hours, b.Hours) })

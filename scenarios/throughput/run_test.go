@@ -135,16 +135,18 @@ func TestRho(t *testing.T) {
 	}
 }
 
-// The same seed gives the same run.
+// The same seed gives the same run, with hedges too.
 func TestRunIsDeterministic(t *testing.T) {
-	for _, name := range []string{"zuul", "gated-group", "gated"} {
-		a, err := Run(short(), strategy(name), 7)
+	hedged := strategy("zuul-lindec")
+	hedged.Name, hedged.Hedge = "hedged-zuul-lindec", &Hedge{}
+	for _, s := range []Strategy{strategy("zuul"), strategy("gated-group"), strategy("gated"), hedged} {
+		a, err := Run(short(), s, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := Run(short(), strategy(name), 7)
+		b, _ := Run(short(), s, 7)
 		if !reflect.DeepEqual(a, b) {
-			t.Fatalf("%s: two runs of seed 7 differ", name)
+			t.Fatalf("%s: two runs of seed 7 differ", s.Name)
 		}
 	}
 }

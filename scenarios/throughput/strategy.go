@@ -13,6 +13,8 @@ type Strategy struct {
 	Ours bool
 	// Configure adjusts the default gate pipeline.
 	Configure func(*queue.PipelineConfig)
+	// Hedge is hedging emulated by the executor (a study, see Hedge).
+	Hedge *Hedge
 }
 
 // window returns Zuul's window with another floor; a floor of 20 keeps it

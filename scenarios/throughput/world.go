@@ -38,6 +38,12 @@ type world struct {
 	builds map[uint64]int     // per tree (a hash of its changes): builds so far
 	// passedTrees are the trees a gate build passed.
 	passedTrees map[uint64]bool
+	// hedge is the strategy's hedging, emulated here (nil: none), and
+	// hedges the hedge builds by tree.
+	hedge  *Hedge
+	hedges map[uint64]*hedge
+	// hits are what delayed each change so far.
+	hits map[int]hit
 	// undecided sums, over first approvals, the gate items still building
 	// or waiting for a build then.
 	undecided int
@@ -111,7 +117,8 @@ func newWorld(w Workload, s Strategy, seed uint64) (*world, error) {
 		tip: "t0", trees: map[string][]int{"t0": {}},
 		exec: newExecutor(w.Capacity), heads: map[attempt]string{},
 		passed: map[attempt]bool{}, builds: map[uint64]int{}, passedTrees: map[uint64]bool{},
-		res: &Result{Strategy: s.Name, Seed: seed},
+		res:   &Result{Strategy: s.Name, Seed: seed},
+		hedge: s.Hedge, hedges: map[uint64]*hedge{}, hits: map[int]hit{},
 	}, nil
 }
 
@@ -128,6 +135,17 @@ func (w *world) apply(ev queue.Event) {
 	for _, a := range w.e.Apply(w.epoch.Add(w.now), ev) {
 		w.perform(a)
 	}
+	w.sweepHedges()
+}
+
+// item returns the gate item with this id.
+func (w *world) item(id queue.ItemID) *queue.Item {
+	for _, it := range w.gate() {
+		if it.ID == id {
+			return it
+		}
+	}
+	return nil
 }
 
 func (w *world) perform(a queue.Action) {
@@ -135,6 +153,19 @@ func (w *world) perform(a queue.Action) {
 	case queue.Merge:
 		w.at(w.now+w.w.Merge, func() { w.apply(w.merge(a)) })
 	case queue.StartBuild:
+		id := attempt{a.Item, a.Attempt}
+		if w.hedge != nil && a.Pipeline == "gate" {
+			w.heads[id] = a.Heads[project]
+			tree := w.trees[w.heads[id]]
+			adopted := w.adoptHedge(id, treeHash(tree))
+			w.dropHedges(a.Item, a.Attempt)
+			if it := w.item(a.Item); it != nil {
+				w.startHedges(it, tree)
+			}
+			if adopted {
+				return
+			}
+		}
 		w.startBuild(w.newBuild(a))
 	case queue.CancelBuild:
 		w.cancelBuild(attempt{a.Item, a.Attempt})
