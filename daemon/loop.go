@@ -299,7 +299,7 @@ func (l *loop) publish(force bool) Status {
 // as time passes, builds that run over their estimate push it back.
 // forecastInterval is the least time between two runs: a run of 100
 // queues of 50 items takes some 80 ms, which the gate does not wait for,
-// but for the copy of its state (a fifth of it).
+// but for the encoding of its state (a twentieth of it).
 const (
 	forecastRefresh  = 5 * time.Second
 	forecastInterval = time.Second

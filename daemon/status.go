@@ -125,19 +125,25 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Est
 		st.ForecastAt = &forecast.at
 	}
 	for _, p := range eng.State().Pipelines {
-		ps := PipelineStatus{Name: p.Name, Manager: managers[p.Name], Queues: []QueueStatus{}}
+		ps := PipelineStatus{Name: p.Name, Manager: managers[p.Name], Queues: make([]QueueStatus, 0, len(p.Queues))}
 		for _, q := range p.Queues {
 			if len(q.Items) == 0 && managers[p.Name] != queue.Dependent {
 				continue
 			}
-			qs := QueueStatus{Name: q.Name, Window: q.Window, Items: []ItemStatus{}}
+			qs := QueueStatus{Name: q.Name, Window: q.Window, Items: make([]ItemStatus, 0, len(q.Items))}
 			for i, it := range q.Items {
 				active := managers[p.Name] == queue.Independent || q.Window == 0 || i < q.Window
 				is := ItemStatus{
 					ID: it.ID, Change: it.Change, Subject: it.Subject, Owner: it.Owner, ChangeURL: changeURL(gerritURL, it.Change), Ref: it.Ref, Commit: it.Commit,
 					Ahead: it.Ahead, Active: active, Phase: it.Phase, Attempt: it.Attempt, Resets: it.Resets,
 					EnqueuedAt: it.EnqueuedAt, Waiting: now.Sub(it.EnqueuedAt).Seconds(),
-					Failure: it.Failure, Note: notes[it.ID], Probe: it.Probe, Cleared: it.Cleared,
+					Note: notes[it.ID], Probe: it.Probe, Cleared: it.Cleared,
+				}
+				if it.Failure != nil {
+					// A copy: the handlers read the status while the
+					// engine goes on (a failure's message can grow).
+					f := *it.Failure
+					is.Failure = &f
 				}
 				if active || it.Phase != queue.PhaseWaiting {
 					// Outside the window an item has no state yet (and
@@ -182,34 +188,55 @@ func changeURL(gerritURL string, c queue.ChangeRef) string {
 }
 
 // hub publishes status snapshots to the HTTP handlers: the latest one, and
-// a signal to the live-update streams when it changes.
+// a signal to the live-update streams when it changes. A snapshot's JSON is
+// made by the first handler that asks for it, once per snapshot: encoding
+// a long queue takes longer than rendering it, and the gate's goroutine,
+// which publishes, does not wait for it.
 type hub struct {
 	mu      sync.Mutex
 	status  Status
-	json    []byte
+	enc     *encoding
 	version uint64
 	changed chan struct{} // closed and replaced on every publish
 }
 
-func newHub() *hub { return &hub{changed: make(chan struct{}), json: []byte(`{"pipelines":[]}`)} }
+// encoding is a snapshot's JSON, made once.
+type encoding struct {
+	once   sync.Once
+	status Status
+	data   []byte
+}
+
+func (e *encoding) json() []byte {
+	e.once.Do(func() {
+		data, err := json.Marshal(e.status)
+		if err != nil { // a Status always encodes; say so if it does not
+			data, _ = json.Marshal(map[string]string{"error": "status: " + err.Error()})
+		}
+		e.data = data
+	})
+	return e.data
+}
+
+func newHub() *hub {
+	empty := &encoding{}
+	empty.once.Do(func() { empty.data = []byte(`{"pipelines":[]}`) })
+	return &hub{changed: make(chan struct{}), enc: empty}
+}
 
 func (h *hub) publish(st Status) {
-	data, err := json.Marshal(st)
-	if err != nil {
-		return
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.status, h.json = st, data
+	h.status, h.enc = st, &encoding{status: st}
 	h.version++
 	close(h.changed)
 	h.changed = make(chan struct{})
 }
 
-// latest returns the latest snapshot, its JSON, its version and a channel
-// closed when a newer one is published.
-func (h *hub) latest() (Status, []byte, uint64, <-chan struct{}) {
+// latest returns the latest snapshot, its JSON (made when called), its
+// version and a channel closed when a newer one is published.
+func (h *hub) latest() (Status, func() []byte, uint64, <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.status, h.json, h.version, h.changed
+	return h.status, h.enc.json, h.version, h.changed
 }

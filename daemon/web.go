@@ -27,7 +27,7 @@ func apiStatusHandler(h *hub) http.HandlerFunc {
 		_, data, _, _ := h.latest()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		w.Write(data)
+		w.Write(data())
 	}
 }
 
@@ -49,7 +49,7 @@ func eventsHandler(h *hub, interval time.Duration) http.HandlerFunc {
 		for {
 			_, data, version, changed := h.latest()
 			if first || version != sent {
-				if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", data); err != nil {
+				if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", data()); err != nil {
 					return
 				}
 				flusher.Flush()

@@ -20,23 +20,25 @@ const forecastBudget = 64
 // simulator's figures).
 const forecastDepth = 50
 
-// Forecaster is what a forecast runs on: a copy of the dependent
-// pipelines' state and of the estimates, as of a moment. Its Run may be
+// Forecaster is what a forecast runs on: the dependent pipelines' state,
+// encoded, and a copy of the estimates, as of a moment. Its Run may be
 // called on any goroutine, while the engine goes on.
 type Forecaster struct {
-	e   *Engine
-	est Estimates
-	now time.Time
+	cfg   *compiled
+	state []byte
+	est   Estimates
+	now   time.Time
 }
 
-// Forecaster copies what a forecast as of now needs (see Run); the copy
-// costs about a fifth of the run.
+// Forecaster copies what a forecast as of now needs (see Run). The
+// engine's owner pays only for encoding the state; Run decodes it, on its
+// own goroutine.
 func (e *Engine) Forecaster(now time.Time, est *Estimates) *Forecaster {
-	c, err := e.copyDependent()
+	data, err := e.encodeDependent()
 	if err != nil {
 		return &Forecaster{} // the state always encodes; nothing to forecast from otherwise
 	}
-	return &Forecaster{e: c, est: est.clone(), now: now}
+	return &Forecaster{cfg: e.cfg, state: data, est: est.clone(), now: now}
 }
 
 // Run returns when each item of the dependent pipelines is expected to
@@ -50,10 +52,15 @@ func (e *Engine) Forecaster(now time.Time, est *Estimates) *Forecaster {
 // an estimate, their own or one ahead of them in their queue. The engine
 // itself is not changed.
 func (fc *Forecaster) Run() map[ItemID]time.Time {
-	c, now := fc.e, fc.now
-	if c == nil {
+	if fc.state == nil {
 		return nil
 	}
+	c := &Engine{cfg: fc.cfg}
+	if err := json.Unmarshal(fc.state, &c.st); err != nil {
+		return nil // it was encoded from a State
+	}
+	c.reindex()
+	now := fc.now
 	f := &forecast{e: c, est: &fc.est, clock: now, blind: map[string]bool{}, out: map[ItemID]time.Time{}}
 	items := 0
 	for _, p := range c.st.Pipelines {
@@ -75,10 +82,10 @@ func (fc *Forecaster) Run() map[ItemID]time.Time {
 	return f.out
 }
 
-// copyDependent returns an engine with a copy of the dependent pipelines'
-// state, each queue cut after forecastDepth items, through the state's
-// encoding (which round-trips it exactly).
-func (e *Engine) copyDependent() (*Engine, error) {
+// encodeDependent encodes the dependent pipelines' state, each queue cut
+// at forecastDepth: what a forecast needs. Its decoding, on any goroutine,
+// is an exact copy (the state's encoding round-trips it).
+func (e *Engine) encodeDependent() ([]byte, error) {
 	st := State{NextItem: e.st.NextItem, Branches: e.st.Branches}
 	for _, p := range e.st.Pipelines {
 		if e.pipelineConfig(p).Manager != Dependent {
@@ -94,14 +101,9 @@ func (e *Engine) copyDependent() (*Engine, error) {
 	}
 	data, err := json.Marshal(st)
 	if err != nil {
-		return nil, fmt.Errorf("copy queue state: %w", err)
+		return nil, fmt.Errorf("encode queue state: %w", err)
 	}
-	c := &Engine{cfg: e.cfg}
-	if err := json.Unmarshal(data, &c.st); err != nil {
-		return nil, fmt.Errorf("copy queue state: %w", err)
-	}
-	c.reindex()
-	return c, nil
+	return data, nil
 }
 
 // forecast is one run forward of a copied engine.
