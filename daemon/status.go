@@ -137,13 +137,7 @@ func snapshot(eng *queue.Engine, now time.Time, gerritURL string, est *queue.Est
 					ID: it.ID, Change: it.Change, Subject: it.Subject, Owner: it.Owner, ChangeURL: changeURL(gerritURL, it.Change), Ref: it.Ref, Commit: it.Commit,
 					Ahead: it.Ahead, Active: active, Phase: it.Phase, Attempt: it.Attempt, Resets: it.Resets,
 					EnqueuedAt: it.EnqueuedAt, Waiting: now.Sub(it.EnqueuedAt).Seconds(),
-					Note: notes[it.ID], Probe: it.Probe, Cleared: it.Cleared,
-				}
-				if it.Failure != nil {
-					// A copy: the handlers read the status while the
-					// engine goes on (a failure's message can grow).
-					f := *it.Failure
-					is.Failure = &f
+					Failure: it.Failure, Note: notes[it.ID], Probe: it.Probe, Cleared: it.Cleared,
 				}
 				if active || it.Phase != queue.PhaseWaiting {
 					// Outside the window an item has no state yet (and
@@ -194,40 +188,39 @@ func changeURL(gerritURL string, c queue.ChangeRef) string {
 // which publishes, does not wait for it.
 type hub struct {
 	mu      sync.Mutex
-	status  Status
-	enc     *encoding
+	snap    *published
 	version uint64
 	changed chan struct{} // closed and replaced on every publish
 }
 
-// encoding is a snapshot's JSON, made once.
-type encoding struct {
-	once   sync.Once
+// published is a snapshot and its JSON, made once.
+type published struct {
 	status Status
+	once   sync.Once
 	data   []byte
 }
 
-func (e *encoding) json() []byte {
-	e.once.Do(func() {
-		data, err := json.Marshal(e.status)
+func (p *published) json() []byte {
+	p.once.Do(func() {
+		data, err := json.Marshal(p.status)
 		if err != nil { // a Status always encodes; say so if it does not
 			data, _ = json.Marshal(map[string]string{"error": "status: " + err.Error()})
 		}
-		e.data = data
+		p.data = data
 	})
-	return e.data
+	return p.data
 }
 
 func newHub() *hub {
-	empty := &encoding{}
+	empty := &published{}
 	empty.once.Do(func() { empty.data = []byte(`{"pipelines":[]}`) })
-	return &hub{changed: make(chan struct{}), enc: empty}
+	return &hub{changed: make(chan struct{}), snap: empty}
 }
 
 func (h *hub) publish(st Status) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.status, h.enc = st, &encoding{status: st}
+	h.snap = &published{status: st}
 	h.version++
 	close(h.changed)
 	h.changed = make(chan struct{})
@@ -238,5 +231,5 @@ func (h *hub) publish(st Status) {
 func (h *hub) latest() (Status, func() []byte, uint64, <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.status, h.enc.json, h.version, h.changed
+	return h.snap.status, h.snap.json, h.version, h.changed
 }
